@@ -144,7 +144,7 @@ check: deps-check
 	ASAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/asan:detect_leaks=1 \
 	UBSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/ubsan:print_stacktrace=1:halt_on_error=1 \
 	  build/asan/tests/runner
-	@if ls $(CHECK_DIR)/asan.* $(CHECK_DIR)/ubsan.* >/dev/null 2>&1; then \
+	@if ls $(CHECK_DIR)/asan.* $(CHECK_DIR)/ubsan.* 2>/dev/null | grep -q .; then \
 	  cat $(CHECK_DIR)/asan.* $(CHECK_DIR)/ubsan.* 2>/dev/null; \
 	  echo "make check: the sanitizers reported errors (above)" >&2; exit 1; fi
 	@echo "== valgrind"

@@ -1,0 +1,138 @@
+/* loop.h — the event loop: fd watchers (lesson 02), the ready queue (lesson 04) and timers
+ * (lesson 05), tied together by the tick in loop.c. Every handle is a caller-owned struct: the
+ * loop links it in and never allocates per operation. Functions return 0 or a negative errno. */
+#ifndef LOOPSCHOOL_LOOP_H
+#define LOOPSCHOOL_LOOP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "loop/backend.h"
+#include "loop/clock.h"
+#include "sched/list.h"
+#include "sched/policy.h"
+#include "sched/runnable.h"
+#include "sched/timerq.h"
+
+struct loop;
+struct sched;
+
+/* Optional observers, called by the tick: the demos narrate with them, lesson 15 measures. */
+struct loop_hooks {
+    void *ctx;
+    void (*before_wait)(void *ctx, struct loop *loop, int64_t timeout_ns);
+    void (*after_wait)(void *ctx, struct loop *loop, const struct backend_event *ready, int n);
+    void (*before_run)(void *ctx, struct loop *loop, const struct runnable *r);
+    /* r is NULL when the runnable's owner ended during its run (a finished task). */
+    void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
+};
+
+/* Every field may be left zero: poll, FIFO, the real clock, libc's allocator, stderr. */
+struct loop_config {
+    const struct backend_ops *backend;
+    const struct policy_ops *policy;
+    struct loop_clock *clock; /* caller-owned, so a test can move virtual time */
+    const struct sched_alloc *alloc;
+    FILE *report; /* where the loop reports what nobody else will (never-joined failures) */
+    struct loop_hooks hooks;
+};
+
+int loop_new(struct loop **out, const struct loop_config *config);
+/* Unlinks every handle still registered (it does not run or free them) and frees the loop. */
+void loop_free(struct loop *loop);
+
+/* ---- fd watchers -------------------------------------------------------------------------- */
+
+/* Interest bits, the backend's: LOOP_INVALID is only ever reported, never asked for. */
+enum {
+    LOOP_READABLE = BACKEND_READABLE,
+    LOOP_WRITABLE = BACKEND_WRITABLE,
+    LOOP_INVALID = BACKEND_INVALID,
+};
+
+struct loop_watcher;
+typedef void (*loop_fd_fn)(struct loop_watcher *w, unsigned ready);
+
+struct loop_watcher {
+    struct runnable run;   /* goes on the ready queue when the fd is ready */
+    struct list_node node; /* in the loop's list of watchers, in the order they were added */
+    struct loop *loop;     /* NULL while not watching */
+    int fd;
+    unsigned events; /* interest */
+    unsigned ready;  /* readiness gathered since the callback last ran */
+    loop_fd_fn callback;
+    void *arg;
+};
+
+/* Names the watcher (the dumps print it) and marks it as not watching. Call once, first. */
+void loop_watcher_init(struct loop_watcher *w, const char *name);
+/* -EINVAL (NULL callback, no interest bits), -EBUSY (w or fd already watched), or the backend's
+ * refusal (-EBADF negative fd, -ERANGE fd too big for select: loop_last_error says why). */
+int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned events,
+                  loop_fd_fn callback, void *arg);
+int loop_modify(struct loop *loop, struct loop_watcher *w, unsigned events);
+/* Stops watching and drops any readiness not yet delivered. 0, or -EALREADY. Call it BEFORE
+ * close(fd): select fails whole on a closed fd, and a reused fd number must start clean. */
+int loop_unwatch(struct loop *loop, struct loop_watcher *w);
+
+/* ---- the ready queue ---------------------------------------------------------------------- */
+
+/* Queues r to run fn(arg) in a coming tick (the next batch if called from inside a callback).
+ * -EINVAL for a NULL fn. Calling it for a runnable already queued changes nothing. */
+int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg);
+/* Takes a queued runnable back off the ready queue: 0, or -EALREADY if it was not queued. */
+int loop_cancel(struct loop *loop, struct runnable *r);
+/* Queues a runnable already set up (used by timers, watchers and tasks): 0 or -ENOMEM. */
+int loop_push_ready(struct loop *loop, struct runnable *r);
+
+/* ---- timers ------------------------------------------------------------------------------- */
+
+struct loop_timer;
+typedef void (*loop_timer_fn)(struct loop_timer *t);
+
+struct loop_timer {
+    struct timerq_entry entry; /* in the timer queue while armed */
+    struct runnable run;       /* on the ready queue once due, until its callback runs */
+    struct loop *loop;
+    loop_timer_fn callback;
+    void *arg;
+};
+
+void loop_timer_init(struct loop_timer *t, const char *name);
+/* Arms t to run after delay_ns (a negative delay counts as 0: it runs in the next tick), or at
+ * an absolute deadline. Starting an armed timer re-arms it. -EINVAL for a NULL callback. */
+int loop_timer_start(struct loop *loop, struct loop_timer *t, int64_t delay_ns,
+                     loop_timer_fn callback, void *arg);
+int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadline_ns,
+                        loop_timer_fn callback, void *arg);
+/* Disarms t, even if it is already due and waiting on the ready queue. 0, or -EALREADY if it
+ * had fired (or was never started): never a failure. */
+int loop_timer_stop(struct loop *loop, struct loop_timer *t);
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+/* One tick (see loop.c). 0, or a negative errno from the backend. */
+int loop_run_once(struct loop *loop);
+/* Ticks until loop_stop, or until nothing is ready, armed or watched. 0 or a negative errno. */
+int loop_run(struct loop *loop);
+/* Ends loop_run after the current tick. */
+void loop_stop(struct loop *loop);
+
+int64_t loop_now(const struct loop *loop);
+uint64_t loop_tick(const struct loop *loop);
+/* The timeout the last tick computed for its wait (-1: block), before any virtual jump. */
+int64_t loop_last_timeout(const struct loop *loop);
+/* Words for the last refusal (e.g. why select would not watch an fd); "" if none. */
+const char *loop_last_error(const struct loop *loop);
+struct backend *loop_backend(struct loop *loop);
+struct loop_clock *loop_clock(struct loop *loop);
+/* The scheduler inside the loop: tasks are spawned on it (lesson 08). */
+struct sched *loop_sched(struct loop *loop);
+size_t loop_ready_count(const struct loop *loop);
+size_t loop_timer_count(const struct loop *loop);
+size_t loop_watch_count(const struct loop *loop);
+
+/* Backend, watched fds, ready queue in policy order, timers: for gdb's `call`. Flushes. */
+void loop_dump(const struct loop *loop, FILE *out);
+
+#endif

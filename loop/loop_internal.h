@@ -1,0 +1,39 @@
+/* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
+ * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_dump.c). Not for users: they
+ * hold a struct loop * and go through loop.h. */
+#ifndef LOOPSCHOOL_LOOP_INTERNAL_H
+#define LOOPSCHOOL_LOOP_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "loop/loop.h"
+#include "sched/sched.h"
+
+struct loop {
+    struct sched sched; /* the ready queue, the batch rule and the timers */
+    struct backend *backend;
+    struct loop_clock *clock;
+    struct loop_clock real_clock; /* used when the config names no clock */
+    const struct sched_alloc *alloc;
+    struct loop_hooks hooks;
+
+    struct list_node watchers;     /* every watched fd, in the order it was added */
+    size_t watch_count;
+    struct loop_watcher **by_fd;   /* fd -> watcher, so a ready fd finds its owner in O(1) */
+    size_t by_fd_len;
+    struct backend_event *events;  /* what the backend fills each wait */
+    int events_cap;
+
+    bool stop_requested;
+    int64_t last_timeout;
+    char error[200];
+};
+
+/* Records the words loop_last_error() returns. */
+void loop_set_error(struct loop *loop, const char *fmt, ...);
+/* Unlinks every watcher (loop_free). */
+void loop_unwatch_all(struct loop *loop);
+/* Step 3 for fds: the backend said these fds are ready; queue their watchers. */
+void loop_queue_ready_fds(struct loop *loop, int n);
+
+#endif

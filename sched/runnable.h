@@ -1,0 +1,43 @@
+/* runnable.h — one unit of work for the ready queue: a callback, its argument and the fields
+ * the scheduling policies order it by (lesson 04; the policy fields matter from lesson 09).
+ * Caller-owned and intrusive: queueing it never allocates. */
+#ifndef LOOPSCHOOL_RUNNABLE_H
+#define LOOPSCHOOL_RUNNABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sched/heap.h"
+#include "sched/list.h"
+
+typedef void (*runnable_fn)(void *arg);
+
+/* The defaults never starve a plain callback under any policy: normal priority, the same
+ * tickets as everyone else, and a deadline equal to the moment it was queued. */
+enum {
+    RUNNABLE_PRIORITY_NORMAL = 0,
+    RUNNABLE_DEFAULT_TICKETS = 100,
+};
+
+struct runnable {
+    struct list_node node; /* list-based policies (FIFO, LIFO, MLFQ) link it here */
+    struct heap_node heap; /* heap-based policies (priority, stride, EDF) index it here */
+    runnable_fn fn;
+    void *arg;
+    const char *name; /* printed by every dump */
+    uint64_t seq;     /* push order: among equals, the earlier push runs first */
+    uint64_t tick;    /* the tick whose batch it belongs to (see loop.c, "the batch rule") */
+    int64_t deadline; /* EDF: absolute ns; without has_deadline it is set to the time queued */
+    uint64_t pass;    /* stride: virtual time consumed so far */
+    int64_t used_ns;  /* MLFQ: CPU time used at its current level */
+    uint32_t tickets; /* stride and lottery: its share */
+    int16_t priority; /* strict priority: higher runs first */
+    uint8_t level;    /* MLFQ: 0 is the top queue */
+    bool has_deadline;
+    bool queued; /* on a ready queue now: pushing it again is a no-op, never a corrupted list */
+};
+
+/* Sets every field to its default. fn may be set later (loop_call_soon takes it). */
+void runnable_init(struct runnable *r, runnable_fn fn, void *arg, const char *name);
+
+#endif

@@ -1,0 +1,75 @@
+/* timerq.c — the timer queue on the generic heap (lesson 05). The key is (deadline, seq): the
+ * sequence number makes the heap behave as if it were stable, so timers due at the same moment
+ * fire in the order they were armed, as asyncio's do. */
+#include "sched/timerq.h"
+
+#include <errno.h>
+
+#define ENTRY_OF(node) ((struct timerq_entry *)((char *)(node) - offsetof(struct timerq_entry, heap)))
+
+static bool fires_before(const struct heap_node *a, const struct heap_node *b) {
+    const struct timerq_entry *x = ENTRY_OF(a), *y = ENTRY_OF(b);
+    if (x->deadline != y->deadline)
+        return x->deadline < y->deadline;
+    return x->seq < y->seq;
+}
+
+void timerq_init(struct timerq *q, const struct sched_alloc *alloc) {
+    heap_init(&q->heap, fires_before, alloc);
+    q->next_seq = 0;
+}
+
+void timerq_free(struct timerq *q) {
+    heap_free(&q->heap);
+}
+
+void timerq_entry_init(struct timerq_entry *e, timerq_due_fn on_due, const char *name) {
+    heap_node_init(&e->heap);
+    e->deadline = 0;
+    e->seq = 0;
+    e->on_due = on_due;
+    e->name = name ? name : "(unnamed)";
+}
+
+int timerq_add(struct timerq *q, struct timerq_entry *e, int64_t deadline) {
+    e->deadline = deadline;
+    e->seq = q->next_seq++;
+    if (timerq_armed(e)) {
+        heap_update(&q->heap, &e->heap); /* re-arm in place: O(log n), nothing allocated */
+        return 0;
+    }
+    return heap_push(&q->heap, &e->heap);
+}
+
+int timerq_cancel(struct timerq *q, struct timerq_entry *e) {
+    return heap_remove(&q->heap, &e->heap);
+}
+
+struct timerq_entry *timerq_peek(const struct timerq *q) {
+    struct heap_node *n = heap_peek(&q->heap);
+    return n ? ENTRY_OF(n) : NULL;
+}
+
+struct timerq_entry *timerq_pop_due(struct timerq *q, int64_t now) {
+    struct timerq_entry *e = timerq_peek(q);
+    if (!e || e->deadline > now)
+        return NULL;
+    heap_remove(&q->heap, &e->heap);
+    return e;
+}
+
+size_t timerq_count(const struct timerq *q) {
+    return heap_count(&q->heap);
+}
+
+static void print_entry(const struct heap_node *n, FILE *out, void *ctx) {
+    const struct timerq_entry *e = ENTRY_OF(n);
+    int64_t now = *(const int64_t *)ctx;
+    double in_ms = (double)(e->deadline - now) / 1e6;
+    fprintf(out, "%s in %+.3f ms (seq %llu)", e->name, in_ms, (unsigned long long)e->seq);
+}
+
+void timerq_dump(const struct timerq *q, int64_t now, FILE *out) {
+    fprintf(out, "timer queue: ");
+    heap_dump(&q->heap, out, print_entry, &now);
+}

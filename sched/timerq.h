@@ -1,0 +1,49 @@
+/* timerq.h — the timer queue: entries ordered by (deadline, sequence number) on the generic heap,
+ * so equal deadlines fire in the order they were added (lesson 05). Entries are caller-owned;
+ * add, cancel and re-arm are O(log n). What "firing" means is the entry's own on_due function:
+ * a loop timer moves its callback to the ready queue, a sleeping task is woken. */
+#ifndef LOOPSCHOOL_TIMERQ_H
+#define LOOPSCHOOL_TIMERQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sched/heap.h"
+
+struct timerq_entry;
+typedef void (*timerq_due_fn)(struct timerq_entry *e, void *ctx);
+
+struct timerq_entry {
+    struct heap_node heap;
+    int64_t deadline; /* absolute, in the loop clock's nanoseconds */
+    uint64_t seq;     /* order of arming: breaks ties between equal deadlines */
+    timerq_due_fn on_due;
+    const char *name;
+};
+
+struct timerq {
+    struct heap heap;
+    uint64_t next_seq;
+};
+
+void timerq_init(struct timerq *q, const struct sched_alloc *alloc);
+void timerq_free(struct timerq *q);
+void timerq_entry_init(struct timerq_entry *e, timerq_due_fn on_due, const char *name);
+
+/* Arms e for `deadline`; if it is already armed it is re-armed (moved, and it now counts as
+ * added last among equal deadlines). 0 or -ENOMEM. */
+int timerq_add(struct timerq *q, struct timerq_entry *e, int64_t deadline);
+/* 0, or -EALREADY if e was not armed. */
+int timerq_cancel(struct timerq *q, struct timerq_entry *e);
+static inline bool timerq_armed(const struct timerq_entry *e) {
+    return heap_node_queued(&e->heap);
+}
+struct timerq_entry *timerq_peek(const struct timerq *q);
+/* The earliest entry if its deadline is <= now, removed; NULL otherwise. */
+struct timerq_entry *timerq_pop_due(struct timerq *q, int64_t now);
+size_t timerq_count(const struct timerq *q);
+/* Draws the heap as a tree: each entry's deadline relative to `now`, and its name. */
+void timerq_dump(const struct timerq *q, int64_t now, FILE *out);
+
+#endif

@@ -1,0 +1,55 @@
+/* waiter.h — how a task waits, and the one way anything wakes it (lesson 08). Each task embeds a
+ * struct waiter; a wait queue is a list of waiters. A wait may hold several registrations at
+ * once (a queue slot AND a timeout timer AND an fd watch): waking undoes all of them, so a task
+ * is never woken twice by one wait, and whoever wakes second finds nothing to do. */
+#ifndef LOOPSCHOOL_WAITER_H
+#define LOOPSCHOOL_WAITER_H
+
+#include <stdbool.h>
+
+#include "sched/list.h"
+#include "sched/timerq.h"
+
+struct waiter {
+    struct list_node node;    /* in a wait queue while waiting there */
+    struct timerq_entry timer; /* armed while the wait has a deadline (a sleep, a timeout) */
+    /* A registration outside sched/ (an fd watch, lesson 08) leaves its undo here. */
+    void (*unregister)(struct waiter *w, void *what);
+    void *unregister_arg;
+    const char *what; /* what it waits for, in words, for task_dump: "sleep", "join worker-2" */
+    int result;       /* why it was woken: 0, -ECANCELED, -ETIMEDOUT, or what the waker says */
+    bool waiting;
+};
+
+/* A wait queue: waiters in the order they arrived (FIFO hand-off is built on that). */
+struct waitq {
+    struct list_node waiters;
+};
+
+static inline void waitq_init(struct waitq *q) {
+    list_init(&q->waiters);
+}
+static inline bool waitq_empty(const struct waitq *q) {
+    return list_empty(&q->waiters);
+}
+/* Appends w to q: it stays there until it is woken, by anyone. */
+void waitq_add(struct waitq *q, struct waiter *w);
+/* The waiter that has waited longest, or NULL. */
+struct waiter *waitq_first(const struct waitq *q);
+/* Wakes the waiter that has waited longest: true if there was one. */
+bool waitq_wake_one(struct waitq *q, int result);
+/* Wakes every waiter, in arrival order; returns how many. */
+int waitq_wake_all(struct waitq *q, int result);
+/* Lists the waiters by task name. Flushes. */
+void waitq_dump(const struct waitq *q, FILE *out);
+
+struct sched;
+/* Arms w's timer for `deadline` on s: when it fires, w is woken with 0 (a sleep) or with
+ * -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
+int waiter_arm_timer(struct waiter *w, struct sched *s, int64_t deadline, bool is_timeout);
+
+/* Ends w's wait with `result`: leaves every wait queue, disarms its timer, undoes an fd watch,
+ * and puts its task on the ready queue. Waking a waiter that is not waiting does nothing. */
+void waiter_wake(struct waiter *w, int result);
+
+#endif
