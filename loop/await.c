@@ -26,11 +26,15 @@ bool loop_sleep_until_begin(struct task *t, int64_t deadline) {
     return true;
 }
 
-bool loop_sleep_begin(struct task *t, int64_t ns) {
+int64_t loop_deadline_after(const struct task *t, int64_t ns) {
     int64_t now = loop_now(loop_of(t));
     if (ns < 0)
         ns = 0;
-    return loop_sleep_until_begin(t, ns > INT64_MAX - now ? INT64_MAX : now + ns);
+    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
+bool loop_sleep_begin(struct task *t, int64_t ns) {
+    return loop_sleep_until_begin(t, loop_deadline_after(t, ns));
 }
 
 /* The watcher's callback: the fd is ready, so the wait is over. */
@@ -55,8 +59,8 @@ bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigne
         t->waiter.result = err;
         return false;
     }
-    t->waiter.unregister = fd_unwatch;
-    t->waiter.unregister_arg = fw;
+    t->waiter.undo = fd_unwatch;
+    t->waiter.undo_arg = fw;
     task_park(t, events & LOOP_WRITABLE ? "fd writable" : "fd readable");
     return true;
 }

@@ -221,6 +221,14 @@ const char *loop_last_error(const struct loop *loop) {
 struct backend *loop_backend(struct loop *loop) {
     return loop->backend;
 }
+struct policy *loop_policy(struct loop *loop) {
+    return loop->sched.ready.policy;
+}
+
+int loop_set_policy(struct loop *loop, const struct policy_ops *ops) {
+    return readyq_set_policy(&loop->sched.ready, ops);
+}
+
 struct sched *loop_sched(struct loop *loop) {
     return &loop->sched;
 }

@@ -126,6 +126,10 @@ int64_t loop_last_timeout(const struct loop *loop);
 const char *loop_last_error(const struct loop *loop);
 struct backend *loop_backend(struct loop *loop);
 struct loop_clock *loop_clock(struct loop *loop);
+/* The ready queue's policy, e.g. to set its parameters (policy_lottery_seed...). */
+struct policy *loop_policy(struct loop *loop);
+/* Replaces the policy: only while nothing is ready (-EBUSY otherwise), or its error. */
+int loop_set_policy(struct loop *loop, const struct policy_ops *ops);
 /* The scheduler inside the loop: tasks are spawned on it (lesson 08). */
 struct sched *loop_sched(struct loop *loop);
 size_t loop_ready_count(const struct loop *loop);

@@ -48,7 +48,9 @@ extern const struct policy_ops policy_lifo, policy_priority, policy_stride, poli
  * NULL, so a demo or a test can run the same workload under each one. */
 const struct policy_ops *policy_by_name(const char *name);
 const struct policy_ops *policy_by_index(size_t i);
-/* The queue in pop order, each runnable with the fields its policy orders by. Flushes. */
+/* The queue in pop order, each runnable with the fields its policy orders by. Flushes. (Two
+ * honest exceptions, as in every for_each: lottery lists in push order, since its next pick is
+ * a draw not yet made; a heap policy orders the first 64, then lists the rest in heap order.) */
 void policy_dump(const struct policy *p, FILE *out);
 
 /* ---- the knobs (lesson 09). Each returns 0, or -EINVAL when p is another policy or a value is

@@ -16,6 +16,18 @@ void readyq_free(struct readyq *q) {
     q->policy = NULL;
 }
 
+int readyq_set_policy(struct readyq *q, const struct policy_ops *ops) {
+    if (readyq_count(q) > 0)
+        return -EBUSY;
+    struct policy *next = NULL;
+    int err = (ops ? ops : &policy_fifo)->init(&next, q->policy->alloc);
+    if (err)
+        return err;
+    q->policy->ops->free(q->policy);
+    q->policy = next;
+    return 0;
+}
+
 int readyq_push(struct readyq *q, struct runnable *r, int64_t now) {
     if (r->queued)
         return 0; /* already waiting its turn: a second push must not link it twice */

@@ -13,6 +13,9 @@ struct readyq {
 /* ops NULL means FIFO. 0 or a negative errno. */
 int readyq_init(struct readyq *q, const struct policy_ops *ops, const struct sched_alloc *alloc);
 void readyq_free(struct readyq *q);
+/* Swaps the policy while the queue is empty: 0, -EBUSY (something is queued), or init's error
+ * (the old policy stays). */
+int readyq_set_policy(struct readyq *q, const struct policy_ops *ops);
 /* 0; pushing an already queued runnable is a no-op that also returns 0. -ENOMEM possible. */
 int readyq_push(struct readyq *q, struct runnable *r, int64_t now);
 struct runnable *readyq_pop(struct readyq *q, int64_t now);

@@ -4,6 +4,8 @@
  * remembered and reported when the scheduler is destroyed. */
 #include "sched/task.h"
 
+#include "sched/taskset.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -34,7 +36,9 @@ static void finish(struct task *t) {
     s->task_count--;
     bool someone_joined = !waitq_empty(&t->joiners);
     waitq_wake_all(&t->joiners, t->error);
-    if (t->state == TASK_FAILED && !someone_joined)
+    if (t->set)
+        task_set_member_ended(t->set, t); /* a gather, group or wait set counts it */
+    else if (t->state == TASK_FAILED && !someone_joined)
         remember_unretrieved(s, t);
     sched_runnable_gone(s, &t->run); /* on_done may free the frame: the loop must let go */
     if (t->on_done)
@@ -123,11 +127,18 @@ bool task__cancel_pending(struct task *t) {
 }
 
 int task__resumed(struct task *t) {
-    /* A cancel that arrived after the wake but before this step still wins, as asyncio throws
-     * CancelledError into a task whose awaited future had already completed. */
-    if (coro_cancel_requested(&t->co))
-        t->waiter.result = -ECANCELED;
-    return t->waiter.result;
+    struct waiter *w = &t->waiter;
+    if (w->undo && coro_cancel_requested(&t->co)) {
+        /* Handed something (a lock, a permit, an item), then cancelled before it could run:
+         * pass it on, and the await ends cancelled. Nothing is held by a task that leaves. */
+        void (*give_back)(struct waiter *, void *) = w->undo;
+        w->undo = NULL;
+        give_back(w, w->undo_arg);
+        w->result = -ECANCELED;
+    }
+    /* Any other completed wait stands; a pending cancel is delivered at the next await. */
+    w->undo = NULL;
+    return w->result;
 }
 
 void task__spend_cancel(struct task *t) {

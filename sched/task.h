@@ -24,6 +24,7 @@ enum task_state {
 };
 
 struct task;
+struct task_set;
 typedef enum coro_status (*task_step_fn)(struct task *t);
 typedef void (*task_done_fn)(struct task *t);
 
@@ -34,6 +35,7 @@ struct task {
     struct waitq joiners;   /* the tasks waiting for this one to end */
     struct list_node live;  /* in sched->tasks from spawn to end: the dumps list live tasks */
     struct sched *sched;
+    struct task_set *set;   /* the gather / group / wait set it belongs to, if any (lesson 11) */
     task_step_fn step;
     task_done_fn on_done;   /* the owner's: typically frees the frame */
     int error;              /* how it ended: 0, or a negative errno */

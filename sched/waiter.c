@@ -16,9 +16,10 @@ void waiter_wake(struct waiter *w, int result) {
     list_remove(&w->node);                        /* out of any wait queue */
     if (timerq_armed(&w->timer))
         timerq_cancel(&t->sched->timers, &w->timer); /* a timeout that will not fire now */
-    if (w->unregister) {
-        w->unregister(w, w->unregister_arg);      /* an fd watch, undone by the loop */
-        w->unregister = NULL;
+    if (w->undo) {
+        void (*undo)(struct waiter *, void *) = w->undo;
+        w->undo = NULL;
+        undo(w, w->undo_arg); /* an fd watch, undone by the loop */
     }
     t->state = TASK_READY;
     sched_push_ready(t->sched, &t->run);
@@ -37,6 +38,13 @@ static void timer_timed_out(struct timerq_entry *e, void *sched) {
 int waiter_arm_timer(struct waiter *w, struct sched *s, int64_t deadline, bool is_timeout) {
     w->timer.on_due = is_timeout ? timer_timed_out : timer_sleep_over;
     return timerq_add(&s->timers, &w->timer, deadline);
+}
+
+void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *w, void *arg),
+                 void *arg) {
+    waiter_wake(w, result);
+    w->undo = give_back;
+    w->undo_arg = arg;
 }
 
 void waitq_add(struct waitq *q, struct waiter *w) {

@@ -13,10 +13,14 @@
 struct waiter {
     struct list_node node;    /* in a wait queue while waiting there */
     struct timerq_entry timer; /* armed while the wait has a deadline (a sleep, a timeout) */
-    /* A registration outside sched/ (an fd watch, lesson 08) leaves its undo here. */
-    void (*unregister)(struct waiter *w, void *what);
-    void *unregister_arg;
-    const char *what; /* what it waits for, in words, for task_dump: "sleep", "join worker-2" */
+    /* What to undo if this wait is abandoned. While waiting: a registration outside sched/ (an
+     * fd watch), undone by the wake. Once woken by a hand-off (lesson 10: the lock, a permit, an
+     * item was handed to it): the give-back, run if the task is cancelled before it resumes, so
+     * nothing is held by a task that will not run its body again. */
+    void (*undo)(struct waiter *w, void *arg);
+    void *undo_arg;
+    void *data;       /* what a primitive hands over, or where to put it (a queue item) */
+    const char *what; /* what it waits for, in words, for task_dump: "sleep", "join" */
     int result;       /* why it was woken: 0, -ECANCELED, -ETIMEDOUT, or what the waker says */
     bool waiting;
 };
@@ -47,6 +51,11 @@ struct sched;
 /* Arms w's timer for `deadline` on s: when it fires, w is woken with 0 (a sleep) or with
  * -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
 int waiter_arm_timer(struct waiter *w, struct sched *s, int64_t deadline, bool is_timeout);
+
+/* Ends w's wait like waiter_wake, and records that something was handed to it: if its task is
+ * cancelled before it resumes, give_back(w, arg) passes the thing on instead. */
+void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *w, void *arg),
+                 void *arg);
 
 /* Ends w's wait with `result`: leaves every wait queue, disarms its timer, undoes an fd watch,
  * and puts its task on the ready queue. Waking a waiter that is not waiting does nothing. */

@@ -1,0 +1,150 @@
+/* loadclient.c — the echo load generator (see loadclient.h), first used by the lesson 02/03 echo
+ * benchmark. A raw poll() over every connection: each one keeps exactly one message in flight,
+ * so the figure is round trips per second at that many concurrent clients. */
+#define _POSIX_C_SOURCE 200809L
+#include "tests/bench/lib/loadclient.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop/net.h"
+
+enum { LOADCLIENT_MAX_MESSAGE = 4096 };
+
+struct load_conn {
+    size_t sent, got; /* of the message in flight */
+    bool active;      /* a message is in flight */
+};
+
+static double loadclient_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Opens every connection and waits until all have finished their handshakes. */
+static int loadclient_connect_all(const struct loadclient_config *c, struct pollfd *pfds,
+                                  int stall_ms) {
+    for (int i = 0; i < c->connections; i++) {
+        int rc = net_connect_tcp(NET_LOOPBACK, c->port, &pfds[i].fd);
+        if (rc < 0 && rc != -EINPROGRESS)
+            return rc;
+        pfds[i].events = POLLOUT;
+    }
+    int pending = c->connections;
+    while (pending > 0) {
+        int ready = poll(pfds, (nfds_t)c->connections, stall_ms);
+        if (ready == 0)
+            return -ETIMEDOUT;
+        if (ready < 0 && errno != EINTR)
+            return -errno;
+        for (int i = 0; i < c->connections && ready > 0; i++) {
+            if (pfds[i].events == 0 || pfds[i].revents == 0)
+                continue;
+            int rc = net_connect_result(pfds[i].fd);
+            if (rc < 0)
+                return rc;
+            pfds[i].events = 0; /* connected: poll now ignores it until the run starts */
+            pending--;
+        }
+    }
+    return 0;
+}
+
+/* Sends what is left of conn's message; returns the poll interest it needs next. */
+static int loadclient_push(struct load_conn *conn, int fd, const char *msg, size_t size) {
+    if (conn->sent < size) {
+        ssize_t n = net_send(fd, msg + conn->sent, size - conn->sent);
+        if (n < 0 && n != -EAGAIN)
+            return (int)n;
+        if (n > 0)
+            conn->sent += (size_t)n;
+    }
+    return 0;
+}
+
+static int loadclient_loop(const struct loadclient_config *c, struct pollfd *pfds,
+                           struct load_conn *conns, size_t size, int stall_ms, long *done_out) {
+    char msg[LOADCLIENT_MAX_MESSAGE], buf[LOADCLIENT_MAX_MESSAGE];
+    for (size_t i = 0; i < size; i++)
+        msg[i] = (char)('a' + i % 26);
+    long issued = 0, done = 0;
+    for (int i = 0; i < c->connections && issued < c->round_trips; i++, issued++) {
+        conns[i] = (struct load_conn){.active = true};
+        int rc = loadclient_push(&conns[i], pfds[i].fd, msg, size);
+        if (rc < 0)
+            return rc;
+        pfds[i].events = (short)(POLLIN | (conns[i].sent < size ? POLLOUT : 0));
+    }
+    while (done < c->round_trips) {
+        int ready = poll(pfds, (nfds_t)c->connections, stall_ms);
+        if (ready == 0)
+            return -ETIMEDOUT;
+        if (ready < 0 && errno != EINTR)
+            return -errno;
+        for (int i = 0; i < c->connections && ready > 0; i++) {
+            struct load_conn *conn = &conns[i];
+            if (pfds[i].revents == 0 || !conn->active)
+                continue;
+            ready--;
+            int rc = loadclient_push(conn, pfds[i].fd, msg, size);
+            if (rc < 0)
+                return rc;
+            if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t n = net_recv(pfds[i].fd, buf, size - conn->got);
+                if (n == 0 || (n < 0 && n != -EAGAIN))
+                    return -EPIPE; /* the server went away mid-run */
+                if (n > 0 && memcmp(buf, msg + conn->got, (size_t)n) != 0)
+                    return -EPIPE; /* not our bytes: a broken echo */
+                if (n > 0)
+                    conn->got += (size_t)n;
+            }
+            if (conn->got == size) { /* one round trip done: start the next, if any is left */
+                done++;
+                *conn = (struct load_conn){.active = issued < c->round_trips};
+                if (conn->active) {
+                    issued++;
+                    if ((rc = loadclient_push(conn, pfds[i].fd, msg, size)) < 0)
+                        return rc;
+                }
+            }
+            pfds[i].events = !conn->active ? 0 : (short)(POLLIN | (conn->sent < size ? POLLOUT : 0));
+        }
+    }
+    *done_out = done;
+    return 0;
+}
+
+int loadclient_run(const struct loadclient_config *c, struct loadclient_result *result) {
+    if (!c || !result || c->connections < 1 || c->round_trips < 1 || c->port == 0 ||
+        c->message_size > LOADCLIENT_MAX_MESSAGE)
+        return -EINVAL;
+    size_t size = c->message_size ? c->message_size : 64;
+    int stall_ms = c->stall_ms > 0 ? c->stall_ms : 10000;
+    struct pollfd *pfds = calloc((size_t)c->connections, sizeof *pfds);
+    struct load_conn *conns = calloc((size_t)c->connections, sizeof *conns);
+    int rc = pfds && conns ? 0 : -ENOMEM;
+    for (int i = 0; pfds && i < c->connections; i++)
+        pfds[i].fd = -1;
+    if (rc == 0)
+        rc = loadclient_connect_all(c, pfds, stall_ms);
+    long done = 0;
+    double start = loadclient_now();
+    if (rc == 0)
+        rc = loadclient_loop(c, pfds, conns, size, stall_ms, &done);
+    double seconds = loadclient_now() - start;
+    for (int i = 0; pfds && i < c->connections; i++)
+        if (pfds[i].fd >= 0)
+            close(pfds[i].fd);
+    free(pfds);
+    free(conns);
+    result->round_trips = done;
+    result->seconds = seconds;
+    result->round_trips_per_sec = seconds > 0 ? (double)done / seconds : 0;
+    return rc;
+}

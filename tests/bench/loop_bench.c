@@ -1,0 +1,195 @@
+/* loop_bench.c — what the loop's two queues cost (lessons 04 and 05): a callback queued with
+ * call_soon and dispatched by the tick, against the bare indirect call; a million timers put in
+ * order and fired, against qsort of the same deadlines (sorting is the floor for ordering n
+ * deadlines); and a million timers stopped from the middle of the heap. */
+#include "tests/bench/lib/bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "loop/loop.h"
+
+enum {
+    BATCH = 1000,        /* callbacks queued before each tick */
+    TIMERS = 1000000,
+    REPEATS = 5,
+};
+
+/* ---- call_soon + dispatch ------------------------------------------------------------------ */
+
+struct soon_ctx {
+    struct loop *loop;
+    struct runnable runs[BATCH];
+    uint64_t calls;
+};
+
+static void count_call(void *arg) {
+    ((struct soon_ctx *)arg)->calls++;
+}
+
+/* `iterations` callbacks, BATCH per tick: each is queued with loop_call_soon, and one
+ * loop_run_once (poll asked with timeout 0, the real clock read) dispatches the batch. */
+static void soon_body(void *p, long iterations) {
+    struct soon_ctx *ctx = p;
+    for (long done = 0; done < iterations; done += BATCH) {
+        for (int i = 0; i < BATCH; i++)
+            loop_call_soon(ctx->loop, &ctx->runs[i], count_call, ctx);
+        loop_run_once(ctx->loop);
+    }
+    bench_sink(ctx->calls);
+}
+
+static double bench_call_soon(void) {
+    static struct soon_ctx ctx;
+    if (loop_new(&ctx.loop, NULL) != 0)
+        return -1;
+    for (int i = 0; i < BATCH; i++)
+        runnable_init(&ctx.runs[i], NULL, NULL, "bench");
+    soon_body(&ctx, 100 * BATCH); /* warm up */
+    double ns = bench_median_ns(soon_body, &ctx, 2000 * BATCH, REPEATS);
+    loop_free(ctx.loop);
+    return ns;
+}
+
+/* ---- a million timers ------------------------------------------------------------------------ */
+
+/* xorshift64: the same deadlines on every run, so runs compare. */
+static uint64_t next_random(uint64_t *state) {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+static uint64_t timer_fires;
+static void count_fire(struct loop_timer *t) {
+    (void)t;
+    timer_fires++;
+}
+
+static int compare_deadlines(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int compare_samples(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *samples, int n) {
+    qsort(samples, (size_t)n, sizeof samples[0], compare_samples);
+    return samples[n / 2];
+}
+
+struct timer_bench {
+    struct loop_timer *timers; /* TIMERS caller-owned handles, as a program would hold them */
+    int64_t *deadlines;        /* random, within about 17 minutes of virtual time */
+    int64_t *sorted;           /* a copy for qsort */
+};
+
+/* A loop on virtual time: step 1 never sleeps, and the clock is moved by hand. */
+static struct loop *new_virtual_loop(struct loop_clock *clock) {
+    loop_clock_init_virtual(clock, 0);
+    clock->autojump = false;
+    struct loop_config config = {.clock = clock};
+    struct loop *loop = NULL;
+    return loop_new(&loop, &config) == 0 ? loop : NULL;
+}
+
+static void start_all(struct loop *loop, struct timer_bench *b) {
+    for (int i = 0; i < TIMERS; i++)
+        loop_timer_start_at(loop, &b->timers[i], b->deadlines[i], count_fire, NULL);
+}
+
+/* Started, then time jumps past the last deadline and one tick fires them all: step 3 pops every
+ * timer off the heap in deadline order onto the ready queue, step 4 runs each callback. */
+static double fire_once(struct timer_bench *b) {
+    struct loop_clock clock;
+    struct loop *loop = new_virtual_loop(&clock);
+    if (!loop)
+        return -1;
+    timer_fires = 0;
+    int64_t start = bench_now_ns();
+    start_all(loop, b);
+    loop_clock_advance(&clock, INT64_C(1) << 40);
+    loop_run_once(loop);
+    int64_t ns = bench_now_ns() - start;
+    loop_free(loop);
+    if (timer_fires != TIMERS) {
+        fprintf(stderr, "loop_bench: %llu of %d timers fired\n", (unsigned long long)timer_fires,
+                TIMERS);
+        return -1;
+    }
+    return (double)ns / TIMERS;
+}
+
+static double qsort_once(struct timer_bench *b) {
+    for (int i = 0; i < TIMERS; i++)
+        b->sorted[i] = b->deadlines[i];
+    int64_t start = bench_now_ns();
+    qsort(b->sorted, TIMERS, sizeof b->sorted[0], compare_deadlines);
+    int64_t ns = bench_now_ns() - start;
+    bench_sink((uint64_t)b->sorted[TIMERS / 2]);
+    return (double)ns / TIMERS;
+}
+
+/* Started (not timed), then stopped in the order started: each stop takes a timer from a
+ * random place in the heap and moves the last node into the hole. */
+static double stop_once(struct timer_bench *b) {
+    struct loop_clock clock;
+    struct loop *loop = new_virtual_loop(&clock);
+    if (!loop)
+        return -1;
+    start_all(loop, b);
+    int64_t start = bench_now_ns();
+    for (int i = 0; i < TIMERS; i++)
+        loop_timer_stop(loop, &b->timers[i]);
+    int64_t ns = bench_now_ns() - start;
+    size_t left = loop_timer_count(loop);
+    loop_free(loop);
+    if (left != 0) {
+        fprintf(stderr, "loop_bench: %zu timers still armed after stopping all\n", left);
+        return -1;
+    }
+    return (double)ns / TIMERS;
+}
+
+static int bench_timers(void) {
+    struct timer_bench b = {
+        .timers = malloc(TIMERS * sizeof *b.timers),
+        .deadlines = malloc(TIMERS * sizeof *b.deadlines),
+        .sorted = malloc(TIMERS * sizeof *b.sorted),
+    };
+    if (!b.timers || !b.deadlines || !b.sorted) {
+        fprintf(stderr, "loop_bench: out of memory\n");
+        return 1;
+    }
+    uint64_t rng = 0x5eed5eed;
+    for (int i = 0; i < TIMERS; i++) {
+        loop_timer_init(&b.timers[i], "bench");
+        b.deadlines[i] = (int64_t)(next_random(&rng) % 1000000000000u) + 1;
+    }
+    double fire[REPEATS], sort[REPEATS], stop[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        fire[r] = fire_once(&b);
+        sort[r] = qsort_once(&b);
+        stop[r] = stop_once(&b);
+    }
+    double sort_ns = median(sort, REPEATS);
+    bench_row("loop: 1M random timers started, then fired", median(fire, REPEATS), "ns/timer",
+              "qsort of the 1M deadlines", sort_ns);
+    bench_row("loop: 1M timers started, then all stopped", median(stop, REPEATS), "ns/stop",
+              "qsort of the 1M deadlines", sort_ns);
+    free(b.timers);
+    free(b.deadlines);
+    free(b.sorted);
+    return 0;
+}
+
+int main(void) {
+    double indirect = bench_indirect_call_ns();
+    bench_row("loop: call_soon + dispatch (1,000 per tick)", bench_call_soon(), "ns/call",
+              "indirect call", indirect);
+    return bench_timers();
+}

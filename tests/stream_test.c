@@ -1,0 +1,648 @@
+/* stream_test.c — the library's own tests of the buffered connection (loop/stream.*) and the
+ * reference echo server (loop/echo.*), both introduced in lesson 02: partial writes, the ring's
+ * bound, backpressure, half-close, resets, orderly and immediate close, and every misuse. The
+ * peer is a plain socket the test drives between the loop's ticks; every wait is bounded. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop/echo.h"
+#include "loop/loop.h"
+#include "loop/net.h"
+#include "loop/stream.h"
+
+TestSuite(stream, .description = "Does the buffered connection keep every byte, bound its buffer "
+                                 "and close in order?");
+TestSuite(echo, .description = "Does the reference echo server serve, cap and close its "
+                               "connections?");
+
+/* ---- driving the loop, boundedly ---------------------------------------------------------- */
+
+/* A tick whose wait a guard timer bounds: if nothing is ready, the loop wakes after GUARD_NS. */
+#define GUARD_NS 20000000
+static bool guard_fired;
+static void on_guard(struct loop_timer *t) {
+    (void)t;
+    guard_fired = true;
+}
+
+static void tick(struct loop *loop) {
+    struct loop_timer guard;
+    loop_timer_init(&guard, "test guard");
+    guard_fired = false;
+    cr_assert_eq(loop_timer_start(loop, &guard, GUARD_NS, on_guard, NULL), 0, "the guard arms");
+    int rc = loop_run_once(loop);
+    loop_timer_stop(loop, &guard);
+    cr_assert_eq(rc, 0, "a tick succeeds (got %d: %s)", rc, loop_last_error(loop));
+}
+
+/* Ticks until pred(ctx) holds. Fails if the loop sits idle for a whole second (50 guards in a
+ * row with nothing else to do): slowness never fails it, only a loop that has stopped moving. */
+static void run_until(struct loop *loop, bool (*pred)(void *ctx), void *ctx, const char *what) {
+    int idle = 0;
+    while (!pred(ctx)) {
+        tick(loop);
+        idle = guard_fired ? idle + 1 : 0;
+        cr_assert_lt(idle, 50, "the loop makes progress towards: %s", what);
+    }
+}
+
+static struct loop *new_loop(const struct backend_ops *backend) {
+    struct loop *loop = NULL;
+    struct loop_config config = {.backend = backend};
+    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
+    return loop;
+}
+
+static void make_socketpair(int sp[2]) {
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0, "socketpair: %s", strerror(errno));
+    cr_assert_eq(net_set_nonblocking(sp[1]), 0, "the peer's end is non-blocking");
+}
+
+static void set_buffer(int fd, int option, int bytes) {
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes), 0, "setsockopt");
+}
+
+/* The byte at position i of a test stream: a pattern that catches reordering and loss. */
+static unsigned char pattern(size_t i) {
+    return (unsigned char)((i * 131u + (i >> 9)) & 0xff);
+}
+
+/* ---- an owner that records what its stream does ------------------------------------------- */
+
+struct owner {
+    struct stream s;
+    bool echo;          /* write back what arrives */
+    size_t got;         /* bytes on_data delivered */
+    int closes, close_error;
+    bool in_call;       /* the test is inside a stream_* call: on_close must not run now */
+    bool closed_in_call;
+};
+
+static void owner_data(struct stream *s, const char *data, size_t len) {
+    struct owner *o = s->arg;
+    o->got += len;
+    if (o->echo)
+        cr_assert_eq(stream_write(s, data, len), 0, "an echo always fits under the high mark");
+}
+
+static void owner_close(struct stream *s, int error) {
+    struct owner *o = s->arg;
+    o->closes++;
+    o->close_error = error;
+    if (o->in_call)
+        o->closed_in_call = true;
+}
+
+static void owner_open(struct owner *o, struct loop *loop, int fd, bool echo) {
+    memset(o, 0, sizeof *o);
+    o->echo = echo;
+    int rc = stream_open(&o->s, loop, fd, "test stream", owner_data, owner_close, o);
+    cr_assert_eq(rc, 0, "stream_open succeeds (got %d)", rc);
+}
+
+static bool owner_closed(void *ctx) {
+    return ((struct owner *)ctx)->closes > 0;
+}
+
+/* The peer's side: reads what is there, checking the pattern from *offset on. -1 at EOF. */
+static ssize_t peer_read(int fd, size_t *offset) {
+    unsigned char buf[8192];
+    ssize_t total = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n == 0)
+            return total ? total : -1;
+        if (n < 0) {
+            cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "peer read: %s", strerror(errno));
+            return total;
+        }
+        for (ssize_t i = 0; i < n; i++)
+            cr_assert_eq(buf[i], pattern(*offset + (size_t)i),
+                         "byte %zu comes back intact and in order", *offset + (size_t)i);
+        *offset += (size_t)n;
+        total += n;
+    }
+}
+
+/* Writes pattern bytes [*offset, limit) until the kernel says EAGAIN. */
+static void peer_write(int fd, size_t *offset, size_t limit) {
+    unsigned char buf[4096];
+    while (*offset < limit) {
+        size_t n = limit - *offset < sizeof buf ? limit - *offset : sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern(*offset + i);
+        ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "peer write: %s", strerror(errno));
+            return;
+        }
+        *offset += (size_t)w;
+    }
+}
+
+/* Fills the stream's ring through stream_write until it refuses with -ENOBUFS. */
+static size_t fill_ring(struct owner *o, size_t *offset) {
+    unsigned char buf[1000];
+    for (;;) {
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = pattern(*offset + i);
+        int rc = stream_write(&o->s, buf, sizeof buf);
+        if (rc == -ENOBUFS)
+            return stream_buffered(&o->s);
+        cr_assert_eq(rc, 0, "stream_write takes the bytes (got %d)", rc);
+        *offset += sizeof buf;
+    }
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+Test(stream, partial_write_kept, .timeout = 120,
+     .description = "Q: When the kernel takes only part of a write, is the rest kept and sent "
+                    "later, in order?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    set_buffer(sp[0], SO_SNDBUF, 4096);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    size_t written = 0, received = 0;
+    size_t held = fill_ring(&o, &written);
+    cr_assert_gt(held, 0, "a peer that does not read leaves bytes in the ring");
+    cr_assert_leq(held, STREAM_BUFFER_SIZE, "the ring never holds more than its size");
+    cr_assert(o.s.watcher.events & LOOP_WRITABLE, "bytes wait, so it watches for writability");
+    while (received < written) {
+        peer_read(sp[1], &received);
+        tick(loop);
+    }
+    cr_assert_eq(received, written, "every byte arrives: %zu of %zu", received, written);
+    cr_assert_eq(stream_buffered(&o.s), 0, "the ring is empty once the peer read everything");
+    cr_assert_eq(o.s.watcher.events, LOOP_READABLE,
+                 "with nothing waiting it stops watching for writability (else every tick wakes)");
+    stream_close_now(&o.s);
+    close(sp[1]);
+    loop_free(loop);
+}
+
+Test(stream, full_ring_takes_nothing,
+     .description = "Q: What does a write that does not fit in the ring do?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    set_buffer(sp[0], SO_SNDBUF, 4096);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    size_t written = 0;
+    size_t held = fill_ring(&o, &written);
+    char big[STREAM_BUFFER_SIZE] = {0};
+    cr_assert_eq(stream_write(&o.s, big, STREAM_BUFFER_SIZE - held + 1), -ENOBUFS,
+                 "a write that does not fit is refused with -ENOBUFS");
+    cr_assert_eq(stream_buffered(&o.s), held, "and nothing of it was taken: all or nothing");
+    cr_assert_eq(stream_write(&o.s, big, STREAM_BUFFER_SIZE - held), 0,
+                 "a write that fits exactly is taken");
+    cr_assert_eq(stream_buffered(&o.s), STREAM_BUFFER_SIZE, "the ring is now exactly full");
+    stream_close_now(&o.s);
+    close(sp[1]);
+    loop_free(loop);
+}
+
+/* ---- backpressure ---------------------------------------------------------------------------- */
+
+struct pressure {
+    struct owner *o;
+    size_t sent;
+};
+
+static bool settled(void *ctx) {
+    struct pressure *p = ctx;
+    return p->o->s.paused || p->o->s.bytes_read == p->sent;
+}
+
+Test(stream, backpressure_bounds_the_ring, .timeout = 120,
+     .description = "Q: Does a peer that writes without reading make the stream stop reading at "
+                    "the high-water mark, and resume once drained?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    set_buffer(sp[0], SO_SNDBUF, 4096);
+    struct owner o;
+    owner_open(&o, loop, sp[0], true);
+    const size_t total = 256 * 1024;
+    struct pressure p = {&o, 0};
+    size_t received = 0;
+    bool saw_pause = false;
+    for (int round = 0; received < total; round++) {
+        cr_assert_lt(round, 10000, "the echo keeps moving");
+        peer_write(sp[1], &p.sent, total);
+        tick(loop); /* at least one: a pause from the last round only ends when the loop runs */
+        run_until(loop, settled, &p, "paused, or everything sent so far read");
+        if (o.s.paused) {
+            saw_pause = true;
+            cr_assert_eq(o.s.watcher.events, LOOP_WRITABLE, "paused: it watches only writability");
+        }
+        cr_assert_leq(stream_buffered(&o.s), o.s.high_water, "the ring stays under the mark");
+        peer_read(sp[1], &received);
+    }
+    cr_assert(saw_pause, "a peer that does not read made the stream pause");
+    cr_assert_geq(o.s.pauses, 1, "the stream counted its pauses (%u)", o.s.pauses);
+    cr_assert_leq(o.s.peak_buffered, STREAM_HIGH_WATER,
+                  "the most it ever held (%zu) is at or under the high-water mark", o.s.peak_buffered);
+    cr_assert_eq(received, total, "after resuming, all %zu bytes came back intact", total);
+    stream_close_now(&o.s);
+    close(sp[1]);
+    loop_free(loop);
+}
+
+/* ---- ending ---------------------------------------------------------------------------------- */
+
+Test(stream, half_close_gets_the_rest, .timeout = 120,
+     .description = "Q: Does a peer that half-closes still get all of its echo before the "
+                    "connection closes?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    set_buffer(sp[0], SO_SNDBUF, 4096);
+    struct owner o;
+    owner_open(&o, loop, sp[0], true);
+    const size_t total = 40000;
+    size_t sent = 0, received = 0;
+    bool shut = false, eof = false;
+    for (int round = 0; !eof; round++) {
+        cr_assert_lt(round, 100000, "the echo keeps moving");
+        peer_write(sp[1], &sent, total);
+        if (sent == total && !shut) {
+            cr_assert_eq(shutdown(sp[1], SHUT_WR), 0, "the peer half-closes");
+            shut = true;
+        }
+        tick(loop);
+        eof = peer_read(sp[1], &received) < 0;
+    }
+    cr_assert_eq(received, total, "the peer got every byte (%zu) before end-of-file", received);
+    run_until(loop, owner_closed, &o, "on_close");
+    cr_assert_eq(o.closes, 1, "on_close ran once");
+    cr_assert_eq(o.close_error, 0, "a half-close is an orderly end: error 0");
+    cr_assert_eq(loop_watch_count(loop), 0, "the closed stream watches nothing");
+    close(sp[1]);
+    loop_free(loop);
+}
+
+Test(stream, close_flushes_first, .timeout = 120,
+     .description = "Q: Does stream_close send what is buffered before closing, and report the "
+                    "close from the loop?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    set_buffer(sp[0], SO_SNDBUF, 4096);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    size_t written = 0, received = 0;
+    fill_ring(&o, &written);
+    o.in_call = true;
+    cr_assert_eq(stream_close(&o.s), 0, "stream_close accepts");
+    o.in_call = false;
+    cr_assert_eq(stream_close(&o.s), -EALREADY, "a second stream_close says -EALREADY");
+    cr_assert_eq(stream_write(&o.s, "x", 1), -EPIPE, "writing after stream_close is -EPIPE");
+    bool eof = false;
+    for (int round = 0; !eof; round++) {
+        cr_assert_lt(round, 100000, "the flush keeps moving");
+        tick(loop);
+        eof = peer_read(sp[1], &received) < 0;
+    }
+    cr_assert_eq(received, written, "every buffered byte (%zu) arrived before end-of-file", written);
+    run_until(loop, owner_closed, &o, "on_close");
+    cr_assert_not(o.closed_in_call, "on_close did not run inside stream_close");
+    cr_assert_eq(o.close_error, 0, "an orderly close reports error 0");
+    close(sp[1]);
+    loop_free(loop);
+}
+
+Test(stream, close_now_is_silent,
+     .description = "Q: Does stream_close_now close at once, drop the buffer, and skip on_close?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    cr_assert_eq(stream_close_now(&o.s), 0, "the first stream_close_now closes");
+    cr_assert_eq(stream_close_now(&o.s), -EALREADY, "the second has nothing left to do");
+    cr_assert_not(stream_is_open(&o.s), "the stream is closed");
+    char c;
+    cr_assert_eq(read(sp[1], &c, 1), 0, "the peer sees end-of-file at once");
+    tick(loop);
+    cr_assert_eq(o.closes, 0, "on_close is not called: the caller asked, the caller knows");
+    cr_assert_eq(loop_watch_count(loop), 0, "nothing stays watched");
+    close(sp[1]);
+    loop_free(loop);
+}
+
+Test(stream, dead_peer_reported_from_the_loop,
+     .description = "Q: Does writing to a vanished peer return -EPIPE without SIGPIPE, and is "
+                    "on_close(-EPIPE) delivered later from the loop?") {
+    signal(SIGPIPE, SIG_DFL); /* the default would kill this test if a SIGPIPE were raised */
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    close(sp[1]);
+    o.in_call = true;
+    int rc = stream_write(&o.s, "hello", 5);
+    o.in_call = false;
+    cr_assert_eq(rc, -EPIPE, "the write reports -EPIPE (got %d), and the process lives", rc);
+    cr_assert_eq(o.closes, 0, "on_close is not called inside stream_write");
+    run_until(loop, owner_closed, &o, "on_close");
+    cr_assert_eq(o.close_error, -EPIPE, "on_close reports why: -EPIPE");
+    loop_free(loop);
+}
+
+/* Two TCP connections through real sockets, for a real RST. */
+struct tcp_pair {
+    int client, server;
+};
+
+static struct tcp_pair tcp_connect(int listen_fd, uint16_t port, int client_rcvbuf) {
+    struct tcp_pair p;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0, "socket");
+    if (client_rcvbuf)
+        set_buffer(fd, SO_RCVBUF, client_rcvbuf); /* before connect: it sets the TCP window */
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0, "a blocking connect to "
+                 "127.0.0.1 completes through the backlog: %s", strerror(errno));
+    cr_assert_eq(net_set_nonblocking(fd), 0, "the client is non-blocking");
+    p.client = fd;
+    int rc = -EAGAIN;
+    for (int i = 0; i < 1000 && rc == -EAGAIN; i++)
+        rc = net_accept(listen_fd, &p.server);
+    cr_assert_eq(rc, 0, "the connection is accepted (got %d)", rc);
+    return p;
+}
+
+Test(stream, reset_mid_write_ends_only_that_stream, .timeout = 120,
+     .description = "Q: When a peer resets while its stream still holds bytes for it, does only "
+                    "that stream close, with the reset's error?") {
+    struct loop *loop = new_loop(NULL);
+    int lfd;
+    uint16_t port;
+    cr_assert_eq(net_listen_tcp(NET_LOOPBACK, 0, 8, &lfd, &port), 0, "listen");
+    struct tcp_pair a = tcp_connect(lfd, port, 4096), b = tcp_connect(lfd, port, 0);
+    set_buffer(a.server, SO_SNDBUF, 4096);
+    struct owner oa, ob;
+    owner_open(&oa, loop, a.server, true);
+    owner_open(&ob, loop, b.server, true);
+    size_t sent = 0;
+    for (int round = 0; stream_buffered(&oa.s) == 0; round++) {
+        cr_assert_lt(round, 10000, "A's stream ends up holding bytes A does not read");
+        peer_write(a.client, &sent, sent + 4096);
+        tick(loop);
+    }
+    cr_assert_eq(net_set_reset_on_close(a.client), 0, "SO_LINGER 0");
+    close(a.client); /* RST: A vanishes with its echo half-delivered */
+    run_until(loop, owner_closed, &oa, "A's on_close");
+    cr_assert(oa.close_error == -ECONNRESET || oa.close_error == -EPIPE,
+              "A's stream closed with the reset's error (got %d)", oa.close_error);
+    cr_assert(stream_is_open(&ob.s), "B's stream is untouched");
+    cr_assert_eq(send(b.client, "ping", 4, MSG_NOSIGNAL), 4, "B writes");
+    char buf[8];
+    ssize_t n = 0;
+    for (int round = 0; n <= 0; round++) {
+        cr_assert_lt(round, 500, "B's echo arrives");
+        tick(loop);
+        n = recv(b.client, buf, sizeof buf, 0);
+    }
+    cr_assert(n == 4 && memcmp(buf, "ping", 4) == 0, "B still gets its echo after A's reset");
+    cr_assert_eq(ob.closes, 0, "B's stream never closed");
+    stream_close_now(&ob.s);
+    close(b.client);
+    close(lfd);
+    loop_free(loop);
+}
+
+Test(stream, fd_closed_behind_its_back,
+     .description = "Q: Under poll, what happens to a stream whose fd someone else closed?") {
+    struct loop *loop = new_loop(&backend_poll);
+    int sp[2];
+    make_socketpair(sp);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    close(sp[0]); /* misuse: the stream still thinks it owns the fd */
+    run_until(loop, owner_closed, &o, "on_close");
+    cr_assert_eq(o.close_error, -EBADF, "poll reports the fd invalid: on_close(-EBADF), no spin");
+    cr_assert_eq(loop_watch_count(loop), 0, "the dead fd is no longer watched");
+    close(sp[1]);
+    loop_free(loop);
+}
+
+/* ---- misuse ---------------------------------------------------------------------------------- */
+
+Test(stream, open_refuses_bad_arguments,
+     .description = "Q: Which arguments does stream_open refuse, and with what?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2], pp[2];
+    make_socketpair(sp);
+    cr_assert_eq(pipe(pp), 0, "pipe");
+    struct stream s;
+    cr_assert_eq(stream_open(NULL, loop, sp[0], "x", owner_data, owner_close, NULL), -EINVAL,
+                 "a NULL stream is -EINVAL");
+    cr_assert_eq(stream_open(&s, NULL, sp[0], "x", owner_data, owner_close, NULL), -EINVAL,
+                 "a NULL loop is -EINVAL");
+    cr_assert_eq(stream_open(&s, loop, sp[0], "x", NULL, owner_close, NULL), -EINVAL,
+                 "a NULL on_data is -EINVAL: the bytes would have nowhere to go");
+    cr_assert_eq(stream_open(&s, loop, sp[0], "x", owner_data, NULL, NULL), -EINVAL,
+                 "a NULL on_close is -EINVAL: nobody would learn the connection ended");
+    cr_assert_eq(stream_open(&s, loop, -1, "x", owner_data, owner_close, NULL), -EBADF,
+                 "a negative fd is -EBADF");
+    int closed = dup(sp[0]);
+    close(closed);
+    cr_assert_eq(stream_open(&s, loop, closed, "x", owner_data, owner_close, NULL), -EBADF,
+                 "a closed fd is -EBADF");
+    cr_assert_eq(stream_open(&s, loop, pp[0], "x", owner_data, owner_close, NULL), -ENOTSOCK,
+                 "a pipe is -ENOTSOCK: a stream is for sockets");
+    cr_assert_eq(loop_watch_count(loop), 0, "no refusal left anything watched");
+    close(sp[0]);
+    close(sp[1]);
+    close(pp[0]);
+    close(pp[1]);
+    loop_free(loop);
+}
+
+Test(stream, calls_refuse_bad_arguments,
+     .description = "Q: Which calls on a stream are refused, and with what?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    cr_assert_eq(stream_write(NULL, "x", 1), -EINVAL, "writing to a NULL stream is -EINVAL");
+    cr_assert_eq(stream_write(&o.s, NULL, 1), -EINVAL, "writing from NULL data is -EINVAL");
+    cr_assert_eq(stream_write(&o.s, NULL, 0), 0, "an empty write is fine");
+    cr_assert_eq(stream_set_watermarks(&o.s, 100, 100), -EINVAL, "low must be under high");
+    cr_assert_eq(stream_set_watermarks(&o.s, 0, STREAM_BUFFER_SIZE + 1), -EINVAL,
+                 "high may not exceed the ring");
+    cr_assert_eq(stream_set_watermarks(&o.s, 10, 100), 0, "sane marks are taken");
+    cr_assert_eq(stream_close(NULL), -EALREADY, "closing NULL is -EALREADY, never a crash");
+    cr_assert_eq(stream_close_now(NULL), -EALREADY, "so is closing NULL now");
+    cr_assert_eq(stream_close_now(&o.s), 0, "close");
+    cr_assert_eq(stream_write(&o.s, "x", 1), -EPIPE, "writing to a closed stream is -EPIPE");
+    cr_assert_eq(stream_close(&o.s), -EALREADY, "closing a closed stream is -EALREADY");
+    close(sp[1]);
+    loop_free(loop);
+}
+
+Test(stream, dump_tells_the_state,
+     .description = "Q: What does stream_dump show a debugger?") {
+    struct loop *loop = new_loop(NULL);
+    int sp[2];
+    make_socketpair(sp);
+    set_buffer(sp[0], SO_SNDBUF, 4096);
+    struct owner o;
+    owner_open(&o, loop, sp[0], false);
+    size_t written = 0;
+    size_t held = fill_ring(&o, &written);
+    char *text = NULL, expect[64];
+    snprintf(expect, sizeof expect, "buffered %zu of %d", held, STREAM_BUFFER_SIZE);
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    stream_dump(&o.s, out);
+    fclose(out);
+    cr_assert(strstr(text, "test stream") && strstr(text, expect),
+              "it names the stream and shows the buffered bytes: %s", text);
+    free(text);
+    stream_close_now(&o.s);
+    close(sp[1]);
+    loop_free(loop);
+}
+
+/* ---- the echo server ------------------------------------------------------------------------- */
+
+static int echo_client(uint16_t port) {
+    int fd;
+    int rc = net_connect_tcp(NET_LOOPBACK, port, &fd);
+    cr_assert(rc == 0 || rc == -EINPROGRESS, "connect starts (got %d)", rc);
+    return fd;
+}
+
+/* Reads up to len bytes the server sent, ticking meanwhile; returns how many arrived. */
+static size_t echo_read(struct loop *loop, int fd, char *buf, size_t len, int max_ticks) {
+    size_t got = 0;
+    for (int i = 0; i < max_ticks && got < len; i++) {
+        tick(loop);
+        ssize_t n = recv(fd, buf + got, len - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    return got;
+}
+
+Test(echo, full_pool_waits_in_backlog, .timeout = 120,
+     .description = "Q: When every slot is busy, does a new client wait in the backlog until a "
+                    "connection closes?") {
+    struct loop *loop = new_loop(NULL);
+    struct echo_conn conns[1];
+    struct echo_server server;
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 1), 0, "open");
+    int a = echo_client(server.port);
+    char buf[8];
+    cr_assert_eq(send(a, "aa", 2, MSG_NOSIGNAL), 2, "A writes");
+    cr_assert_eq(echo_read(loop, a, buf, 2, 500), 2, "A is served");
+    int b = echo_client(server.port);
+    cr_assert_eq(send(b, "bb", 2, MSG_NOSIGNAL), 2, "B writes (into the backlog's connection)");
+    cr_assert_eq(echo_read(loop, b, buf, 2, 5), 0, "B is not served while the one slot is busy");
+    cr_assert_not(server.accepting, "a full server stops accepting");
+    close(a);
+    cr_assert_eq(echo_read(loop, b, buf, 2, 500), 2, "once A leaves, B is accepted and served");
+    cr_assert_eq(server.accepted, 2, "two connections were accepted in all");
+    echo_server_close(&server);
+    close(b);
+    loop_free(loop);
+}
+
+Test(echo, close_closes_everything, .timeout = 120,
+     .description = "Q: Does echo_server_close close the listener and every connection?") {
+    struct loop *loop = new_loop(NULL);
+    struct echo_conn conns[4];
+    struct echo_server server;
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 4), 0, "open");
+    int c[3];
+    char buf[4];
+    for (int i = 0; i < 3; i++) {
+        c[i] = echo_client(server.port);
+        cr_assert_eq(send(c[i], "e", 1, MSG_NOSIGNAL), 1, "client writes");
+        cr_assert_eq(echo_read(loop, c[i], buf, 1, 500), 1, "client %d is served", i);
+    }
+    cr_assert_eq(server.open_connections, 3, "three connections are open");
+    cr_assert_eq(server.bytes_echoed, 3, "three bytes were echoed");
+    echo_server_close(&server);
+    echo_server_close(&server); /* twice: harmless */
+    cr_assert_eq(server.open_connections, 0, "none are open after close");
+    cr_assert_eq(loop_watch_count(loop), 0, "the loop watches nothing");
+    for (int i = 0; i < 3; i++) {
+        ssize_t n = recv(c[i], buf, 1, 0);
+        cr_assert(n == 0 || (n < 0 && errno == ECONNRESET), "client %d sees its end", i);
+        close(c[i]);
+    }
+    int late;
+    int rc = net_connect_tcp(NET_LOOPBACK, server.port, &late);
+    if (rc == -EINPROGRESS) {
+        struct pollfd pfd = {.fd = late, .events = POLLOUT};
+        poll(&pfd, 1, 5000); /* the refusal comes back at once on loopback; 5 s bounds it */
+        rc = net_connect_result(late);
+        close(late);
+    }
+    cr_assert_eq(rc, -ECONNREFUSED, "nobody listens any more: connecting is refused");
+    loop_free(loop);
+}
+
+Test(echo, open_refuses_bad_arguments,
+     .description = "Q: Which arguments does echo_server_open refuse?") {
+    struct loop *loop = new_loop(NULL);
+    struct echo_conn conns[1];
+    struct echo_server s;
+    cr_assert_eq(echo_server_open(&s, loop, NET_LOOPBACK, 0, conns, 0), -EINVAL,
+                 "a pool of 0 slots is -EINVAL");
+    cr_assert_eq(echo_server_open(&s, loop, NET_LOOPBACK, 0, NULL, 1), -EINVAL,
+                 "no pool is -EINVAL");
+    cr_assert_eq(echo_server_open(&s, loop, NULL, 0, conns, 1), -EINVAL, "no host is -EINVAL");
+    cr_assert_eq(echo_server_open(&s, loop, "localhost", 0, conns, 1), -EINVAL,
+                 "a name instead of an IPv4 literal is -EINVAL (no blocking lookups)");
+    cr_assert_eq(echo_server_open(NULL, loop, NET_LOOPBACK, 0, conns, 1), -EINVAL,
+                 "a NULL server is -EINVAL");
+    cr_assert_eq(loop_watch_count(loop), 0, "nothing was left watched");
+    loop_free(loop);
+}
+
+Test(echo, dump_lists_connections, .timeout = 120,
+     .description = "Q: What does echo_server_dump show a debugger?") {
+    struct loop *loop = new_loop(NULL);
+    struct echo_conn conns[2];
+    struct echo_server server;
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 2), 0, "open");
+    int c = echo_client(server.port);
+    char buf[2];
+    cr_assert_eq(send(c, "hi", 2, MSG_NOSIGNAL), 2, "client writes");
+    cr_assert_eq(echo_read(loop, c, buf, 2, 500), 2, "client is served");
+    cr_assert_not_null(echo_server_stream(&server, 0), "the first connection holds slot 0");
+    cr_assert_null(echo_server_stream(&server, 1), "slot 1 is free");
+    cr_assert_null(echo_server_stream(&server, 7), "a slot past the pool is NULL, not a crash");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    echo_server_dump(&server, out);
+    fclose(out);
+    cr_assert(strstr(text, "1 of 2 slots open") && strstr(text, "slot 0: stream echo connection"),
+              "it shows the counters and each open connection: %s", text);
+    free(text);
+    echo_server_close(&server);
+    close(c);
+    loop_free(loop);
+}
