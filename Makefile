@@ -60,10 +60,13 @@ $(LIB): $(call obj,$(LIB_SRCS))
 	rm -f $@
 	ar rcs $@ $^
 
+# Demos link the whole library, so every *_dump is in the binary for gdb's `call`, even those
+# the demo itself never calls.
 define lesson_demo_rule
 $(BUILD)/$(1)/demo: $(call obj,$(1)/demo.c $(call lesson_extras,$(1))) $(LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $$(EXTRA_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS) $$(EXTRA_LDFLAGS) -o $$@ $$(filter-out $(LIB),$$^) \
+	    -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive $$(LDLIBS)
 endef
 $(foreach d,$(LESSON_DIRS),$(eval $(call lesson_demo_rule,$(d))))
 
@@ -142,6 +145,7 @@ check: deps-check
 	@rm -rf $(CHECK_DIR) && mkdir -p $(CHECK_DIR)
 	@echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 	ASAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/asan:detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	UBSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/ubsan:print_stacktrace=1:halt_on_error=1 \
 	  build/asan/tests/runner
 	@if ls $(CHECK_DIR)/asan.* $(CHECK_DIR)/ubsan.* 2>/dev/null | grep -q .; then \
@@ -149,9 +153,12 @@ check: deps-check
 	  echo "make check: the sanitizers reported errors (above)" >&2; exit 1; fi
 	@echo "== valgrind"
 	ulimit -n 4096 2>/dev/null || true; $(VALGRIND) $(RUNNER)
-	@bad=$$(grep -L 'ERROR SUMMARY: 0 errors' $(CHECK_DIR)/vg.* 2>/dev/null); \
+	@bad=$$(grep -l -E 'ERROR SUMMARY: [1-9]' $(CHECK_DIR)/vg.* 2>/dev/null); \
 	if [ -n "$$bad" ]; then cat $$bad; echo "make check: valgrind reported errors in: $$bad" >&2; exit 1; fi; \
-	echo "make check: sanitizers and valgrind clean ($$(ls $(CHECK_DIR)/vg.* | wc -l) processes checked)"
+	checked=$$(grep -l 'ERROR SUMMARY: 0 errors' $(CHECK_DIR)/vg.* 2>/dev/null | wc -l); \
+	[ "$$checked" -gt 0 ] || { echo "make check: valgrind checked no process" >&2; exit 1; }; \
+	echo "make check: sanitizers and valgrind clean ($$checked processes checked; logs without a"; \
+	echo "summary are processes that exec'd an untraced program such as gdb or a shell)"
 
 # ---- benchmarks ----------------------------------------------------------------------------------
 bench:

@@ -38,7 +38,7 @@ struct coro {
     uint8_t cancel_requested; /* set by coro_cancel, acted on where the coroutine is parked */
 };
 
-/* ---- queries and calls ------------------------------------------------------------------------ */
+/* ---- queries and calls ----------------------------------------------------------------------- */
 /* A zeroed struct coro is a fresh coroutine; coro_init resets one for reuse. */
 static inline void coro_init(struct coro *co) {
     *co = (struct coro){0};
@@ -178,10 +178,11 @@ const char *coro_status_name(enum coro_status status);
 #define CORO_RETURN(co) CORO__LEAVE(co)
 /* CORO_FAIL     record a negative errno and leave for the cleanup (a non-negative err is a bug
  *               and records -EINVAL). In the cleanup it replaces the error and ends, as an
- *               exception raised in a Python `finally` replaces the one in flight. */
+ *               exception raised in a Python `finally` replaces the one in flight. The line of
+ *               the failure is kept in `line` (it will never be resumed), for reports and gdb. */
 #define CORO_FAIL(co, err)                                                                         \
     do {                                                                                           \
-        coro__fail((co), (err));                                                                   \
+        coro__fail((co), (err), __LINE__);                                                         \
         CORO__LEAVE(co);                                                                           \
     } while (0)
 /* CORO_LEAVE_CANCELLED  leave exactly as a cancel does (ends CANCELLED): for an await above this
@@ -192,32 +193,31 @@ const char *coro_status_name(enum coro_status status);
  *               or a cancel. It runs once and may not suspend (a suspension there ends the
  *               coroutine at once with -EDEADLK). coro_error() tells it why it runs. */
 #define CORO_CLEANUP(co)                                                                           \
+    goto coro__cleanup; /* falling off the body: also a way in */                                  \
     coro__cleanup:                                                                                 \
-    CORO__MAY_BE_UNUSED;                                                                           \
     coro__begin_cleanup(co)
 
 /* CORO_END      close the body and finish: DONE, or CANCELLED when the error is -ECANCELED. */
 #define CORO_END(co)                                                                               \
+    goto coro__end; /* falling off the cleanup */                                                  \
     CORO__BODY_END                                                                                 \
     coro__end:                                                                                     \
-    CORO__MAY_BE_UNUSED;                                                                           \
     return coro__finish(co)
 
 /* ---- the machinery behind the macros (names with a double underscore: do not use) --------------
  * Compiler traps met here, and why each fix:
  * - A label must be followed by a statement, and C11 forbids a declaration there, so every resume
  *   label ends in `;` (`case __LINE__:;`): the body may declare a variable right after a yield.
- * - coro__cleanup / coro__end go unused in a coroutine that never leaves early; -Wunused-label
- *   would fire inside our macros. gcc reports it at the label's spelling in this header, where a
- *   _Pragma in the macro cannot reach, so the label carries __attribute__((unused)) instead.
+ * - -Wunused-label would fire inside our macros for coro__cleanup / coro__end in a coroutine
+ *   that never leaves early. gcc reports it at the label's spelling in this header, which a
+ *   _Pragma in the macro does not cover; so falling into each label is written as a `goto` to it,
+ *   and every label has a user (the jump to the next statement costs nothing).
+ * - -Wimplicit-fallthrough stays quiet: every resume label follows a `return`, so no `case` is
+ *   reached by falling through. clang also insists that a function with `goto *` takes some
+ *   label's address, hence coro__start in the labels variant.
  * - Labels as values: -Wpedantic rejects `&&label` and `goto *`, and gcc 12's -Wdangling-pointer
  *   mistakes a saved label address for a pointer to a local. Both are silenced by _Pragma push /
  *   pop around just those expressions (CORO__GNU_ON/OFF), never for the user's code. */
-#if defined(__GNUC__)
-#define CORO__MAY_BE_UNUSED __attribute__((unused))
-#else
-#define CORO__MAY_BE_UNUSED
-#endif
 #define CORO__CONCAT2(a, b) a##b
 #define CORO__CONCAT(a, b)  CORO__CONCAT2(a, b)
 
@@ -231,6 +231,7 @@ const char *coro_status_name(enum coro_status status);
 #define CORO__RESUME_POINT          case __LINE__:;
 #define CORO__BODY_END              }
 #else
+/* clang-format off */
 #if defined(__clang__)
 #define CORO__GNU_ON                                                                               \
     _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wgnu-label-as-value\"")
@@ -243,9 +244,8 @@ const char *coro_status_name(enum coro_status status);
 #define CORO__GNU_OFF _Pragma("GCC diagnostic pop")
 #endif
 /* The resume point is a label named after its line; its address is saved and `goto *` jumps to
- * it (a new coroutine jumps to coro__start: clang also insists that a function with `goto *`
- * takes some label's address). No switch is involved, so a suspension may sit inside a switch of
- * the user's. */
+ * it (a new coroutine jumps to coro__start). No switch is involved, so a suspension may sit
+ * inside a switch of the user's. */
 #define CORO__LABEL CORO__CONCAT(coro__resume_at_line_, __LINE__)
 #define CORO__DISPATCH(co)                                                                         \
     CORO__GNU_ON goto *((co)->resume ? (co)->resume : &&coro__start);                              \
@@ -259,6 +259,7 @@ const char *coro_status_name(enum coro_status status);
     } while (0)
 #define CORO__RESUME_POINT CORO__LABEL:;
 #define CORO__BODY_END     }
+/* clang-format on */
 #endif
 
 /* Leave the body for the cleanup; from inside the cleanup, leave it for the end. */
@@ -305,8 +306,9 @@ static inline bool coro__cancel_pending(struct coro *co) {
     co->error = -ECANCELED;
     return true;
 }
-static inline void coro__fail(struct coro *co, int err) {
+static inline void coro__fail(struct coro *co, int err, int line) {
     co->error = (int16_t)(err < 0 && err >= INT16_MIN ? err : -EINVAL);
+    co->line = line;
 }
 static inline bool coro__await_refused(struct coro *co, const struct coro *child) {
     if (child != NULL && child != co)

@@ -148,10 +148,14 @@ static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backen
     for (int i = 0; ready > 0 && i < span && n < max; i++) {
         int fd = (start + i) % span;
         unsigned events = 0;
-        if (FD_ISSET(fd, &readable))
+        if (FD_ISSET(fd, &readable)) {
             events |= BACKEND_READABLE;
-        if (FD_ISSET(fd, &writable))
+            ready--; /* select counted every bit it set: stop once all are found */
+        }
+        if (FD_ISSET(fd, &writable)) {
             events |= BACKEND_WRITABLE;
+            ready--;
+        }
         if (events) {
             out[n].fd = fd;
             out[n].events = events;

@@ -79,6 +79,8 @@ int loop_push_ready(struct loop *loop, struct runnable *r) {
 }
 
 int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg) {
+    if (!loop || !r)
+        return -EINVAL;
     if (!fn) {
         loop_set_error(loop, "loop_call_soon: the callback is NULL: there would be nothing to run");
         return -EINVAL;

@@ -26,6 +26,8 @@ void loop_timer_init(struct loop_timer *t, const char *name) {
 
 int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadline_ns,
                         loop_timer_fn callback, void *arg) {
+    if (!loop || !t)
+        return -EINVAL;
     if (!callback) {
         loop_set_error(loop, "loop_timer_start(%s): the callback is NULL", t->entry.name);
         return -EINVAL;
@@ -39,6 +41,8 @@ int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadlin
 
 int loop_timer_start(struct loop *loop, struct loop_timer *t, int64_t delay_ns,
                      loop_timer_fn callback, void *arg) {
+    if (!loop)
+        return -EINVAL;
     int64_t now = loop_now(loop);
     if (delay_ns < 0)
         delay_ns = 0; /* "in the past" means "as soon as possible": the next tick */
@@ -50,6 +54,8 @@ int loop_timer_start(struct loop *loop, struct loop_timer *t, int64_t delay_ns,
 }
 
 int loop_timer_stop(struct loop *loop, struct loop_timer *t) {
+    if (!loop || !t)
+        return -EINVAL;
     if (timerq_cancel(&loop->sched.timers, &t->entry) == 0)
         return 0;
     /* Already due, its callback waiting on the ready queue: stopping still prevents it. */

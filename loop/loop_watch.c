@@ -57,6 +57,8 @@ static bool valid_interest(unsigned events) {
 
 int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned events,
                   loop_fd_fn callback, void *arg) {
+    if (!loop || !w)
+        return -EINVAL; /* no loop to record the words in: the errno must say it */
     if (!callback || !valid_interest(events)) {
         loop_set_error(loop, "loop_watch_fd(%d): %s", fd,
                        callback ? "interest must be LOOP_READABLE and/or LOOP_WRITABLE"
@@ -93,6 +95,8 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned ev
 }
 
 int loop_modify(struct loop *loop, struct loop_watcher *w, unsigned events) {
+    if (!loop || !w)
+        return -EINVAL;
     if (w->loop != loop || !valid_interest(events)) {
         loop_set_error(loop, "loop_modify: %s",
                        w->loop != loop ? "the watcher is not watching on this loop"
@@ -110,6 +114,8 @@ int loop_modify(struct loop *loop, struct loop_watcher *w, unsigned events) {
 }
 
 int loop_unwatch(struct loop *loop, struct loop_watcher *w) {
+    if (!loop || !w)
+        return -EINVAL;
     if (w->loop != loop)
         return -EALREADY;
     loop->backend->ops->unwatch(loop->backend, w->fd);

@@ -1,10 +1,5 @@
-/* net.c — non-blocking TCP helpers (lesson 02); see net.h.
- *
- * SIGPIPE: writing to a socket whose peer has gone raises SIGPIPE, and its default action kills
- * the process — one vanished client would take the whole server down. We pass MSG_NOSIGNAL to
- * every send() instead of ignoring the signal, because a library must not change process-wide
- * signal dispositions behind its caller's back (the program may rely on SIGPIPE, e.g. in a shell
- * pipeline). With MSG_NOSIGNAL the same event arrives as an ordinary -EPIPE return value. */
+/* net.c — non-blocking TCP helpers (lesson 02); see net.h. The streams and the echo server
+ * send only through net_send, which is where SIGPIPE is dealt with. */
 #include "loop/net.h"
 
 #include <arpa/inet.h>
@@ -134,6 +129,11 @@ int net_connect_result(int fd) {
     return -error;
 }
 
+/* SIGPIPE: writing to a socket whose peer has gone raises SIGPIPE, and its default action kills
+ * the process — one vanished client would take the whole server down. We pass MSG_NOSIGNAL to
+ * every send() instead of ignoring the signal, because a library must not change process-wide
+ * signal dispositions behind its caller's back (the program may rely on SIGPIPE, e.g. in a shell
+ * pipeline). With MSG_NOSIGNAL the same event arrives as an ordinary -EPIPE return value. */
 ssize_t net_send(int fd, const void *buf, size_t len) {
     if (fd < 0)
         return -EBADF;
@@ -141,7 +141,7 @@ ssize_t net_send(int fd, const void *buf, size_t len) {
         return -EINVAL;
     ssize_t n;
     do
-        n = send(fd, buf, len, MSG_NOSIGNAL); /* see the top of this file: never SIGPIPE */
+        n = send(fd, buf, len, MSG_NOSIGNAL); /* never SIGPIPE: see above */
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;

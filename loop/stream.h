@@ -72,7 +72,9 @@ int stream_open(struct stream *s, struct loop *loop, int fd, const char *name,
 int stream_write(struct stream *s, const void *data, size_t len);
 
 /* Orderly close: reads no more, sends what is buffered, closes, then on_close(0). 0, or
- * -EALREADY if already closing or closed. */
+ * -EALREADY if already closing or closed. TCP's rule: if the peer's bytes are still unread when
+ * the fd closes, the kernel resets the connection instead of ending it, so a protocol should
+ * agree on who closes first (the echo server lets the client do it). */
 int stream_close(struct stream *s);
 /* Closes at once, dropping buffered bytes; on_close is NOT called (the caller knows). Also
  * cancels an on_close not yet delivered. 0, or -EALREADY if there was nothing left to do. */

@@ -1,4 +1,4 @@
-/* heap.h — a generic binary min-heap over caller-owned nodes (lesson 05: the timer queue; lesson
+/* heap.h — a generic 4-ary min-heap over caller-owned nodes (lesson 05: the timer queue; lesson
  * 09: the priority, stride and EDF policies). Each node remembers its own index in the array, so
  * removing or re-keying any node is O(log n) instead of a search. */
 #ifndef LOOPSCHOOL_HEAP_H
@@ -6,11 +6,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sched/alloc.h"
 
 #define HEAP_NOT_IN ((size_t)-1)
+
+/* Each node has up to four children: those of slot i are 4i+1 .. 4i+4, its parent is (i-1)/4.
+ * Four rather than two halves the levels a pop walks down (10 instead of 20 for a million
+ * timers), and the four children's keys sit side by side in 32 bytes: with a million timers,
+ * every level below the top few is a trip to main memory. (Go's timer heap is 4-ary too.) */
+enum { HEAP_ARITY = 4 };
 
 /* Embed this in the struct the heap orders; LIST_ENTRY-style offsetof gets back to it. */
 struct heap_node {
@@ -18,18 +25,29 @@ struct heap_node {
 };
 
 /* Strict "a comes before b". Ties must be broken by the caller (a sequence number) if order
- * among equals matters: a binary heap is not stable by itself. */
+ * among equals matters: a heap is not stable by itself. */
 typedef bool (*heap_before_fn)(const struct heap_node *a, const struct heap_node *b);
 
+/* Optional: a node's primary key (the timer queue's is the deadline). The heap keeps a packed
+ * copy of every key and compares those first, so sifting reads a node only when two keys tie;
+ * before() then decides, and must agree with the keys (it may only refine their order). */
+typedef int64_t (*heap_key_fn)(const struct heap_node *n);
+
 struct heap {
-    struct heap_node **items; /* items[0] is the minimum; children of i are 2i+1 and 2i+2 */
+    struct heap_node **items; /* items[0] is the minimum; see HEAP_ARITY for the tree shape */
+    int64_t *keys;            /* keys[i] is items[i]'s key (all 0 without a key function); it
+                               * lives in the same block as items: one allocation per doubling */
     size_t count;
     size_t capacity;
+    heap_key_fn key; /* NULL: before() decides everything */
     heap_before_fn before;
     const struct sched_alloc *alloc;
 };
 
 void heap_init(struct heap *h, heap_before_fn before, const struct sched_alloc *alloc);
+/* The same, with a key function (see heap_key_fn): what a large heap wants. */
+void heap_init_keyed(struct heap *h, heap_key_fn key, heap_before_fn before,
+                     const struct sched_alloc *alloc);
 void heap_free(struct heap *h);
 static inline void heap_node_init(struct heap_node *n) {
     n->index = HEAP_NOT_IN;
@@ -51,7 +69,8 @@ int heap_push(struct heap *h, struct heap_node *n);
 struct heap_node *heap_pop(struct heap *h);
 /* Removes n if it is in this heap: 0, or -EALREADY if it was not queued. */
 int heap_remove(struct heap *h, struct heap_node *n);
-/* Call after changing n's key while it is in the heap: it moves up or down to its place. */
+/* Call after changing n's order (its key, or what before() reads) while it is in the heap: it
+ * moves up or down to its place. */
 void heap_update(struct heap *h, struct heap_node *n);
 
 /* The two moves every operation is made of; public so a debugger can break on them. */
@@ -62,7 +81,8 @@ void heap_sift_down(struct heap *h, size_t i);
 void heap_dump(const struct heap *h, FILE *out,
                void (*print)(const struct heap_node *n, FILE *out, void *ctx), void *ctx);
 
-/* True when every parent comes before (or ties with) its children: tests check this. */
+/* True when every parent comes before (or ties with) its children, and every node's index and
+ * cached key are right: tests check this. */
 bool heap_is_valid(const struct heap *h);
 
 #endif

@@ -27,9 +27,9 @@ static void lock_give_back(struct waiter *w, void *arg) {
 }
 
 static void hand_to_next(struct lock *l) {
+    if (waitq_empty(&l->waiters))
+        return; /* uncontended: checked inline, no call */
     struct waiter *w = waitq_first(&l->waiters);
-    if (!w)
-        return;
     l->owner = task_of(w);
     waiter_hand(w, 0, lock_give_back, l);
 }
@@ -50,6 +50,8 @@ bool lock_acquire_begin(struct task *t, struct lock *l) {
 }
 
 int lock_try_acquire(struct lock *l, struct task *t) {
+    if (!l || !t)
+        return -EINVAL; /* an owner of NULL would read as "free": the lock would be lost */
     if (l->owner)
         return -EBUSY;
     l->owner = t;
@@ -57,15 +59,17 @@ int lock_try_acquire(struct lock *l, struct task *t) {
 }
 
 int lock_release(struct lock *l, struct task *t) {
-    if (l->owner != t)
-        return -EPERM;
+    if (!l)
+        return -EINVAL;
+    if (!t || l->owner != t)
+        return -EPERM; /* a free lock's owner is NULL: releasing it "as NULL" is no release */
     l->owner = NULL;
     hand_to_next(l);
     return 0;
 }
 
 void lock_release_if_held(struct lock *l, struct task *t) {
-    if (l->owner == t)
+    if (l && t && l->owner == t) /* NULL-safe: a cleanup may run before the frame got its lock */
         lock_release(l, t);
 }
 

@@ -18,11 +18,11 @@ void lock_init(struct lock *l, const char *name);
 #define LOCK_ACQUIRE(t, l) TASK_AWAIT(t, lock_acquire_begin((t), (l)))
 #define LOCK_ACQUIRE_CATCH(t, l) TASK_AWAIT_CATCH(t, lock_acquire_begin((t), (l)))
 bool lock_acquire_begin(struct task *t, struct lock *l);
-/* Without waiting: 0, or -EBUSY. */
+/* Without waiting: 0, or -EBUSY (held, or handed to a waiter); -EINVAL for a NULL lock or task. */
 int lock_try_acquire(struct lock *l, struct task *t);
-/* 0, or -EPERM if t does not hold it (nothing changes). */
+/* 0, or -EPERM if t does not hold it, NULL included (nothing changes). */
 int lock_release(struct lock *l, struct task *t);
-/* For cleanups: releases the lock if t holds it, says nothing otherwise. */
+/* For cleanups: releases the lock if t holds it, says nothing otherwise (a NULL lock included). */
 void lock_release_if_held(struct lock *l, struct task *t);
 void lock_dump(const struct lock *l, FILE *out);
 

@@ -56,9 +56,14 @@ static void pass_wake_on(struct waiter *w, void *arg) {
 }
 
 static void wake_next(struct waitq *wq) {
-    struct waiter *w = waitq_first(wq);
-    if (w)
-        waiter_hand(w, -EAGAIN, pass_wake_on, wq);
+    if (waitq_empty(wq))
+        return; /* the usual case on a busy queue, checked inline: no call at all */
+    waiter_hand(waitq_first(wq), -EAGAIN, pass_wake_on, wq);
+}
+
+/* The ring's index after i, without `%`: a division costs more than the rest of a put. */
+static size_t ring_next(const struct queue *q, size_t i) {
+    return i + 1 == q->capacity ? 0 : i + 1;
 }
 
 int queue_try_put(struct queue *q, void *item) {
@@ -71,7 +76,9 @@ int queue_try_put(struct queue *q, void *item) {
         if (err)
             return err;
     }
-    q->items[(q->head + q->count++) % q->capacity] = item;
+    size_t tail = q->head + q->count; /* < 2 * capacity: one subtraction wraps it */
+    q->items[tail >= q->capacity ? tail - q->capacity : tail] = item;
+    q->count++;
     wake_next(&q->getters);
     return 0;
 }
@@ -80,7 +87,7 @@ int queue_try_get(struct queue *q, void **dest) {
     if (q->count == 0)
         return q->closed ? -EPIPE : -EAGAIN;
     *dest = q->items[q->head];
-    q->head = (q->head + 1) % q->capacity;
+    q->head = ring_next(q, q->head);
     q->count--;
     wake_next(&q->putters);
     return 0;
@@ -111,8 +118,10 @@ bool queue_get_begin(struct task *t, struct queue *q, void **dest) {
 void queue_close(struct queue *q) {
     q->closed = true;
     waitq_wake_all(&q->putters, -EPIPE);
-    if (q->count == 0)
-        waitq_wake_all(&q->getters, -EPIPE);
+    /* Every getter looks again: it takes what is left or, finding the queue empty, sees -EPIPE.
+     * Waking only when empty would strand a getter that waits while an item is in flight to
+     * another (woken, not yet run): no later put could ever wake it. */
+    waitq_wake_all(&q->getters, -EAGAIN);
 }
 
 void queue_dump(const struct queue *q, FILE *out) {

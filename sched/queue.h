@@ -28,7 +28,8 @@ void queue_free(struct queue *q);
 
 /* Put `item`, waiting while the queue is full. Result 0, -EPIPE if it is closed, -ENOMEM if an
  * unbounded queue cannot grow. A woken waiter looks again (-EAGAIN inside): an item or a slot
- * is taken by whoever runs first, and the queue keeps FIFO order of items. */
+ * is taken by whoever runs first, and the queue keeps FIFO order of items. `item` is evaluated
+ * again at each look: pass a value without side effects (not f->next++). */
 #define QUEUE_PUT(t, q, item)                                                                      \
     do {                                                                                           \
         TASK_AWAIT(t, queue_put_begin((t), (q), (item)));                                          \
@@ -45,7 +46,8 @@ bool queue_get_begin(struct task *t, struct queue *q, void **dest);
 /* Without waiting: 0, -EAGAIN (full / empty), -EPIPE (closed). */
 int queue_try_put(struct queue *q, void *item);
 int queue_try_get(struct queue *q, void **dest);
-/* Closes it: waiting putters get -EPIPE now; getters drain what is left, then get -EPIPE. */
+/* Closes it: waiting putters get -EPIPE now; every waiting getter looks again, and getters drain
+ * what is left, then get -EPIPE. Closing twice is harmless. */
 void queue_close(struct queue *q);
 static inline size_t queue_length(const struct queue *q) {
     return q->count;

@@ -4,9 +4,10 @@
 #include "sched/semaphore.h"
 
 #include <errno.h>
+#include <limits.h>
 
 int semaphore_init(struct semaphore *s, int value, int bound, const char *name) {
-    if (value < 0 || bound < 0 || (bound && bound < value))
+    if (!s || value < 0 || bound < 0 || (bound && bound < value))
         return -EINVAL;
     s->value = value;
     s->bound = bound;
@@ -27,6 +28,8 @@ bool semaphore_acquire_begin(struct task *t, struct semaphore *s) {
 }
 
 int semaphore_try_acquire(struct semaphore *s) {
+    if (!s)
+        return -EINVAL;
     if (s->value == 0)
         return -EAGAIN;
     s->value--;
@@ -39,13 +42,15 @@ static void semaphore_give_back(struct waiter *w, void *arg) {
 }
 
 int semaphore_release(struct semaphore *s) {
+    if (!s)
+        return -EINVAL;
     struct waiter *w = waitq_first(&s->waiters);
     if (w) {
         waiter_hand(w, 0, semaphore_give_back, s); /* the permit goes to w, value unchanged */
         return 0;
     }
-    if (s->bound && s->value >= s->bound)
-        return -EOVERFLOW; /* released more often than acquired */
+    if ((s->bound && s->value >= s->bound) || s->value == INT_MAX)
+        return -EOVERFLOW; /* released more often than acquired (or the count would overflow) */
     s->value++;
     return 0;
 }

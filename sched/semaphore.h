@@ -13,14 +13,15 @@ struct semaphore {
     const char *name;
 };
 
-/* -EINVAL for a negative value, or a bound below the value. */
+/* -EINVAL for NULL, a negative value or bound, or a bound below the value. */
 int semaphore_init(struct semaphore *s, int value, int bound, const char *name);
 /* Take a permit, waiting while none is free. Result 0. */
 #define SEMAPHORE_ACQUIRE(t, s) TASK_AWAIT(t, semaphore_acquire_begin((t), (s)))
 bool semaphore_acquire_begin(struct task *t, struct semaphore *s);
-/* Without waiting: 0, or -EAGAIN. */
+/* Without waiting: 0, or -EAGAIN (a waiter is never overtaken: none is free while any waits). */
 int semaphore_try_acquire(struct semaphore *s);
-/* Give a permit back (to the oldest waiter if any): 0, or -EOVERFLOW past the bound. */
+/* Give a permit back (to the oldest waiter if any): 0, or -EOVERFLOW past the bound (or past
+ * INT_MAX for an unbounded one); nothing changes then. */
 int semaphore_release(struct semaphore *s);
 void semaphore_dump(const struct semaphore *s, FILE *out);
 

@@ -30,6 +30,12 @@ static void forget_unretrieved(struct sched *s, const struct task *t) {
 
 static void finish(struct task *t) {
     struct sched *s = t->sched;
+    /* An await in the cleanup section registered the task (a timer, an fd, a wait queue, the
+     * ready queue) and then the coroutine refused to suspend there, ending with -EDEADLK. Undo
+     * that registration: on_done may free the frame, and nothing may keep pointing into it. */
+    if (t->waiter.waiting)
+        waiter_wake(&t->waiter, -EDEADLK);
+    sched_cancel(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
     t->error = coro_error(&t->co);
     t->state = coro_is_cancelled(&t->co) ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
     list_remove(&t->live);

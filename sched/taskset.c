@@ -26,6 +26,8 @@ static int add_member(struct task_set *s, struct task *t) {
 
 int task_set_spawn(struct task_set *s, struct sched *sched, struct task *t, task_step_fn step,
                    const char *name, task_done_fn on_done) {
+    if (!s)
+        return -EINVAL;
     if (s->count == s->capacity)
         return -ENOSPC;
     int err = task_spawn(sched, t, step, name, on_done);
@@ -33,7 +35,7 @@ int task_set_spawn(struct task_set *s, struct sched *sched, struct task *t, task
 }
 
 int task_set_add(struct task_set *s, struct task *t) {
-    if (!t)
+    if (!s || !t)
         return -EINVAL;
     if (t->set)
         return -EBUSY;
@@ -91,10 +93,16 @@ bool task_set_wait_begin(struct task *t, struct task_set *s) {
 
 void task_set_woken(struct task *t, struct task_set *s) {
     int result = task_result(t);
-    if ((result == -ETIMEDOUT || result == -ECANCELED) && !s->cancelling) {
-        s->outcome = result; /* the deadline passed, or the waiter itself was cancelled */
+    if (result >= 0)
+        return; /* a member ended: the loop looks at the set again */
+    /* The deadline passed (-ETIMEDOUT), the waiter itself was cancelled, or its deadline could
+     * not be armed (-ENOMEM: treated as a timeout, else the wait would retry forever without
+     * suspending). A cancel of the waiter wins even if the set is already cancelling (after a
+     * failure or a timeout): the catching await spent it, so it must not be forgotten here. */
+    if (result == -ECANCELED || !s->cancelling)
+        s->outcome = result;
+    if (!s->cancelling)
         task_set_cancel_all(s);
-    }
 }
 
 int task_set_finish_wait(struct task *t, struct task_set *s) {

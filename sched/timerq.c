@@ -1,4 +1,4 @@
-/* timerq.c — the timer queue on the generic heap (lesson 05). The key is (deadline, seq): the
+/* timerq.c — the timer queue on the generic heap (lesson 05). The order is (deadline, seq): the
  * sequence number makes the heap behave as if it were stable, so timers due at the same moment
  * fire in the order they were armed, as asyncio's do. */
 #include "sched/timerq.h"
@@ -14,8 +14,14 @@ static bool fires_before(const struct heap_node *a, const struct heap_node *b) {
     return x->seq < y->seq;
 }
 
+/* The deadline is the heap's key: it compares packed copies of the deadlines, and calls
+ * fires_before (which reads the entries) only for equal ones. */
+static int64_t deadline_of(const struct heap_node *n) {
+    return ENTRY_OF(n)->deadline;
+}
+
 void timerq_init(struct timerq *q, const struct sched_alloc *alloc) {
-    heap_init(&q->heap, fires_before, alloc);
+    heap_init_keyed(&q->heap, deadline_of, fires_before, alloc);
     q->next_seq = 0;
 }
 

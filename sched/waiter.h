@@ -19,7 +19,6 @@ struct waiter {
      * nothing is held by a task that will not run its body again. */
     void (*undo)(struct waiter *w, void *arg);
     void *undo_arg;
-    void *data;       /* what a primitive hands over, or where to put it (a queue item) */
     const char *what; /* what it waits for, in words, for task_dump: "sleep", "join" */
     int result;       /* why it was woken: 0, -ECANCELED, -ETIMEDOUT, or what the waker says */
     bool waiting;

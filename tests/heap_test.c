@@ -1,6 +1,7 @@
-/* heap_test.c — the generic index-tracking binary heap (sched/heap.*, introduced in lesson 05)
+/* heap_test.c — the generic index-tracking 4-ary heap (sched/heap.*, introduced in lesson 05)
  * keeps its promises: pops come out in order, every node knows its slot, remove and update work
- * on any node, misuse is refused, and a failed allocation leaves the heap as it was. */
+ * on any node, packed keys decide and before() only breaks their ties, misuse is refused, and a
+ * failed allocation leaves the heap as it was. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -15,7 +16,7 @@ struct item {
     int key;
 };
 
-#define ITEM_OF(n) ((struct item *)((char *)(n) - offsetof(struct item, node)))
+#define ITEM_OF(n) ((struct item *)((char *)(n)-offsetof(struct item, node)))
 
 static bool key_before(const struct heap_node *a, const struct heap_node *b) {
     return ITEM_OF(a)->key < ITEM_OF(b)->key;
@@ -50,8 +51,9 @@ static void *refusing_resize(void *ctx, void *ptr, size_t size) {
 TestSuite(heap, .description = "Does the generic heap hand out nodes in order, and can any node "
                                "be removed or re-keyed in O(log n)?");
 
-Test(heap, pops_in_order, .description = "Q: do 1,000 random keys pop out smallest first, with "
-                                          "the heap valid after every push and pop?") {
+Test(heap, pops_in_order, .timeout = 60,
+     .description = "Q: do 1,000 random keys pop out smallest first, with "
+                    "the heap valid after every push and pop?") {
     enum { N = 1000 };
     static struct item items[N];
     struct heap h;
@@ -80,8 +82,9 @@ Test(heap, pops_in_order, .description = "Q: do 1,000 random keys pop out smalle
     heap_free(&h);
 }
 
-Test(heap, remove_any_node, .description = "Q: can a node in the middle of the heap be removed, "
-                                           "leaving the others in order?") {
+Test(heap, remove_any_node,
+     .description = "Q: can a node in the middle of the heap be removed, "
+                    "leaving the others in order?") {
     enum { N = 200 };
     static struct item items[N];
     struct heap h;
@@ -89,7 +92,7 @@ Test(heap, remove_any_node, .description = "Q: can a node in the middle of the h
     for (int i = 0; i < N; i++) {
         heap_node_init(&items[i].node);
         items[i].key = (i * 37) % N; /* a permutation of 0..N-1 */
-        cr_assert_eq(heap_push(&h, &items[i].node), 0);
+        cr_assert_eq(heap_push(&h, &items[i].node), 0, "a push with memory to spare succeeds");
     }
     /* Remove every third node, wherever it sits. */
     for (int i = 0; i < N; i += 3) {
@@ -113,8 +116,9 @@ Test(heap, remove_any_node, .description = "Q: can a node in the middle of the h
     heap_free(&h);
 }
 
-Test(heap, update_moves_a_node, .description = "Q: after a node's key changes, does heap_update "
-                                               "move it up or down to its right place?") {
+Test(heap, update_moves_a_node,
+     .description = "Q: after a node's key changes, does heap_update "
+                    "move it up or down to its right place?") {
     struct item items[8];
     struct heap h;
     heap_init(&h, key_before, NULL);
@@ -140,33 +144,35 @@ Test(heap, update_moves_a_node, .description = "Q: after a node's key changes, d
     heap_free(&h);
 }
 
-Test(heap, misuse_is_refused, .description = "Q: what do a double push and a remove from the "
-                                             "wrong heap do?") {
+Test(heap, misuse_is_refused,
+     .description = "Q: what do a double push and a remove from the "
+                    "wrong heap do?") {
     struct item a = {.key = 1}, b = {.key = 2};
     heap_node_init(&a.node);
     heap_node_init(&b.node);
     struct heap h1, h2;
     heap_init(&h1, key_before, NULL);
     heap_init(&h2, key_before, NULL);
-    cr_assert_eq(heap_push(&h1, &a.node), 0);
+    cr_assert_eq(heap_push(&h1, &a.node), 0, "a push with memory to spare succeeds");
     cr_assert_eq(heap_push(&h1, &a.node), -EEXIST,
                  "pushing a node already in a heap returns -EEXIST: it is never linked twice");
     cr_assert_eq(heap_push(&h2, &a.node), -EEXIST,
                  "a node already in one heap cannot join another");
-    cr_assert_eq(heap_push(&h2, &b.node), 0);
+    cr_assert_eq(heap_push(&h2, &b.node), 0, "a push with memory to spare succeeds");
     cr_assert_eq(heap_remove(&h2, &a.node), -EALREADY,
                  "removing a node from a heap it is not in returns -EALREADY (its index points "
                  "at someone else's slot)");
     cr_assert_eq(heap_count(&h2), 1u, "and the other heap is untouched");
-    cr_assert_eq(heap_count(&h1), 1u);
+    cr_assert_eq(heap_count(&h1), 1u, "the first heap still holds its one node");
     heap_free(&h1);
     heap_free(&h2);
     cr_assert(!heap_node_queued(&a.node) && !heap_node_queued(&b.node),
               "heap_free marks every node it held as in no heap, so they can be reused");
 }
 
-Test(heap, failed_growth_changes_nothing, .description = "Q: when the array cannot grow, does "
-                                                         "push fail cleanly with -ENOMEM?") {
+Test(heap, failed_growth_changes_nothing,
+     .description = "Q: when the array cannot grow, does "
+                    "push fail cleanly with -ENOMEM?") {
     struct refusing_alloc alloc = {{refusing_resize, NULL}, false};
     alloc.base.ctx = &alloc;
     enum { N = 16 }; /* the first allocation's size: the 17th push must grow the array */
@@ -176,7 +182,7 @@ Test(heap, failed_growth_changes_nothing, .description = "Q: when the array cann
     for (int i = 0; i < N; i++) {
         heap_node_init(&items[i].node);
         items[i].key = N - i;
-        cr_assert_eq(heap_push(&h, &items[i].node), 0);
+        cr_assert_eq(heap_push(&h, &items[i].node), 0, "a push with memory to spare succeeds");
     }
     alloc.refuse = true;
     heap_node_init(&items[N].node);
@@ -191,26 +197,90 @@ Test(heap, failed_growth_changes_nothing, .description = "Q: when the array cann
     heap_free(&h);
 }
 
-Test(heap, dump_draws_a_tree, .description = "Q: does heap_dump draw every node, children "
-                                             "indented under their parent?") {
-    struct item items[3] = {{.key = 5}, {.key = 7}, {.key = 9}};
+Test(heap, dump_draws_a_tree,
+     .description = "Q: does heap_dump draw every node, its (up to "
+                    "four) children indented under it?") {
+    struct item items[6];
     struct heap h;
     heap_init(&h, key_before, NULL);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 6; i++) {
         heap_node_init(&items[i].node);
+        items[i].key = 5 + i; /* pushed in order: each lands in the next slot */
         heap_push(&h, &items[i].node);
     }
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    cr_assert_not_null(out);
+    cr_assert_not_null(out, "open_memstream gives a stream to dump into");
     heap_dump(&h, out, print_key, NULL);
     fclose(out);
-    cr_assert_not_null(strstr(text, "heap: 3 nodes"), "the dump starts with the count:\n%s", text);
-    cr_assert_not_null(strstr(text, "    [0] key 5\n"), "the root is one level in:\n%s", text);
-    cr_assert_not_null(strstr(text, "        [1] key 7\n"),
-                       "a child is indented one level deeper than its parent:\n%s", text);
-    cr_assert_not_null(strstr(text, "        [2] key 9\n"), "both children are drawn:\n%s", text);
+    cr_assert_not_null(strstr(text, "heap: 6 nodes"), "the dump starts with the count:\n%s", text);
+    cr_assert_not_null(strstr(text, "    [0] key 5\n        [1] key 6\n            [5] key 10\n"
+                                    "        [2] key 7\n        [3] key 8\n        [4] key 9\n"),
+                       "slots 1-4 are the root's four children, slot 5 is slot 1's first child, "
+                       "each drawn one level deeper than its parent:\n%s",
+                       text);
     free(text);
+    heap_free(&h);
+}
+
+/* For the keyed heap: the key is the item's `key`, and before() is counted, so a test can see
+ * when the heap had to read the nodes. */
+static int tie_breaks;
+
+static int64_t key_of_item(const struct heap_node *n) {
+    return ITEM_OF(n)->key;
+}
+
+static bool tie_before(const struct heap_node *a, const struct heap_node *b) {
+    tie_breaks++;
+    const struct item *x = ITEM_OF(a), *y = ITEM_OF(b);
+    if (x->key != y->key)
+        return x->key < y->key;
+    return x - y < 0; /* among equal keys: the item earlier in its array first */
+}
+
+Test(heap, keys_decide_before_breaks_ties,
+     .description = "Q: with a key function, does the heap "
+                    "compare packed keys, and call "
+                    "before() only when two keys tie?") {
+    enum { N = 500 };
+    static struct item items[N];
+    struct heap h;
+    heap_init_keyed(&h, key_of_item, tie_before, NULL);
+    uint64_t rng = 7;
+    for (int i = 0; i < N; i++) {
+        heap_node_init(&items[i].node);
+        items[i].key = i * 1000 + (int)(next_random(&rng) % 1000); /* all distinct */
+    }
+    for (int i = N - 1; i >= 0; i--) /* pushed largest first: plenty of sifting */
+        heap_push(&h, &items[i].node);
+    tie_breaks = 0;
+    for (int i = 0; i < N; i++) {
+        struct heap_node *n = heap_pop(&h);
+        cr_assert_eq(n, &items[i].node, "pop %d is the %d-th smallest key", i, i);
+    }
+    cr_assert_eq(tie_breaks, 0,
+                 "with distinct keys before() is never called (%d calls): the "
+                 "packed keys alone decide",
+                 tie_breaks);
+
+    for (int i = 0; i < 8; i++)
+        items[i].key = 42; /* eight equal keys: only before() can order them */
+    for (int i = 7; i >= 0; i--)
+        heap_push(&h, &items[i].node);
+    cr_assert(heap_is_valid(&h), "the keys cached in the heap match the nodes'");
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(heap_pop(&h), &items[i].node, "equal keys come out in before()'s order");
+    cr_assert_gt(tie_breaks, 0, "and for them before() was asked");
+
+    items[0].key = 10;
+    items[1].key = 20;
+    heap_push(&h, &items[0].node);
+    heap_push(&h, &items[1].node);
+    items[1].key = 5; /* re-keyed while queued: heap_update copies the new key in */
+    heap_update(&h, &items[1].node);
+    cr_assert(heap_is_valid(&h), "after heap_update the packed key is the new one");
+    cr_assert_eq(heap_pop(&h), &items[1].node, "the re-keyed node now comes first");
     heap_free(&h);
 }

@@ -587,6 +587,8 @@ Test(echo, close_closes_everything, .timeout = 120,
     cr_assert_eq(server.open_connections, 0, "none are open after close");
     cr_assert_eq(loop_watch_count(loop), 0, "the loop watches nothing");
     for (int i = 0; i < 3; i++) {
+        struct pollfd p = {.fd = c[i], .events = POLLIN};
+        cr_assert_eq(poll(&p, 1, 5000), 1, "client %d hears of the close", i);
         ssize_t n = recv(c[i], buf, 1, 0);
         cr_assert(n == 0 || (n < 0 && errno == ECONNRESET), "client %d sees its end", i);
         close(c[i]);

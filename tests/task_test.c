@@ -10,7 +10,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 
-TestSuite(tasks, .description = "Do tasks keep their life cycle, wake-up and failure promises?");
+TestSuite(task_layer, .description = "Do tasks keep their life cycle, wake-up and failure promises?");
 
 struct sleeper {
     struct task task;
@@ -37,7 +37,7 @@ static struct loop *virtual_loop(struct loop_clock *clock, FILE *report) {
     return loop;
 }
 
-Test(tasks, sleep_order, .description = "Q: do sleeping tasks wake in deadline order, at their deadline?") {
+Test(task_layer, sleep_order, .description = "Q: do sleeping tasks wake in deadline order, at their deadline?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     int log[4], len = 0;
@@ -61,11 +61,13 @@ Test(tasks, sleep_order, .description = "Q: do sleeping tasks wake in deadline o
 struct failer {
     struct task task;
     int err;
+    int fail_line;
 };
 static enum coro_status failer_step(struct task *t) {
     struct failer *f = TASK_FRAME(t, struct failer, task);
     CORO_BEGIN(&t->co);
     TASK_YIELD(t);
+    f->fail_line = __LINE__ + 1;
     CORO_FAIL(&t->co, f->err);
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
@@ -85,7 +87,7 @@ static enum coro_status joiner_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(tasks, join_error, .description = "Q: does join hand back the child's error unchanged?") {
+Test(task_layer, join_error, .description = "Q: does join hand back the child's error unchanged?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct failer child = {.err = -EIO};
@@ -98,7 +100,7 @@ Test(tasks, join_error, .description = "Q: does join hand back the child's error
     loop_free(loop);
 }
 
-Test(tasks, unjoined_failure_reported, .description = "Q: is a failure nobody joined reported when the loop is freed?") {
+Test(task_layer, unjoined_failure_reported, .description = "Q: is a failure nobody joined reported when the loop is freed?") {
     char buf[512] = "";
     FILE *report = fmemopen(buf, sizeof buf, "w");
     struct loop_clock clock;
@@ -111,6 +113,9 @@ Test(tasks, unjoined_failure_reported, .description = "Q: is a failure nobody jo
     fclose(report);
     cr_assert(strstr(buf, "lonely-worker"), "the report names the task: %s", buf);
     cr_assert(strstr(buf, "Broken pipe") || strstr(buf, "-32"), "the report gives the error: %s", buf);
+    char where[64];
+    snprintf(where, sizeof where, "task_test.c:%d", f.fail_line);
+    cr_assert(strstr(buf, where), "the report gives the line that failed (%s): %s", where, buf);
 }
 
 struct cancellable {
@@ -128,7 +133,7 @@ static enum coro_status cancellable_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(tasks, cancel_sleeping, .description = "Q: does cancelling a sleeping task run its cleanup once and end it cancelled?") {
+Test(task_layer, cancel_sleeping, .description = "Q: does cancelling a sleeping task run its cleanup once and end it cancelled?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct cancellable c = {0};
@@ -148,7 +153,7 @@ Test(tasks, cancel_sleeping, .description = "Q: does cancelling a sleeping task 
     loop_free(loop);
 }
 
-Test(tasks, cancel_before_run, .description = "Q: does a task cancelled before it ever ran skip body and cleanup?") {
+Test(task_layer, cancel_before_run, .description = "Q: does a task cancelled before it ever ran skip body and cleanup?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct cancellable c = {0};
@@ -177,7 +182,7 @@ static enum coro_status reader_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(tasks, fd_wait, .description = "Q: does a task waiting on a pipe wake when the other end writes, not before?") {
+Test(task_layer, fd_wait, .description = "Q: does a task waiting on a pipe wake when the other end writes, not before?") {
     struct loop *loop = NULL;
     cr_assert_eq(loop_new(&loop, NULL), 0);
     int p[2];

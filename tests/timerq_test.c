@@ -23,8 +23,9 @@ static uint32_t next_random(uint64_t *state) {
 TestSuite(timerq, .description = "In what order does the timer queue hand out its timers, and do "
                                  "cancel and re-arm keep that order?");
 
-Test(timerq, deadline_then_arming_order, .description = "Q: are timers popped by deadline, and "
-                                                        "equal deadlines in the order armed?") {
+Test(timerq, deadline_then_arming_order,
+     .description = "Q: are timers popped by deadline, and "
+                    "equal deadlines in the order armed?") {
     struct timerq q;
     timerq_init(&q, NULL);
     struct timerq_entry e[6];
@@ -32,12 +33,12 @@ Test(timerq, deadline_then_arming_order, .description = "Q: are timers popped by
     static const int64_t deadlines[6] = {30, 10, 30, 20, 30, 10};
     for (int i = 0; i < 6; i++) {
         timerq_entry_init(&e[i], never_called, names[i]);
-        cr_assert_eq(timerq_add(&q, &e[i], deadlines[i]), 0);
+        cr_assert_eq(timerq_add(&q, &e[i], deadlines[i]), 0, "arming a timer succeeds");
     }
     static const char *const expected[6] = {"t10", "t10b", "t20", "t30a", "t30b", "t30c"};
     for (int i = 0; i < 6; i++) {
         struct timerq_entry *got = timerq_pop_due(&q, 100);
-        cr_assert_not_null(got);
+        cr_assert_not_null(got, "a timer is due at 100");
         cr_assert_str_eq(got->name, expected[i],
                          "pop %d is %s: earliest deadline first, ties in arming order (got %s)", i,
                          expected[i], got->name);
@@ -46,8 +47,9 @@ Test(timerq, deadline_then_arming_order, .description = "Q: are timers popped by
     timerq_free(&q);
 }
 
-Test(timerq, pop_due_waits_for_now, .description = "Q: does pop_due leave a timer whose deadline "
-                                                   "has not come yet?") {
+Test(timerq, pop_due_waits_for_now,
+     .description = "Q: does pop_due leave a timer whose deadline "
+                    "has not come yet?") {
     struct timerq q;
     timerq_init(&q, NULL);
     struct timerq_entry e;
@@ -59,8 +61,9 @@ Test(timerq, pop_due_waits_for_now, .description = "Q: does pop_due leave a time
     timerq_free(&q);
 }
 
-Test(timerq, rearm_and_cancel, .description = "Q: does re-arming move a timer (to last among "
-                                              "equals), and does cancel say when it was not armed?") {
+Test(timerq, rearm_and_cancel,
+     .description = "Q: does re-arming move a timer (to last among "
+                    "equals), and does cancel say when it was not armed?") {
     struct timerq q;
     timerq_init(&q, NULL);
     struct timerq_entry a, b, c;
@@ -72,7 +75,7 @@ Test(timerq, rearm_and_cancel, .description = "Q: does re-arming move a timer (t
     timerq_add(&q, &c, 10);
     cr_assert_eq(timerq_add(&q, &a, 50), 0, "re-arming an armed timer succeeds");
     cr_assert_eq(timerq_count(&q), 3u, "re-arming moves a timer; it does not add a second copy");
-    cr_assert_eq(timerq_add(&q, &c, 70), 0);
+    cr_assert_eq(timerq_add(&q, &c, 70), 0, "arming a timer succeeds");
     cr_assert_eq(timerq_pop_due(&q, 100), &b, "b comes first: a was re-armed after it");
     cr_assert_eq(timerq_pop_due(&q, 100), &a, "a next, though it was first armed");
     cr_assert_eq(timerq_pop_due(&q, 100), &c, "c, moved from 10 to 70, comes last");
@@ -82,11 +85,12 @@ Test(timerq, rearm_and_cancel, .description = "Q: does re-arming move a timer (t
     cr_assert_eq(timerq_cancel(&q, &a), -EALREADY, "cancelling it again returns -EALREADY");
     cr_assert_eq(timerq_cancel(&q, &b), -EALREADY,
                  "cancelling a timer that already fired returns -EALREADY, not a failure");
-    cr_assert_eq(timerq_count(&q), 0u);
+    cr_assert_eq(timerq_count(&q), 0u, "nothing is left armed");
     timerq_free(&q);
 }
 
-Test(timerq, far_deadlines, .description = "Q: do deadlines at the ends of int64 order correctly?") {
+Test(timerq, far_deadlines,
+     .description = "Q: do deadlines at the ends of int64 order correctly?") {
     struct timerq q;
     timerq_init(&q, NULL);
     struct timerq_entry lo, hi, mid;
@@ -97,13 +101,14 @@ Test(timerq, far_deadlines, .description = "Q: do deadlines at the ends of int64
     timerq_add(&q, &lo, INT64_MIN);
     timerq_add(&q, &mid, 0);
     cr_assert_eq(timerq_pop_due(&q, INT64_MAX), &lo, "INT64_MIN is the earliest deadline");
-    cr_assert_eq(timerq_pop_due(&q, INT64_MAX), &mid);
+    cr_assert_eq(timerq_pop_due(&q, INT64_MAX), &mid, "0 comes between the two ends");
     cr_assert_eq(timerq_pop_due(&q, INT64_MAX), &hi, "INT64_MAX is due only at INT64_MAX");
     timerq_free(&q);
 }
 
-Test(timerq, dump_names_every_timer, .description = "Q: does timerq_dump print each timer's name "
-                                                    "and its deadline relative to now?") {
+Test(timerq, dump_names_every_timer,
+     .description = "Q: does timerq_dump print each timer's name "
+                    "and its deadline relative to now?") {
     struct timerq q;
     timerq_init(&q, NULL);
     struct timerq_entry a, b;
@@ -127,9 +132,9 @@ Test(timerq, dump_names_every_timer, .description = "Q: does timerq_dump print e
 /* ---- the property test ----------------------------------------------------------------------- */
 
 enum {
-    POOL = 256,         /* timers the random operations pick from */
+    POOL = 256, /* timers the random operations pick from */
     OPERATIONS = 100000,
-    HORIZON = 1000000,  /* deadlines fall in [now, now + HORIZON) */
+    HORIZON = 1000000, /* deadlines fall in [now, now + HORIZON) */
 };
 
 /* The reference model: for each timer, armed or not, its deadline, and its arming number. The
@@ -205,8 +210,10 @@ static const char *play(uint64_t seed, char *why, size_t why_len) {
                 struct timerq_entry *got = timerq_pop_due(&q, now);
                 int got_i = got ? (int)(got - entries) : -1;
                 if (got_i != want) {
-                    snprintf(why, why_len, "op %ld at now=%lld: pop_due gave timer %d, the model "
-                             "says %d", op, (long long)now, got_i, want);
+                    snprintf(why, why_len,
+                             "op %ld at now=%lld: pop_due gave timer %d, the model "
+                             "says %d",
+                             op, (long long)now, got_i, want);
                     break;
                 }
                 if (want < 0)
@@ -235,7 +242,8 @@ Test(timerq, matches_a_linear_model, .timeout = 120,
         seed = strtoull(env, NULL, 0);
     char why[256];
     play(seed, why, sizeof why);
-    cr_assert_str_empty(why, "the timer queue agrees with the linear model; it did not with seed "
-                             "%llu (replay: LOOPSCHOOL_SEED=%llu): %s",
+    cr_assert_str_empty(why,
+                        "the timer queue agrees with the linear model; it did not with seed "
+                        "%llu (replay: LOOPSCHOOL_SEED=%llu): %s",
                         (unsigned long long)seed, (unsigned long long)seed, why);
 }

@@ -51,7 +51,8 @@ static void run_step(void *arg) {
         cr_assert_eq(loop_cancel(s->loop, &s->cancels->run), 0,
                      "%s cancels %s, which was still queued: 0", s->name, s->cancels->name);
     if (s->schedules)
-        cr_assert_eq(loop_call_soon(s->loop, &s->schedules->run, run_step, s->schedules), 0);
+        cr_assert_eq(loop_call_soon(s->loop, &s->schedules->run, run_step, s->schedules), 0,
+                     "queueing a callback returns 0");
     if (s->forever)
         loop_call_soon(s->loop, &s->run, run_step, s);
     if (s->stops)
@@ -66,7 +67,7 @@ static void step_init(struct step *s, struct loop *loop, const char *name) {
 }
 
 static void queue(struct step *s) {
-    cr_assert_eq(loop_call_soon(s->loop, &s->run, run_step, s), 0);
+    cr_assert_eq(loop_call_soon(s->loop, &s->run, run_step, s), 0, "queueing a callback returns 0");
 }
 
 /* The tick in which the journal says `name` ran (first time), or 0 if it never ran. */
@@ -77,10 +78,12 @@ static uint64_t tick_of(const char *name) {
     return 0;
 }
 
-TestSuite(ready_queue, .description = "Does a callback scheduled during a tick run in that same tick?");
+TestSuite(ready_queue,
+          .description = "Does a callback scheduled during a tick run in that same tick?");
 
-Test(ready_queue, scheduled_during_tick_runs_next_tick,
-     .description = "Q: when a callback schedules another, does the new one run in the same tick?") {
+Test(
+    ready_queue, scheduled_during_tick_runs_next_tick,
+    .description = "Q: when a callback schedules another, does the new one run in the same tick?") {
     journal.count = 0;
     struct loop *loop = new_loop();
     struct step a, b, c;
@@ -90,10 +93,10 @@ Test(ready_queue, scheduled_during_tick_runs_next_tick,
     a.schedules = &b; /* A -> B -> C: a chain of three ticks */
     b.schedules = &c;
     queue(&a);
-    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
     cr_assert_eq(journal.count, 1, "tick 1 runs A only: B, queued while A ran, waits");
     cr_assert_eq(loop_ready_count(loop), 1u, "B is on the ready queue at the end of tick 1");
-    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(tick_of("A"), 1u);
     cr_assert_eq(tick_of("B"), 2u, "B, scheduled during tick 1, runs in tick 2");
     cr_assert_eq(tick_of("C"), 3u, "C, scheduled during tick 2, runs in tick 3");
@@ -109,11 +112,11 @@ Test(ready_queue, fifo_order, .description = "Q: in what order does one batch ru
         step_init(&s[i], loop, names[i]);
         queue(&s[i]);
     }
-    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
     cr_assert_eq(journal.count, 5, "all five, ready when the tick began, run in tick 1");
     for (int i = 0; i < 5; i++)
-        cr_assert_str_eq(journal.name[i], names[i], "position %d runs %s: first in, first out",
-                         i, names[i]);
+        cr_assert_str_eq(journal.name[i], names[i], "position %d runs %s: first in, first out", i,
+                         names[i]);
     loop_free(loop);
 }
 
@@ -125,7 +128,7 @@ struct reader {
 static void read_byte(struct loop_watcher *w, unsigned ready) {
     struct reader *r = (struct reader *)w;
     char byte;
-    cr_assert(ready & LOOP_READABLE);
+    cr_assert(ready & LOOP_READABLE, "the reader is told its pipe is readable");
     cr_assert_eq(read(w->fd, &byte, 1), 1, "the byte written is there to read");
     r->served_in_tick = loop_tick(w->loop);
 }
@@ -137,23 +140,26 @@ Test(ready_queue, busy_callback_does_not_starve_io, .timeout = 30,
     loop_clock_init_real(&test_clock); /* a real pipe on the real poll backend */
     struct loop_config config = {.backend = &backend_poll};
     struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0);
+    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
     struct step spinner;
     step_init(&spinner, loop, "spinner");
     spinner.forever = true;
     queue(&spinner);
     int p[2];
-    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(pipe(p), 0, "pipe() succeeds");
     struct reader r = {.served_in_tick = 0};
     loop_watcher_init(&r.w, "reader");
-    cr_assert_eq(loop_watch_fd(loop, &r.w, p[0], LOOP_READABLE, read_byte, NULL), 0);
+    cr_assert_eq(loop_watch_fd(loop, &r.w, p[0], LOOP_READABLE, read_byte, NULL), 0,
+                 "the pipe's read end is watched");
     cr_assert_eq(write(p[1], "x", 1), 1);
     /* Bounded: if the spinner could starve the fd, this loop ends and the assertion says so. */
     for (int tick = 0; tick < 10 && r.served_in_tick == 0; tick++)
-        cr_assert_eq(loop_run_once(loop), 0);
-    cr_assert_eq(r.served_in_tick, 1u, "the readable pipe is served in tick 1, beside the "
+        cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
+    cr_assert_eq(r.served_in_tick, 1u,
+                 "the readable pipe is served in tick 1, beside the "
                  "spinner: step 1 saw the ready queue non-empty and polled with timeout 0");
-    cr_assert_eq(spinner.calls, 1, "and the spinner ran once in that tick, not without end: its "
+    cr_assert_eq(spinner.calls, 1,
+                 "and the spinner ran once in that tick, not without end: its "
                  "re-queued self belongs to the next batch");
     for (int tick = 0; tick < 3; tick++)
         loop_run_once(loop);
@@ -178,19 +184,21 @@ Test(ready_queue, stop_ends_run_after_the_tick,
     queue(&a);
     queue(&b);
     queue(&c);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(loop_tick(loop), 1u, "loop_run returns after tick 1, the tick loop_stop was "
+    cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
+    cr_assert_eq(loop_tick(loop), 1u,
+                 "loop_run returns after tick 1, the tick loop_stop was "
                  "called in");
     cr_assert_eq(c.calls, 1, "C, after B in the same batch, still runs: the tick is finished");
     cr_assert_eq(later.calls, 0, "what B scheduled for the next tick has not run ...");
     cr_assert_eq(loop_ready_count(loop), 1u, "... it waits on the ready queue");
-    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(later.calls, 1, "the next loop_run picks it up: stop was a request for one run");
     loop_free(loop);
 }
 
-Test(ready_queue, cancel_lowers_n, .description = "Q: if A cancels B (counted in this tick's N) "
-                                                  "and schedules C, does C take B's place?") {
+Test(ready_queue, cancel_lowers_n,
+     .description = "Q: if A cancels B (counted in this tick's N) "
+                    "and schedules C, does C take B's place?") {
     journal.count = 0;
     struct loop *loop = new_loop();
     struct step a, b, c;
@@ -201,11 +209,12 @@ Test(ready_queue, cancel_lowers_n, .description = "Q: if A cancels B (counted in
     a.schedules = &c;
     queue(&a);
     queue(&b); /* N = 2 when tick 1 begins */
-    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
     cr_assert_eq(b.calls, 0, "B, cancelled before its turn, never runs");
-    cr_assert_eq(c.calls, 0, "C does not run in tick 1: cancelling B lowered N to 1, it did not "
-                             "leave a free slot for newer work");
-    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_eq(c.calls, 0,
+                 "C does not run in tick 1: cancelling B lowered N to 1, it did not "
+                 "leave a free slot for newer work");
+    cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
     cr_assert_eq(tick_of("C"), 2u, "C runs in tick 2");
     cr_assert_eq(journal.count, 2, "in all: A then C");
     loop_free(loop);

@@ -12,9 +12,9 @@
 struct act {
     struct runnable run;
     struct loop *loop;
-    int countdown;          /* > 0: run again next tick, this many more times */
-    struct act *spawn[2];   /* queued when this act runs */
-    struct act *cancel;     /* taken off the ready queue when this act runs */
+    int countdown;        /* > 0: run again next tick, this many more times */
+    struct act *spawn[2]; /* queued when this act runs */
+    struct act *cancel;   /* taken off the ready queue when this act runs */
 };
 
 /* One line: the ready queue in the order the policy will pick, each name with its tick stamp. */
@@ -42,10 +42,20 @@ static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
 static void act_run(void *arg) {
     struct act *a = arg;
     if (a->cancel) {
+        size_t left_before = loop_sched(a->loop)->batch_left;
         int rc = loop_cancel(a->loop, &a->cancel->run);
-        printf("      %s cancels %s (%s): it was counted in this tick's N, so the batch\n"
-               "      shrinks by one: picks left now %zu\n", a->run.name, a->cancel->run.name,
-               rc == 0 ? "it was queued" : "too late", loop_sched(a->loop)->batch_left);
+        size_t left = loop_sched(a->loop)->batch_left;
+        if (rc != 0)
+            printf("      %s cancels %s: it was not queued (%d)\n", a->run.name,
+                   a->cancel->run.name, rc);
+        else if (left < left_before)
+            printf("      %s cancels %s: it was counted in this tick's N, so the batch\n"
+                   "      shrinks by one: picks left now %zu\n",
+                   a->run.name, a->cancel->run.name, left);
+        else
+            printf("      %s cancels %s: it was stamped for a later tick, so this batch\n"
+                   "      keeps its length: picks left still %zu\n",
+                   a->run.name, a->cancel->run.name, left);
     }
     for (int i = 0; i < 2; i++) {
         if (!a->spawn[i])
@@ -87,10 +97,10 @@ int main(void) {
     act_init(&child_a, loop, "child-a");
     act_init(&child_b, loop, "child-b");
     act_init(&child_c, loop, "child-c");
-    counter.countdown = 3;    /* runs in ticks 1, 2, 3 and 4 */
+    counter.countdown = 3;      /* runs in ticks 1, 2, 3 and 4 */
     parent.spawn[0] = &child_a; /* parent -> child-a, child-b during tick 1 */
     parent.spawn[1] = &child_b;
-    child_a.cancel = &child_b;  /* child-a, in tick 2, cancels child-b ... */
+    child_a.cancel = &child_b;   /* child-a, in tick 2, cancels child-b ... */
     child_a.spawn[0] = &child_c; /* ... and schedules child-c: tick 3, not child-b's slot */
 
     puts("Three callbacks are queued before the loop runs. name@T means: stamped for tick T");

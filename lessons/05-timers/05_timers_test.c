@@ -9,7 +9,7 @@
 
 #include "loop/loop.h"
 
-#define MS 1000000LL
+#define MS     1000000LL
 #define SECOND (1000 * MS)
 
 static struct loop_clock test_clock;
@@ -35,8 +35,8 @@ static void note_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
 static struct loop *new_loop_on(const struct backend_ops *backend) {
     memset(&waits, 0, sizeof waits);
     loop_clock_init_virtual(&test_clock, 0);
-    struct loop_config config = {.backend = backend, .clock = &test_clock,
-                                 .hooks = {.before_wait = note_wait}};
+    struct loop_config config = {
+        .backend = backend, .clock = &test_clock, .hooks = {.before_wait = note_wait}};
     struct loop *loop = NULL;
     cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
     return loop;
@@ -61,8 +61,9 @@ static void note_fire(struct loop_timer *t) {
 
 TestSuite(timers, .description = "In what order do timers fire, and how long does the loop sleep?");
 
-Test(timers, deadline_order, .description = "Q: do timers fire in deadline order, whatever the "
-                                            "order they were started in?") {
+Test(timers, deadline_order,
+     .description = "Q: do timers fire in deadline order, whatever the "
+                    "order they were started in?") {
     fired.count = 0;
     struct loop *loop = new_loop_on(&backend_script);
     struct loop_timer t[4];
@@ -70,21 +71,25 @@ Test(timers, deadline_order, .description = "Q: do timers fire in deadline order
     static const int64_t delays[4] = {30 * MS, 10 * MS, 40 * MS, 20 * MS};
     for (int i = 0; i < 4; i++) {
         loop_timer_init(&t[i], names[i]);
-        cr_assert_eq(loop_timer_start(loop, &t[i], delays[i], note_fire, loop), 0);
+        cr_assert_eq(loop_timer_start(loop, &t[i], delays[i], note_fire, loop), 0,
+                     "starting a timer returns 0");
     }
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(fired.count, 4);
+    cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
+    cr_assert_eq(fired.count, 4, "all four timers fire");
     static const char *const expected[4] = {"at-10ms", "at-20ms", "at-30ms", "at-40ms"};
     for (int i = 0; i < 4; i++) {
         cr_assert_str_eq(fired.name[i], expected[i], "timer %d to fire is %s", i, expected[i]);
-        cr_assert_eq(fired.at[i], (i + 1) * 10 * MS, "%s fires when the clock reads exactly "
-                     "%d ms", expected[i], (i + 1) * 10);
+        cr_assert_eq(fired.at[i], (i + 1) * 10 * MS,
+                     "%s fires when the clock reads exactly "
+                     "%d ms",
+                     expected[i], (i + 1) * 10);
     }
     loop_free(loop);
 }
 
-Test(timers, equal_deadlines_fifo, .description = "Q: in what order do timers with the same "
-                                                  "deadline fire?") {
+Test(timers, equal_deadlines_fifo,
+     .description = "Q: in what order do timers with the same "
+                    "deadline fire?") {
     fired.count = 0;
     struct loop *loop = new_loop_on(&backend_script);
     static const char *const names[5] = {"one", "two", "three", "four", "five"};
@@ -93,11 +98,13 @@ Test(timers, equal_deadlines_fifo, .description = "Q: in what order do timers wi
         loop_timer_init(&t[i], names[i]);
         loop_timer_start_at(loop, &t[i], 7 * MS, note_fire, loop);
     }
-    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
     cr_assert_eq(fired.count, 5, "all five fire in the one tick that reaches 7 ms");
     for (int i = 0; i < 5; i++)
-        cr_assert_str_eq(fired.name[i], names[i], "position %d is %s: equal deadlines fire in "
-                         "the order the timers were started", i, names[i]);
+        cr_assert_str_eq(fired.name[i], names[i],
+                         "position %d is %s: equal deadlines fire in "
+                         "the order the timers were started",
+                         i, names[i]);
     loop_free(loop);
 }
 
@@ -119,15 +126,16 @@ Test(timers, stopped_by_sibling_at_same_deadline,
     loop_timer_init(&victim, "victim");
     loop_timer_start(loop, &killer, 5 * MS, stop_the_victim, loop);
     loop_timer_start(loop, &victim, 5 * MS, note_fire, loop);
-    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(stop_rc, 0, "stopping it returns 0: it was due, its callback queued, not run");
     cr_assert_eq(fired.count, 1, "only the killer ran; the victim was taken off the ready queue");
     cr_assert_str_eq(fired.name[0], "killer");
     loop_free(loop);
 }
 
-Test(timers, rearm_moves_the_deadline, .description = "Q: when an armed timer is started again, "
-                                                      "does it fire once, at the new deadline?") {
+Test(timers, rearm_moves_the_deadline,
+     .description = "Q: when an armed timer is started again, "
+                    "does it fire once, at the new deadline?") {
     fired.count = 0;
     struct loop *loop = new_loop_on(&backend_script);
     struct loop_timer t;
@@ -135,14 +143,15 @@ Test(timers, rearm_moves_the_deadline, .description = "Q: when an armed timer is
     loop_timer_start(loop, &t, 10 * MS, note_fire, loop);
     loop_timer_start(loop, &t, 25 * MS, note_fire, loop);
     cr_assert_eq(loop_timer_count(loop), 1u, "re-arming does not add a second timer");
-    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(fired.count, 1, "it fires once");
     cr_assert_eq(fired.at[0], 25 * MS, "at the new deadline, 25 ms");
     loop_free(loop);
 }
 
-Test(timers, waits_until_next_deadline, .description = "Q: how long does each tick wait when only "
-                                                       "timers are pending?") {
+Test(timers, waits_until_next_deadline,
+     .description = "Q: how long does each tick wait when only "
+                    "timers are pending?") {
     fired.count = 0;
     struct loop *loop = new_loop_on(&backend_script); /* resolution 1 ns: no rounding */
     struct loop_timer t[4];
@@ -151,8 +160,8 @@ Test(timers, waits_until_next_deadline, .description = "Q: how long does each ti
         loop_timer_init(&t[i], "t");
         loop_timer_start_at(loop, &t[i], at[i], note_fire, loop);
     }
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(fired.count, 4);
+    cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
+    cr_assert_eq(fired.count, 4, "all four timers fire");
     cr_assert_eq(waits.count, 3, "three waits for three distinct deadlines (got %d)", waits.count);
     cr_assert_eq(waits.timeout[0], 5 * MS, "first wait: 5 ms, until the first deadline");
     cr_assert_eq(waits.timeout[1], 7 * MS, "second: 7 ms, from 5 ms to the two timers at 12 ms");
@@ -160,24 +169,30 @@ Test(timers, waits_until_next_deadline, .description = "Q: how long does each ti
     /* On virtual time the backend itself was only asked to look, never to sleep. */
     const int64_t *asked;
     int n = backend_script_timeouts(loop_backend(loop), &asked);
-    cr_assert_eq(n, 3);
+    cr_assert_eq(n, 3, "the backend was asked three times");
     for (int i = 0; i < n; i++)
-        cr_assert_eq(asked[i], 0, "on a virtual clock the backend is asked with timeout 0, and "
-                     "time jumps instead (wait %d)", i);
+        cr_assert_eq(asked[i], 0,
+                     "on a virtual clock the backend is asked with timeout 0, and "
+                     "time jumps instead (wait %d)",
+                     i);
     loop_free(loop);
 }
 
-Test(timers, poll_wait_rounds_up, .description = "Q: with poll's millisecond timeouts, how does "
-                                                 "the loop wait for a timer 1.5 ms away?") {
+Test(timers, poll_wait_rounds_up,
+     .description = "Q: with poll's millisecond timeouts, how does "
+                    "the loop wait for a timer 1.5 ms away?") {
     fired.count = 0;
     struct loop *loop = new_loop_on(&backend_poll); /* resolution 1 ms, on virtual time */
     struct loop_timer t;
     loop_timer_init(&t, "in-1.5ms");
     loop_timer_start(loop, &t, 1500000, note_fire, loop);
-    cr_assert_eq(loop_run_once(loop), 0);
-    cr_assert_eq(loop_last_timeout(loop), 2 * MS, "one wait of 2 ms: 1.5 ms rounded UP to "
-                 "poll's resolution (got %lld ns)", (long long)loop_last_timeout(loop));
-    cr_assert_eq(fired.count, 1, "and the timer fired in that same tick: no 1 ms wait that wakes "
+    cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
+    cr_assert_eq(loop_last_timeout(loop), 2 * MS,
+                 "one wait of 2 ms: 1.5 ms rounded UP to "
+                 "poll's resolution (got %lld ns)",
+                 (long long)loop_last_timeout(loop));
+    cr_assert_eq(fired.count, 1,
+                 "and the timer fired in that same tick: no 1 ms wait that wakes "
                  "early, then a spin of 0 ms waits until the deadline");
     cr_assert_eq(waits.count, 1, "exactly one wait");
     loop_free(loop);
@@ -189,14 +204,16 @@ Test(timers, poll_wait_rounds_up, .description = "Q: with poll's millisecond tim
         loop = new_loop_on(&backend_poll);
         loop_timer_init(&t, "edge");
         loop_timer_start(loop, &t, delays[i], note_fire, loop);
-        cr_assert_eq(loop_run_once(loop), 0);
-        cr_assert_eq(loop_last_timeout(loop), rounded[i], "a timer %lld ns away gives a wait of "
-                     "%lld ns on poll", (long long)delays[i], (long long)rounded[i]);
+        cr_assert_eq(loop_run_once(loop), 0, "the tick returns 0");
+        cr_assert_eq(loop_last_timeout(loop), rounded[i],
+                     "a timer %lld ns away gives a wait of "
+                     "%lld ns on poll",
+                     (long long)delays[i], (long long)rounded[i]);
         loop_free(loop);
     }
 }
 
-/* ---- an hour of periodic timers --------------------------------------------------------------- */
+/* ---- an hour of periodic timers -------------------------------------------------------------- */
 
 struct periodic {
     struct loop_timer timer;
@@ -240,7 +257,8 @@ Test(timers, an_hour_without_blocking, .timeout = 120,
                  clocks[0].fires);
     cr_assert_eq(clocks[1].fires, 18000, "the 200 ms timer 18,000 times (%ld)", clocks[1].fires);
     cr_assert_eq(clocks[2].fires, 3600, "the 1 s timer 3,600 times (%ld)", clocks[2].fires);
-    cr_assert_eq(waits.total, 36001, "one wait per 100 ms step, plus the last 50 ms: the other "
+    cr_assert_eq(waits.total, 36001,
+                 "one wait per 100 ms step, plus the last 50 ms: the other "
                  "deadlines fall on the same steps and share their ticks (%ld waits)",
                  waits.total);
     cr_assert_eq(waits.blocking, 0, "the loop never computed a blocking wait");
@@ -249,7 +267,9 @@ Test(timers, an_hour_without_blocking, .timeout = 120,
     int blocked = 0;
     for (int i = 0; i < n; i++)
         blocked += asked[i] != 0;
-    cr_assert_eq(blocked, 0, "the backend was asked %d times, every time with timeout 0: it "
-                 "never blocked", n);
+    cr_assert_eq(blocked, 0,
+                 "the backend was asked %d times, every time with timeout 0: it "
+                 "never blocked",
+                 n);
     loop_free(loop);
 }

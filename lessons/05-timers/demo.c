@@ -12,7 +12,7 @@
 #define MS 1000000LL
 
 struct narrator {
-    int64_t start;          /* the clock when the story began */
+    int64_t start; /* the clock when the story began */
     bool virtual_time;
     size_t armed_before;    /* timers armed as the tick's wait began */
     uint64_t narrated_tick; /* the last tick whose step 3 was drawn */
@@ -85,7 +85,8 @@ static void just_fire(struct loop_timer *t) {
 static void read_email(struct loop_timer *t) {
     struct loop *loop = t->arg;
     int rc = loop_timer_stop(loop, &alarm_clock);
-    printf("        email stops alarm (loop_timer_stop returns %d): heap_remove takes it out\n", rc);
+    printf("        email stops alarm (loop_timer_stop returns %d): heap_remove takes it out\n",
+           rc);
     loop_timer_start(loop, &snooze, 25 * MS, just_fire, NULL);
     printf("        email re-arms snooze for 25 ms from now: heap_update moves it down\n");
 }
@@ -100,7 +101,9 @@ int main(int argc, char **argv) {
     struct loop_config config = {
         .backend = &backend_poll,
         .clock = n.virtual_time ? &virtual_clock : NULL,
-        .hooks = {.ctx = &n, .before_wait = before_wait, .after_wait = after_wait,
+        .hooks = {.ctx = &n,
+                  .before_wait = before_wait,
+                  .after_wait = after_wait,
                   .before_run = before_run},
     };
     struct loop *loop;
@@ -122,13 +125,13 @@ int main(int argc, char **argv) {
     loop_timer_start(loop, &alarm_clock, 20 * MS, just_fire, NULL);
     loop_timer_start_at(loop, &coffee, n.start + 30 * MS, just_fire, NULL);
     loop_timer_start_at(loop, &tea, n.start + 30 * MS, just_fire, NULL); /* a tie: FIFO */
-    loop_timer_start(loop, &blink, 1500000, just_fire, NULL);          /* 1.5 ms: rounding */
+    loop_timer_start(loop, &blink, 1500000, just_fire, NULL);            /* 1.5 ms: rounding */
     puts("Started: snooze 15 ms, email 10 ms, alarm 20 ms, coffee and tea both at 30 ms,"
          "\nblink 1.5 ms. Each push sifts up; the earliest deadline is always the root.");
 
     int rc = loop_run(loop);
     printf("\nloop_run returned %d at +%.3f ms: no timer is left armed. The order was blink,\n"
-           "email, coffee, tea (a tie, in the order started), snooze (moved to 35 ms); the\n"
+           "email, coffee, tea (a tie, in the order started), snooze (moved to ~35 ms); the\n"
            "alarm never ran. Each wait was the time to the root, rounded up, never a spin.\n",
            rc, ms_since(&n, loop_now(loop)));
     loop_free(loop);

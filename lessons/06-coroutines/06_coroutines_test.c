@@ -16,7 +16,7 @@
 TestSuite(coroutines, .description = "Where does a stackless coroutine resume, and why don't its "
                                      "locals survive?");
 
-/* Each yield notes its own line first (on the same line), so the test knows where it is. */
+/* Before each yield the body notes that yield's line, so the test knows where it is. */
 struct trio {
     struct coro co;
     int yield_line[3];
@@ -25,11 +25,14 @@ struct trio {
 
 static enum coro_status trio_step(struct trio *t) {
     CORO_BEGIN(&t->co);
-    t->yield_line[0] = __LINE__; CORO_YIELD(&t->co);
+    t->yield_line[0] = __LINE__ + 1; /* the line of the yield below */
+    CORO_YIELD(&t->co);
     t->after[0] = 1;
-    t->yield_line[1] = __LINE__; CORO_YIELD(&t->co);
+    t->yield_line[1] = __LINE__ + 1; /* the line of the yield below */
+    CORO_YIELD(&t->co);
     t->after[1] = 1;
-    t->yield_line[2] = __LINE__; CORO_YIELD(&t->co);
+    t->yield_line[2] = __LINE__ + 1; /* the line of the yield below */
+    CORO_YIELD(&t->co);
     t->after[2] = 1;
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
@@ -194,9 +197,10 @@ Test(coroutines, gdb_walkthrough, .timeout = 120,
      .description = "Q: does gdb, stopped in the coroutine, show the resume line advancing?") {
     cr_assert(on_path("gdb"),
               "gdb is not installed: this test runs walkthrough.gdb (make test installs gdb)");
-    FILE *gdb = popen("gdb -batch -nx -x lessons/06-coroutines/walkthrough.gdb " LOOPSCHOOL_BUILD_DIR
-                      "/lessons/06-coroutines/demo 2>&1",
-                      "r");
+    FILE *gdb =
+        popen("gdb -batch -nx -x lessons/06-coroutines/walkthrough.gdb " LOOPSCHOOL_BUILD_DIR
+              "/lessons/06-coroutines/demo 2>&1",
+              "r");
     cr_assert_not_null(gdb, "popen could start a shell for gdb");
     char text[256];
     int lines[8], stops = 0;

@@ -40,8 +40,8 @@ static void pipeline(void) {
         printf("   got %2d (evens will resume %s, count %s)\n", evens.value,
                resume_place(&evens.co, b1, sizeof b1), resume_place(&count.co, b2, sizeof b2));
     }
-    printf("   sum = %d. count is %s and so is evens: a stage ends when its source does.\n\n",
-           sum, coro_state_name(coro_state(&count.co)));
+    printf("   sum = %d. count is %s, evens is %s: a stage ends when its source does.\n\n", sum,
+           coro_state_name(coro_state(&count.co)), coro_state_name(coro_state(&evens.co)));
 }
 
 static void averager(void) {

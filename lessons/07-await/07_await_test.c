@@ -15,7 +15,7 @@ struct link {
     struct link *child;
     int id, round, fail_with, result;
     int entries;    /* times its step was called while unfinished */
-    int await_line; /* the line of its CORO_AWAIT, noted on that same line */
+    int await_line; /* the line of its CORO_AWAIT, noted just before it */
     int cleanups;
     int *cleanup_log, *cleanup_count; /* shared by the chain: who cleaned up, in order */
 };
@@ -31,7 +31,8 @@ static enum coro_status link_step(struct link *l) {
             CORO_FAIL(&l->co, l->fail_with);
         l->result = 7;
     } else {
-        l->await_line = __LINE__; CORO_AWAIT(&l->co, &l->child->co, link_step(l->child));
+        l->await_line = __LINE__ + 1; /* the line of the await below */
+        CORO_AWAIT(&l->co, &l->child->co, link_step(l->child));
         if (coro_error(&l->child->co) != 0)
             CORO_FAIL(&l->co, coro_error(&l->child->co));
         l->result = l->child->result + 1;
@@ -102,7 +103,7 @@ Test(await, error_propagates_up_the_chain,
 }
 
 Test(await, cancel_chain_midway,
-     .description = "Q: when an awaiting chain is cancelled, which cleanups run, and in what order?") {
+     .description = "Q: when a chain of awaits is cancelled, which cleanups run, in what order?") {
     struct chain c;
     chain_init(&c, 0);
     link_step(&c.links[0]);

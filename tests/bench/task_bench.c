@@ -19,7 +19,7 @@ static void die(const char *what, int err) {
     exit(1);
 }
 
-/* ---- (a) the floor: a bare coroutine resume + yield, called through a pointer as a task is -- */
+/* ---- (a) the floor: a bare coroutine resume + yield, called through a pointer as a task is --- */
 struct spin {
     struct coro co;
     uint64_t count;
@@ -102,7 +102,7 @@ static double measure_switch(int count, long switches) {
     return ns;
 }
 
-/* ---- (b) two threads, one mutex, one condition variable: whose turn is it? ------------------ */
+/* ---- (b) two threads, one mutex, one condition variable: whose turn is it? ------------------- */
 struct pingpong {
     pthread_mutex_t lock;
     pthread_cond_t turn_changed;
@@ -144,7 +144,7 @@ static void pingpong_handoffs(void *ctx, long n) {
     pthread_mutex_destroy(&p.lock);
 }
 
-/* ---- spawn + run + join: a parent task spawns children in batches and joins each ------------ */
+/* ---- spawn + run + join: a parent task spawns children in batches and joins each ------------- */
 enum { SPAWN_BATCH = 1000 };
 
 struct child {
@@ -365,8 +365,8 @@ int main(void) {
     double per_thread = (threads[1] - threads[0]) / threads[2];
     bench_row("task: library bytes per task (sizeof)", (double)sizeof(struct task), "B/task",
               "sizeof(struct coro) alone", (double)sizeof(struct coro));
-    bench_row("task: RSS per waiting task (1M sleeping)", per_task, "B/task",
-              "sizeof(struct task)", (double)sizeof(struct task));
+    bench_row("task: RSS per waiting task (1M sleeping)", per_task, "B/task", "sizeof(struct task)",
+              (double)sizeof(struct task));
     char name[64];
     snprintf(name, sizeof name, "threads: RSS per idle thread (%.0f)", threads[2]);
     bench_row(name, per_thread, "B/thread", "RSS per waiting task", per_task);

@@ -56,7 +56,7 @@ static int loadclient_connect_all(const struct loadclient_config *c, struct poll
     return 0;
 }
 
-/* Sends what is left of conn's message; returns the poll interest it needs next. */
+/* Sends what the kernel takes of the rest of conn's message: 0, or the send's error. */
 static int loadclient_push(struct load_conn *conn, int fd, const char *msg, size_t size) {
     if (conn->sent < size) {
         ssize_t n = net_send(fd, msg + conn->sent, size - conn->sent);
