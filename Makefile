@@ -134,6 +134,7 @@ CHECK_DIR = build/check
 VALGRIND  = valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
             --trace-children=yes --trace-children-skip='*/gdb,*/sh,*/bash,*/env' \
+            --suppressions=tests/valgrind.supp \
             --log-file=$(CHECK_DIR)/vg.%p
 
 # Criterion runs each test in a worker process, and a worker's sanitizer or valgrind report does
@@ -145,7 +146,7 @@ check: deps-check
 	@rm -rf $(CHECK_DIR) && mkdir -p $(CHECK_DIR)
 	@echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 	ASAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/asan:detect_leaks=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/ubsan:print_stacktrace=1:halt_on_error=1 \
 	  build/asan/tests/runner
 	@if ls $(CHECK_DIR)/asan.* $(CHECK_DIR)/ubsan.* 2>/dev/null | grep -q .; then \

@@ -16,6 +16,10 @@ int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char 
  * on the loop's clock. The result is 0. */
 #define LOOP_SLEEP(t, ns)             TASK_AWAIT(t, loop_sleep_begin((t), (ns)))
 #define LOOP_SLEEP_UNTIL(t, deadline) TASK_AWAIT(t, loop_sleep_until_begin((t), (deadline)))
+/* The _CATCH variants hand -ECANCELED to the body instead of leaving it (see TASK_AWAIT). */
+#define LOOP_SLEEP_CATCH(t, ns) TASK_AWAIT_CATCH(t, loop_sleep_begin((t), (ns)))
+#define LOOP_SLEEP_UNTIL_CATCH(t, deadline)                                                        \
+    TASK_AWAIT_CATCH(t, loop_sleep_until_begin((t), (deadline)))
 
 /* An fd wait needs a watcher, which the frame owns (the library allocates nothing per task). */
 struct loop_fd_wait {
@@ -29,6 +33,10 @@ struct loop_fd_wait {
     TASK_AWAIT(t, loop_fd_wait_begin((t), (fdwait), (fd), LOOP_READABLE))
 #define LOOP_WAIT_WRITABLE(t, fdwait, fd)                                                          \
     TASK_AWAIT(t, loop_fd_wait_begin((t), (fdwait), (fd), LOOP_WRITABLE))
+#define LOOP_WAIT_READABLE_CATCH(t, fdwait, fd)                                                    \
+    TASK_AWAIT_CATCH(t, loop_fd_wait_begin((t), (fdwait), (fd), LOOP_READABLE))
+#define LOOP_WAIT_WRITABLE_CATCH(t, fdwait, fd)                                                    \
+    TASK_AWAIT_CATCH(t, loop_fd_wait_begin((t), (fdwait), (fd), LOOP_WRITABLE))
 
 bool loop_sleep_begin(struct task *t, int64_t ns);
 bool loop_sleep_until_begin(struct task *t, int64_t deadline);

@@ -1,4 +1,4 @@
-/* heap.c — the generic index-tracking 4-ary min-heap (lesson 05). Every move writes the node's
+/* heap.c — the generic index-tracking binary min-heap (lesson 05). Every move writes the node's
  * new slot back into the node, which is what makes remove and update O(log n); every comparison
  * reads the packed keys first, so sifting touches a node only when two keys tie. */
 #include "sched/heap.h"
@@ -76,7 +76,7 @@ void heap_sift_up(struct heap *h, size_t i) {
     struct heap_node *moving = h->items[i];
     int64_t key = h->keys[i];
     while (i > 0) {
-        size_t parent = (i - 1) / HEAP_ARITY;
+        size_t parent = (i - 1) / HEAP_ARITY; /* (i-1)/2 in a binary heap */
         if (!comes_before(h, key, moving, h->keys[parent], h->items[parent]))
             break;
         place(h, i, h->items[parent], h->keys[parent]); /* the parent comes down */
@@ -89,11 +89,11 @@ void heap_sift_down(struct heap *h, size_t i) {
     struct heap_node *moving = h->items[i];
     int64_t key = h->keys[i];
     for (;;) {
-        size_t first = HEAP_ARITY * i + 1;
+        size_t first = HEAP_ARITY * i + 1; /* binary: the children are 2i+1 and 2i+2 */
         if (first >= h->count)
             break; /* a leaf */
         size_t end = h->count - first < HEAP_ARITY ? h->count : first + HEAP_ARITY;
-        size_t best = first; /* the earliest of the (up to four) children */
+        size_t best = first; /* the earlier of the two (of up to HEAP_ARITY, in general) */
         for (size_t c = first + 1; c < end; c++)
             if (comes_before(h, h->keys[c], h->items[c], h->keys[best], h->items[best]))
                 best = c;

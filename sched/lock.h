@@ -37,7 +37,8 @@ void condition_init(struct condition *c, struct lock *l, const char *name);
  * waiter is moved to the lock's queue, never woken without it. Result 0, -EPERM if t did not
  * hold the lock. Cancelled while waiting, it resumes (leaves for its cleanup) WITHOUT the lock:
  * a cleanup uses lock_release_if_held. */
-#define CONDITION_WAIT(t, c) TASK_AWAIT(t, condition_wait_begin((t), (c)))
+#define CONDITION_WAIT(t, c)       TASK_AWAIT(t, condition_wait_begin((t), (c)))
+#define CONDITION_WAIT_CATCH(t, c) TASK_AWAIT_CATCH(t, condition_wait_begin((t), (c)))
 bool condition_wait_begin(struct task *t, struct condition *c);
 /* Notifies up to n waiters (the oldest first); returns how many. */
 int condition_notify(struct condition *c, int n);

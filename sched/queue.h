@@ -30,15 +30,16 @@ void queue_free(struct queue *q);
  * unbounded queue cannot grow. A woken waiter looks again (-EAGAIN inside): an item or a slot
  * is taken by whoever runs first, and the queue keeps FIFO order of items. `item` is evaluated
  * again at each look: pass a value without side effects (not f->next++). */
-#define QUEUE_PUT(t, q, item)                                                                      \
-    do {                                                                                           \
-        TASK_AWAIT(t, queue_put_begin((t), (q), (item)));                                          \
-    } while (task_result(t) == -EAGAIN)
+#define QUEUE_PUT(t, q, item)       QUEUE__LOOK(TASK_AWAIT, t, queue_put_begin((t), (q), (item)))
+#define QUEUE_PUT_CATCH(t, q, item) QUEUE__LOOK(TASK_AWAIT_CATCH, t, queue_put_begin((t), (q), (item)))
 /* Get the oldest item into `dest` (a void * lvalue in the frame), waiting while the queue is
  * empty. Result 0, or -EPIPE once it is closed and empty. */
-#define QUEUE_GET(t, q, dest)                                                                      \
+#define QUEUE_GET(t, q, dest)       QUEUE__LOOK(TASK_AWAIT, t, queue_get_begin((t), (q), &(dest)))
+#define QUEUE_GET_CATCH(t, q, dest) QUEUE__LOOK(TASK_AWAIT_CATCH, t, queue_get_begin((t), (q), &(dest)))
+/* One await, repeated while the wake said "look again". */
+#define QUEUE__LOOK(await, t, begin_call)                                                          \
     do {                                                                                           \
-        TASK_AWAIT(t, queue_get_begin((t), (q), &(dest)));                                         \
+        await(t, begin_call);                                                                      \
     } while (task_result(t) == -EAGAIN)
 
 bool queue_put_begin(struct task *t, struct queue *q, void *item);

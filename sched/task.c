@@ -125,14 +125,7 @@ bool task_join_begin(struct task *t, struct task *other) {
     return true;
 }
 
-bool task__cancel_pending(struct task *t) {
-    if (!coro_cancel_requested(&t->co))
-        return false;
-    t->waiter.result = -ECANCELED;
-    return true;
-}
-
-int task__resumed(struct task *t) {
+int task__give_back_if_cancelled(struct task *t) {
     struct waiter *w = &t->waiter;
     if (w->undo && coro_cancel_requested(&t->co)) {
         /* Handed something (a lock, a permit, an item), then cancelled before it could run:

@@ -105,9 +105,18 @@ bool task_join_begin(struct task *t, struct task *other);
 /* For begin functions: t's waiter is registered; mark it waiting for `what`. */
 void task_park(struct task *t, const char *what);
 
-/* The machinery behind the macros (double underscore: do not call). */
-bool task__cancel_pending(struct task *t);
-int task__resumed(struct task *t);
+/* The machinery behind the macros (double underscore: do not call). Inline, because every
+ * await runs them: the common case (no cancel, nothing handed over) costs two tests. */
+int task__give_back_if_cancelled(struct task *t);
 void task__spend_cancel(struct task *t);
+static inline bool task__cancel_pending(struct task *t) {
+    if (!coro_cancel_requested(&t->co))
+        return false;
+    t->waiter.result = -ECANCELED;
+    return true;
+}
+static inline int task__resumed(struct task *t) {
+    return t->waiter.undo ? task__give_back_if_cancelled(t) : t->waiter.result;
+}
 
 #endif

@@ -25,21 +25,27 @@ struct task_set {
     struct waitq waiters;
 };
 
-/* A gather set (cancel_on_failure false) or a task group (true). -EINVAL for NULL storage. */
+/* A gather set (cancel_on_failure false) or a task group (true). -EINVAL for NULL storage.
+ * Lifetimes: a member that ends reports to its set, and a wait reads (and may cancel) every
+ * member, so the set must outlive its members and the members' frames must outlive the waits
+ * (free them after the wait, not in on_done). A task belongs to one set for good, and one task
+ * at a time waits on a set (the outcome of a wait is kept in the set). */
 int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
                   bool cancel_on_failure);
-/* Spawns t as a member. -ENOSPC when full (nothing is spawned), or task_spawn's error. */
+/* Spawns t as a member. -EINVAL for a NULL set, -ENOSPC when full (nothing is spawned then),
+ * or task_spawn's error. */
 int task_set_spawn(struct task_set *s, struct sched *sched, struct task *t, task_step_fn step,
                    const char *name, task_done_fn on_done);
-/* Adds a task already spawned (wait_for awaits an existing task). -ENOSPC, -EBUSY if it is in
- * another set. One that has already ended counts as ended. */
+/* Adds a task already spawned (wait_for awaits an existing task). -EINVAL for NULL, -ENOSPC,
+ * -EBUSY if it is in a set already. One that has already ended counts as ended. */
 int task_set_add(struct task_set *s, struct task *t);
 
 /* Waits until every member has ended (first_only false) or until one has (true), or until
  * `deadline` (-1: none) passes on the loop's clock. Result (task_result): 0; for a group, its
- * first failure; -ETIMEDOUT when the deadline passed. On a failure in a group, a timeout, or a
- * cancel of the waiting task, every member still running is cancelled AND awaited, so no member
- * outlives the wait (structured concurrency). A cancelled waiter then leaves for its cleanup. */
+ * first failure; -ETIMEDOUT when the deadline passed (-ENOMEM if its timer could not be armed).
+ * On a failure in a group, a timeout, or a cancel of the waiting task, every member still
+ * running is cancelled AND awaited, so no member outlives the wait (structured concurrency). A
+ * cancelled waiter then leaves for its cleanup, even if the set was already cancelling. */
 #define TASK_SET_WAIT(t, s, first_only, deadline)                                                  \
     do {                                                                                           \
         task_set_wait_start((s), (deadline));                                                      \

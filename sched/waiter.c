@@ -42,6 +42,8 @@ int waiter_arm_timer(struct waiter *w, struct sched *s, int64_t deadline, bool i
 
 void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *w, void *arg),
                  void *arg) {
+    if (!w->waiting)
+        return; /* nothing can be handed to a task that is not waiting for it */
     waiter_wake(w, result);
     w->undo = give_back;
     w->undo_arg = arg;

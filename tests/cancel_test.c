@@ -1,11 +1,11 @@
-/* cancel_test.c — the library's own tests of cancellation and of the task-set combinators
- * (lesson 11's layer): a cancel delivered at every kind of await, the catching variant, ready
- * and running tasks, finished ones, give-backs; gather, task groups, wait-first and wait_for,
- * including a cancel of their waiter and the misuse cases. Virtual clock, script backend. */
+/* cancel_test.c — the library's own tests of cancellation (lesson 11's layer): a cancel
+ * delivered at every kind of await, the catching variant, running, ready, finished and never-run
+ * tasks, a second cancel, the give-backs of a lock, a permit and a queue's wake-up, and misuse.
+ * Virtual clock, script backend. The combinators (gather, groups, wait_for): the file
+ * cancel_combinators_test.c. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "loop/await.h"
@@ -26,7 +26,7 @@ static struct loop *virtual_loop(struct loop_clock *clock, const struct sched_al
     return loop;
 }
 
-/* ---- tasks every test below reuses ------------------------------------------------------------ */
+/* ---- tasks every test below reuses ----------------------------------------------------------- */
 
 /* Works (sleeps) for ns, then succeeds or fails with fail_with. A catching napper swallows a
  * cancel and works on for linger_ns before it ends (as `except CancelledError:` would). */
@@ -67,24 +67,7 @@ static void spawn_napper(struct loop *loop, struct napper *n, const char *name, 
     cr_assert_eq(loop_spawn(loop, &n->task, napper_step, name, NULL), 0);
 }
 
-/* Sleeps ns, then cancels target: a cancel that arrives at a chosen moment. */
-struct canceller {
-    struct task task;
-    int64_t ns;
-    struct task *target;
-    int returned;
-};
-
-static enum coro_status canceller_step(struct task *t) {
-    struct canceller *f = TASK_FRAME(t, struct canceller, task);
-    CORO_BEGIN(&t->co);
-    LOOP_SLEEP(t, f->ns);
-    f->returned = task_cancel(f->target);
-    CORO_CLEANUP(&t->co);
-    CORO_END(&t->co);
-}
-
-/* ---- a cancel at each kind of await ------------------------------------------------------------ */
+/* ---- a cancel at each kind of await ---------------------------------------------------------- */
 
 enum await_kind {
     AWAIT_SLEEP,
@@ -227,7 +210,8 @@ static void cancel_at(enum await_kind kind, const char *what) {
     if (kind == AWAIT_QUEUE_PUT)
         cr_assert_eq(queue_length(&w.queue), 1, "the cancelled put added nothing");
     if (kind == AWAIT_JOIN)
-        cr_assert_eq(w.joined.task.state, TASK_WAITING, "cancelling a joiner leaves the joined task running");
+        cr_assert_eq(w.joined.task.state, TASK_WAITING,
+                     "cancelling a joiner leaves the joined task running");
 
     cr_assert_eq(loop_run(w.loop), 0);
     if (kind == AWAIT_JOIN)
@@ -239,31 +223,40 @@ static void cancel_at(enum await_kind kind, const char *what) {
 
 TestSuite(cancel, .description = "Does task_cancel keep every promise, at every kind of await?");
 
-Test(cancel, at_sleep, .description = "Q: does a cancel end a sleep with -ECANCELED and run the cleanup once?") {
+Test(cancel, at_sleep,
+     .description = "Q: does a cancel end a sleep with -ECANCELED and run the cleanup once?") {
     cancel_at(AWAIT_SLEEP, "sleep");
 }
-Test(cancel, at_fd, .description = "Q: does a cancel end an fd wait with -ECANCELED and unwatch the fd?") {
+Test(cancel, at_fd,
+     .description = "Q: does a cancel end an fd wait with -ECANCELED and unwatch the fd?") {
     cancel_at(AWAIT_FD, "fd readable");
 }
-Test(cancel, at_join, .description = "Q: does a cancel end a join with -ECANCELED and leave the joined task alone?") {
+Test(
+    cancel, at_join,
+    .description = "Q: does a cancel end a join with -ECANCELED and leave the joined task alone?") {
     cancel_at(AWAIT_JOIN, "join");
 }
-Test(cancel, at_lock, .description = "Q: does a cancel end a lock wait with -ECANCELED and take it off the lock's queue?") {
+Test(cancel, at_lock,
+     .description =
+         "Q: does a cancel end a lock wait with -ECANCELED and take it off the lock's queue?") {
     cancel_at(AWAIT_LOCK, "the-lock");
 }
-Test(cancel, at_semaphore, .description = "Q: does a cancel end a semaphore wait with -ECANCELED, permits unchanged?") {
+Test(cancel, at_semaphore,
+     .description = "Q: does a cancel end a semaphore wait with -ECANCELED, permits unchanged?") {
     cancel_at(AWAIT_SEMAPHORE, "the-semaphore");
 }
 Test(cancel, at_event, .description = "Q: does a cancel end an event wait with -ECANCELED?") {
     cancel_at(AWAIT_EVENT, "the-event");
 }
-Test(cancel, at_condition, .description = "Q: does a cancel end a condition wait with -ECANCELED, without the lock?") {
+Test(cancel, at_condition,
+     .description = "Q: does a cancel end a condition wait with -ECANCELED, without the lock?") {
     cancel_at(AWAIT_CONDITION, "the-condition");
 }
 Test(cancel, at_queue_get, .description = "Q: does a cancel end a queue get with -ECANCELED?") {
     cancel_at(AWAIT_QUEUE_GET, "the-queue");
 }
-Test(cancel, at_queue_put, .description = "Q: does a cancel end a queue put with -ECANCELED, adding nothing?") {
+Test(cancel, at_queue_put,
+     .description = "Q: does a cancel end a queue put with -ECANCELED, adding nothing?") {
     cancel_at(AWAIT_QUEUE_PUT, "the-queue");
 }
 
@@ -288,7 +281,8 @@ static enum coro_status catcher_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancel, catch_hands_cancel_to_body, .description = "Q: does the _CATCH variant hand -ECANCELED to the body and let it go on?") {
+Test(cancel, catch_hands_cancel_to_body,
+     .description = "Q: does the _CATCH variant hand -ECANCELED to the body and let it go on?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct catcher c = {.loop = loop, .caught = 1};
@@ -297,8 +291,10 @@ Test(cancel, catch_hands_cancel_to_body, .description = "Q: does the _CATCH vari
     cr_assert_eq(task_cancel(&c.task), 0);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(c.caught, -ECANCELED, "the body received -ECANCELED from the caught await");
-    cr_assert_eq(c.second_sleep_ended, 10 * MS, "the cancel was spent: the next sleep ran its full 10 ms");
-    cr_assert_eq(c.task.state, TASK_DONE, "a task that catches its cancel can end normally (error 0)");
+    cr_assert_eq(c.second_sleep_ended, 10 * MS,
+                 "the cancel was spent: the next sleep ran its full 10 ms");
+    cr_assert_eq(c.task.state, TASK_DONE,
+                 "a task that catches its cancel can end normally (error 0)");
     cr_assert_eq(c.task.error, 0);
     cr_assert_eq(c.cleanups, 1);
     loop_free(loop);
@@ -343,7 +339,9 @@ static enum coro_status locker_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancel, catch_handed_lock_passed_on, .description = "Q: when a catching waiter is handed the lock and cancelled before it runs, does the lock move on?") {
+Test(cancel, catch_handed_lock_passed_on,
+     .description = "Q: when a catching waiter is handed the lock and cancelled before it runs, "
+                    "does the lock move on?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct lock l;
@@ -386,7 +384,9 @@ static enum coro_status self_canceller_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancel, running_task_cancelled_at_next_await, .description = "Q: is a running task cancelled at its next await, not in the middle of its step?") {
+Test(cancel, running_task_cancelled_at_next_await,
+     .description =
+         "Q: is a running task cancelled at its next await, not in the middle of its step?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct self_canceller s = {0};
@@ -421,7 +421,8 @@ static enum coro_status yielder_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancel, ready_task_cancelled_at_next_await, .description = "Q: is a ready task, whose await has completed, cancelled at its next await?") {
+Test(cancel, ready_task_cancelled_at_next_await,
+     .description = "Q: is a ready task, whose await has completed, cancelled at its next await?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct yielder y = {0};
@@ -443,7 +444,8 @@ static void count_on_done(struct task *t) {
     n->caught++; /* reused as an on_done counter */
 }
 
-Test(cancel, finished_task_ealready, .description = "Q: what does cancelling a task that has ended do?") {
+Test(cancel, finished_task_ealready,
+     .description = "Q: what does cancelling a task that has ended do?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct napper ok = {.loop = loop, .ns = MS}, bad = {.loop = loop, .ns = MS, .fail_with = -EIO},
@@ -463,8 +465,8 @@ Test(cancel, finished_task_ealready, .description = "Q: what does cancelling a t
     int errors[] = {0, -EIO, -ECANCELED};
     for (int i = 0; i < 3; i++) {
         struct napper *n = all[i];
-        cr_assert_eq(task_cancel(&n->task), -EALREADY, "cancelling an ended task (%s) says -EALREADY",
-                     n->task.run.name);
+        cr_assert_eq(task_cancel(&n->task), -EALREADY,
+                     "cancelling an ended task (%s) says -EALREADY", n->task.run.name);
         cr_assert_eq(n->task.state, states[i], "%s keeps its end state", n->task.run.name);
         cr_assert_eq(n->task.error, errors[i], "%s keeps its error", n->task.run.name);
         cr_assert_eq(n->cleanups, 1, "%s's cleanup does not run again", n->task.run.name);
@@ -474,7 +476,8 @@ Test(cancel, finished_task_ealready, .description = "Q: what does cancelling a t
     loop_free(loop);
 }
 
-Test(cancel, cancel_twice_keeps_wait_queue, .description = "Q: does cancelling a lock waiter twice leave the other waiters in order?") {
+Test(cancel, cancel_twice_keeps_wait_queue,
+     .description = "Q: does cancelling a lock waiter twice leave the other waiters in order?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct lock l;
@@ -483,8 +486,12 @@ Test(cancel, cancel_twice_keeps_wait_queue, .description = "Q: does cancelling a
     struct locker k[4];
     static const char *const names[] = {"k0", "k1", "k2", "k3"};
     for (int i = 0; i < 4; i++) {
-        k[i] = (struct locker){.lock = &l, .hold_ns = 10 * MS, .acquired = 1, .order = order,
-                               .order_len = &len, .id = i};
+        k[i] = (struct locker){.lock = &l,
+                               .hold_ns = 10 * MS,
+                               .acquired = 1,
+                               .order = order,
+                               .order_len = &len,
+                               .id = i};
         loop_spawn(loop, &k[i].task, locker_step, names[i], NULL);
     }
     cr_assert_eq(loop_run_once(loop), 0);
@@ -496,8 +503,8 @@ Test(cancel, cancel_twice_keeps_wait_queue, .description = "Q: does cancelling a
     cr_assert_eq(k[2].cleanups, 1, "k2's cleanup ran once");
     cr_assert_eq(k[2].acquired, 1, "k2's acquire never returned to its body");
     cr_assert_eq(len, 3, "the three others each got the lock once");
-    cr_assert(order[0] == 0 && order[1] == 1 && order[2] == 3, "FIFO order survived: 0, 1, 3 (got %d %d %d)",
-              order[0], order[1], order[2]);
+    cr_assert(order[0] == 0 && order[1] == 1 && order[2] == 3,
+              "FIFO order survived: 0, 1, 3 (got %d %d %d)", order[0], order[1], order[2]);
     cr_assert_null(l.owner);
     loop_free(loop);
 }
@@ -523,7 +530,9 @@ static enum coro_status joiner_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancel, before_run_skips_body_wakes_joiners, .description = "Q: does a task cancelled before it ran skip body and cleanup, yet still end, call on_done and wake its joiners?") {
+Test(cancel, before_run_skips_body_wakes_joiners,
+     .description = "Q: does a task cancelled before it ran skip body and cleanup, yet still end, "
+                    "call on_done and wake its joiners?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct joiner j = {.catches = true, .seen = 1};
@@ -544,7 +553,9 @@ Test(cancel, before_run_skips_body_wakes_joiners, .description = "Q: does a task
     loop_free(loop);
 }
 
-Test(cancel, late_join_of_cancelled, .description = "Q: what does joining a task that already ended cancelled return, with and without catching?") {
+Test(cancel, late_join_of_cancelled,
+     .description = "Q: what does joining a task that already ended cancelled return, with and "
+                    "without catching?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct napper gone;
@@ -591,7 +602,9 @@ static enum coro_status permit_user_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancel, handed_permit_passed_on, .description = "Q: when a waiter handed a permit is cancelled before it runs, does the permit reach the next waiter?") {
+Test(cancel, handed_permit_passed_on,
+     .description = "Q: when a waiter handed a permit is cancelled before it runs, does the permit "
+                    "reach the next waiter?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct semaphore sem;
@@ -627,7 +640,9 @@ static enum coro_status getter_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancel, handed_item_wake_passed_on, .description = "Q: when a getter woken for an item is cancelled before it runs, does the next getter get the item?") {
+Test(cancel, handed_item_wake_passed_on,
+     .description = "Q: when a getter woken for an item is cancelled before it runs, does the next "
+                    "getter get the item?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct queue q;
@@ -661,382 +676,5 @@ Test(cancel, misuse, .description = "Q: what do a NULL task, a self-join and a N
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(self.seen, -EDEADLK, "joining yourself is -EDEADLK, at once");
     cr_assert_eq(none.seen, -EINVAL, "joining NULL is -EINVAL, at once");
-    loop_free(loop);
-}
-
-/* ---- combinators -------------------------------------------------------------------------------- */
-
-enum set_mode { SET_GATHER, SET_GROUP, SET_FIRST, SET_WAIT_FOR };
-
-static size_t members_done(const struct task_set *s) {
-    size_t n = 0;
-    for (size_t i = 0; i < s->count; i++)
-        n += task_done(s->members[i]);
-    return n;
-}
-
-/* Waits on a set the way `mode` says, and records what it saw. */
-struct set_waiter {
-    struct task task;
-    struct loop *loop;
-    struct task_set *set;
-    enum set_mode mode;
-    int64_t timeout_ns;
-    bool returned;
-    int result;
-    int64_t resumed_at;
-    size_t done_at_resume;
-    int cleanups;
-    size_t done_at_cleanup;
-};
-
-static enum coro_status set_waiter_step(struct task *t) {
-    struct set_waiter *f = TASK_FRAME(t, struct set_waiter, task);
-    CORO_BEGIN(&t->co);
-    if (f->mode == SET_GATHER)
-        TASK_GATHER(t, f->set);
-    else if (f->mode == SET_GROUP)
-        TASK_GROUP_WAIT(t, f->set);
-    else if (f->mode == SET_FIRST)
-        TASK_WAIT_FIRST(t, f->set);
-    else
-        LOOP_WAIT_FOR(t, f->set, f->timeout_ns);
-    f->returned = true;
-    f->result = task_result(t);
-    f->resumed_at = loop_now(f->loop);
-    f->done_at_resume = members_done(f->set);
-    CORO_CLEANUP(&t->co);
-    f->cleanups++;
-    f->done_at_cleanup = members_done(f->set);
-    CORO_END(&t->co);
-}
-
-static void spawn_waiter(struct loop *loop, struct set_waiter *w, struct task_set *s,
-                         enum set_mode mode, int64_t timeout_ns) {
-    *w = (struct set_waiter){.loop = loop, .set = s, .mode = mode, .timeout_ns = timeout_ns};
-    cr_assert_eq(loop_spawn(loop, &w->task, set_waiter_step, "waiter", NULL), 0);
-}
-
-/* Spawns n nappers as members of s: member i works ns[i] and fails with fail[i]. */
-static void spawn_members(struct loop *loop, struct task_set *s, struct napper *m, int n,
-                          const int64_t *ns, const int *fail) {
-    static const char *const names[] = {"m0", "m1", "m2", "m3", "m4", "m5"};
-    for (int i = 0; i < n; i++) {
-        m[i] = (struct napper){.loop = loop, .ns = ns[i], .fail_with = fail[i]};
-        cr_assert_eq(task_set_spawn(s, loop_sched(loop), &m[i].task, napper_step, names[i], NULL), 0);
-    }
-}
-
-TestSuite(combinators, .description = "Do gather, task groups, wait-first and wait_for end, report and cancel as asyncio's do?");
-
-Test(combinators, gather_siblings_keep_running, .description = "Q: does gather let the siblings of a failed member run on, and collect every result in member order?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set s;
-    struct task *storage[3];
-    cr_assert_eq(task_set_init(&s, storage, 3, false), 0);
-    struct napper m[3];
-    spawn_members(loop, &s, m, 3, (int64_t[]){30 * MS, 10 * MS, 20 * MS}, (int[]){0, -EIO, 0});
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_GATHER, 0);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(w.result, 0, "gather itself succeeds: the errors are in the members");
-    cr_assert_eq(w.resumed_at, 30 * MS, "gather returned when the last member ended, at 30 ms");
-    cr_assert_eq(w.done_at_resume, 3, "every member had ended");
-    cr_assert_eq(m[0].task.error, 0, "member 0 (ended last): 0");
-    cr_assert_eq(m[1].task.error, -EIO, "member 1 (ended first): -EIO");
-    cr_assert_eq(m[2].task.error, 0, "member 2: 0");
-    cr_assert_eq(m[0].ended_at, 30 * MS, "the failure at 10 ms did not cut member 0 short");
-    cr_assert_eq(m[2].ended_at, 20 * MS, "nor member 2");
-    cr_assert_eq(s.first_ended, &m[1].task, "the set remembers which member ended first");
-    cr_assert_eq(s.first_failure, -EIO);
-    loop_free(loop);
-}
-
-Test(combinators, group_first_failure_cancels_rest, .description = "Q: does a task group cancel the rest at its first failure, await them, and report that failure?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set s;
-    struct task *storage[4];
-    task_set_init(&s, storage, 4, true);
-    struct napper m[4];
-    spawn_members(loop, &s, m, 4, (int64_t[]){30 * MS, 10 * MS, 20 * MS, 5 * MS},
-                  (int[]){0, -EIO, -EPIPE, 0});
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_GROUP, 0);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(w.result, -EIO, "the group reports its first failure, -EIO");
-    cr_assert_eq(w.resumed_at, 10 * MS, "at 10 ms, when it happened");
-    cr_assert_eq(w.done_at_resume, 4, "no member outlived the group wait");
-    cr_assert_eq(m[3].task.state, TASK_DONE, "the member that had already succeeded stays done");
-    cr_assert_eq(m[0].task.state, TASK_CANCELLED, "the slow member was cancelled");
-    cr_assert_eq(m[2].task.state, TASK_CANCELLED, "the member that would have failed later was cancelled first");
-    cr_assert(m[0].cleanups == 1 && m[2].cleanups == 1, "the cancelled members' cleanups ran once");
-    cr_assert(m[0].ended_at == 10 * MS && m[2].ended_at == 10 * MS, "they ended at 10 ms");
-    loop_free(loop);
-}
-
-Test(combinators, wait_first_returns_first, .description = "Q: does wait-first return when the first member ends, leaving the others running?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set s;
-    struct task *storage[3];
-    task_set_init(&s, storage, 3, false);
-    struct napper m[3];
-    spawn_members(loop, &s, m, 3, (int64_t[]){30 * MS, 10 * MS, 20 * MS}, (int[]){0, 0, 0});
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_FIRST, 0);
-    cr_assert_eq(loop_run_until_complete(loop, &w.task), 0);
-    cr_assert_eq(w.result, 0);
-    cr_assert_eq(w.resumed_at, 10 * MS, "it returned at 10 ms, when the first member ended");
-    cr_assert_eq(s.first_ended, &m[1].task, "the winner is member 1");
-    cr_assert_eq(w.done_at_resume, 1, "only the winner had ended");
-    cr_assert(m[0].task.state == TASK_WAITING && m[2].task.state == TASK_WAITING,
-              "the others were not cancelled: they still run");
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert(m[0].task.state == TASK_DONE && m[2].task.state == TASK_DONE, "and they end normally");
-    loop_free(loop);
-}
-
-Test(combinators, wait_for_fast_task, .description = "Q: does wait_for on a task that ends in time return 0 and leave no timer behind?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct napper fast;
-    spawn_napper(loop, &fast, "fast", 10 * MS, 0);
-    struct task_set s;
-    struct task *storage[1];
-    task_set_init(&s, storage, 1, false);
-    cr_assert_eq(task_set_add(&s, &fast.task), 0);
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_WAIT_FOR, 50 * MS);
-    cr_assert_eq(loop_run_until_complete(loop, &w.task), 0);
-    cr_assert_eq(w.result, 0, "in time: 0");
-    cr_assert_eq(w.resumed_at, 10 * MS, "it returned when the task ended");
-    cr_assert_eq(fast.task.state, TASK_DONE, "the task was not cancelled");
-    cr_assert_eq(loop_timer_count(loop), 0, "the deadline's timer was disarmed");
-    loop_free(loop);
-}
-
-Test(combinators, wait_for_awaits_the_cancelled_task, .description = "Q: when wait_for times out on a task that takes its time to stop, does it wait for that task to end?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct napper slow = {.loop = loop, .ns = SECOND, .catches = true, .linger_ns = 5 * MS};
-    loop_spawn(loop, &slow.task, napper_step, "slow", NULL);
-    struct task_set s;
-    struct task *storage[1];
-    task_set_init(&s, storage, 1, false);
-    task_set_add(&s, &slow.task);
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_WAIT_FOR, 50 * MS);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(w.result, -ETIMEDOUT, "the deadline passed: -ETIMEDOUT, not -ECANCELED");
-    cr_assert_eq(slow.caught, -ECANCELED, "at the deadline the task was cancelled");
-    cr_assert_eq(w.resumed_at, 55 * MS, "wait_for returned at 55 ms, after the task's 5 ms of stopping");
-    cr_assert_eq(w.done_at_resume, 1, "the awaited task had ended");
-    cr_assert_eq(w.task.state, TASK_DONE, "the waiter itself was not cancelled");
-    loop_free(loop);
-}
-
-static void cancel_waiter_cancels_members(bool group) {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set s;
-    struct task *storage[2];
-    task_set_init(&s, storage, 2, group);
-    struct napper m[2];
-    spawn_members(loop, &s, m, 2, (int64_t[]){100 * MS, 200 * MS}, (int[]){0, 0});
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, group ? SET_GROUP : SET_GATHER, 0);
-    struct canceller c = {.ns = 10 * MS, .target = &w.task};
-    loop_spawn(loop, &c.task, canceller_step, "canceller", NULL);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(c.returned, 0);
-    cr_assert_eq(w.task.state, TASK_CANCELLED, "the waiter ended cancelled");
-    cr_assert_not(w.returned, "its body after the wait never ran");
-    cr_assert_eq(w.cleanups, 1);
-    cr_assert_eq(w.done_at_cleanup, 2, "both members had ended before the waiter's cleanup");
-    cr_assert(m[0].task.state == TASK_CANCELLED && m[1].task.state == TASK_CANCELLED,
-              "both members were cancelled");
-    cr_assert(m[0].ended_at == 10 * MS && m[1].ended_at == 10 * MS, "at 10 ms, with the waiter");
-    cr_assert(m[0].cleanups == 1 && m[1].cleanups == 1);
-    loop_free(loop);
-}
-
-Test(combinators, cancel_gather_waiter, .description = "Q: does cancelling the task that gathers cancel and await the members?") {
-    cancel_waiter_cancels_members(false);
-}
-Test(combinators, cancel_group_waiter, .description = "Q: does cancelling the task that waits on a group cancel and await the members?") {
-    cancel_waiter_cancels_members(true);
-}
-
-Test(combinators, waiter_cancel_while_cancelling, .description = "Q: is a cancel of a group's waiter delivered even when the group is already cancelling its members?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set s;
-    struct task *storage[2];
-    task_set_init(&s, storage, 2, true);
-    struct napper m[2];
-    spawn_members(loop, &s, m, 2, (int64_t[]){100 * MS, 10 * MS}, (int[]){0, -EIO});
-    m[0].catches = true; /* cancelled at 10 ms, it takes 20 ms to stop */
-    m[0].linger_ns = 20 * MS;
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_GROUP, 0);
-    struct canceller c = {.ns = 15 * MS, .target = &w.task};
-    loop_spawn(loop, &c.task, canceller_step, "canceller", NULL);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(m[0].caught, -ECANCELED);
-    cr_assert_eq(w.task.state, TASK_CANCELLED, "the waiter's own cancel at 15 ms was not lost");
-    cr_assert_not(w.returned, "so the body after the wait never ran");
-    cr_assert_eq(w.done_at_cleanup, 2, "but it still awaited the member that was stopping");
-    cr_assert_eq(loop_now(loop), 30 * MS);
-    cr_assert_eq(s.first_failure, -EIO, "the group's failure stays readable in the set");
-    loop_free(loop);
-}
-
-Test(combinators, wait_for_timeout_then_cancel, .description = "Q: is a cancel of wait_for's waiter delivered after the timeout already fired?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct napper slow = {.loop = loop, .ns = SECOND, .catches = true, .linger_ns = 20 * MS};
-    loop_spawn(loop, &slow.task, napper_step, "slow", NULL);
-    struct task_set s;
-    struct task *storage[1];
-    task_set_init(&s, storage, 1, false);
-    task_set_add(&s, &slow.task);
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_WAIT_FOR, 10 * MS);
-    struct canceller c = {.ns = 15 * MS, .target = &w.task};
-    loop_spawn(loop, &c.task, canceller_step, "canceller", NULL);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(w.task.state, TASK_CANCELLED, "the cancel at 15 ms, after the 10 ms timeout, was not lost");
-    cr_assert_eq(w.done_at_cleanup, 1, "the awaited task had ended first");
-    loop_free(loop);
-}
-
-/* An allocator that can be told to refuse: the timer heap cannot grow. */
-struct failing_alloc {
-    struct sched_alloc base;
-    bool refuse;
-};
-
-static void *failing_resize(void *ctx, void *ptr, size_t size) {
-    struct failing_alloc *a = ctx;
-    if (size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return a->refuse ? NULL : realloc(ptr, size);
-}
-
-/* Waits on the event; the ENOMEM test's member, which needs no timer. */
-static enum coro_status event_waiter_step(struct task *t) {
-    struct victim *f = TASK_FRAME(t, struct victim, task);
-    CORO_BEGIN(&t->co);
-    EVENT_WAIT(t, &f->w->event);
-    f->passed_await = true;
-    CORO_CLEANUP(&t->co);
-    f->cleanups++;
-    CORO_END(&t->co);
-}
-
-Test(combinators, wait_for_without_memory, .timeout = 30, .description = "Q: if wait_for cannot arm its deadline (no memory), does it fail with -ENOMEM instead of spinning?") {
-    struct failing_alloc fa = {.base = {.resize = failing_resize, .ctx = &fa}};
-    struct world w;
-    memset(&w, 0, sizeof w);
-    w.loop = virtual_loop(&w.clock, &fa.base);
-    event_init(&w.event, "never-set");
-    struct victim member = {.w = &w};
-    loop_spawn(w.loop, &member.task, event_waiter_step, "member", NULL);
-    cr_assert_eq(loop_run_once(w.loop), 0, "one tick first: the script backend's own record of "
-                                           "timeouts gets its room while memory is plenty");
-    struct task_set s;
-    struct task *storage[1];
-    task_set_init(&s, storage, 1, false);
-    task_set_add(&s, &member.task);
-    struct set_waiter waiter;
-    spawn_waiter(w.loop, &waiter, &s, SET_WAIT_FOR, 10 * MS);
-    fa.refuse = true;
-    int run = loop_run(w.loop);
-    cr_assert_eq(run, 0, "the loop ran to its end (got %d: %s)", run, loop_last_error(w.loop));
-    fa.refuse = false;
-    cr_assert_eq(waiter.result, -ENOMEM, "wait_for reports -ENOMEM");
-    cr_assert_eq(member.task.state, TASK_CANCELLED, "and, as on a timeout, cancelled and awaited the member");
-    cr_assert_eq(waiter.done_at_resume, 1);
-    loop_free(w.loop);
-}
-
-Test(combinators, empty_and_already_ended, .description = "Q: what do waits on an empty set, or on a set whose member already ended, do?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set empty, ended;
-    struct task *storage[1];
-    task_set_init(&empty, NULL, 0, true);
-    task_set_init(&ended, storage, 1, false);
-    struct napper done;
-    spawn_napper(loop, &done, "done", MS, 0);
-    cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(task_set_add(&ended, &done.task), 0, "a task that already ended can be added");
-    cr_assert_eq(ended.ended, 1, "and counts as ended");
-    struct set_waiter a, b, c;
-    spawn_waiter(loop, &a, &empty, SET_GROUP, 0);
-    spawn_waiter(loop, &b, &ended, SET_WAIT_FOR, 10 * MS);
-    spawn_waiter(loop, &c, &empty, SET_FIRST, 0);
-    int64_t start = loop_now(loop);
-    cr_assert_eq(loop_run_once(loop), 0);
-    cr_assert(a.returned && b.returned && c.returned, "all three returned in their first step");
-    cr_assert(a.result == 0 && b.result == 0 && c.result == 0, "with 0");
-    cr_assert_eq(loop_now(loop), start);
-    cr_assert_eq(loop_timer_count(loop), 0, "wait_for armed no timer it did not need");
-    loop_free(loop);
-}
-
-Test(combinators, misuse, .description = "Q: what do NULL sets, full sets and tasks already in a set return?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set s, other;
-    struct task *storage[1], *other_storage[1];
-    cr_assert_eq(task_set_init(NULL, storage, 1, false), -EINVAL, "a NULL set is -EINVAL");
-    cr_assert_eq(task_set_init(&s, NULL, 1, false), -EINVAL, "no storage for a capacity of 1 is -EINVAL");
-    task_set_init(&s, storage, 1, false);
-    task_set_init(&other, other_storage, 1, false);
-    struct napper a, b;
-    a = (struct napper){.loop = loop, .ns = MS};
-    b = (struct napper){.loop = loop, .ns = MS};
-    cr_assert_eq(task_set_spawn(&s, loop_sched(loop), &a.task, napper_step, "a", NULL), 0);
-    size_t live = loop_sched(loop)->task_count;
-    cr_assert_eq(task_set_spawn(&s, loop_sched(loop), &b.task, napper_step, "b", NULL), -ENOSPC,
-                 "spawning into a full set is -ENOSPC");
-    cr_assert_eq(loop_sched(loop)->task_count, live, "and nothing was spawned");
-    cr_assert_eq(task_set_add(&other, &a.task), -EBUSY, "a task already in a set is -EBUSY");
-    cr_assert_eq(task_set_add(&other, NULL), -EINVAL, "adding NULL is -EINVAL");
-    cr_assert_eq(task_set_add(NULL, &a.task), -EINVAL, "adding to a NULL set is -EINVAL");
-    cr_assert_eq(task_set_spawn(NULL, loop_sched(loop), &b.task, napper_step, "b", NULL), -EINVAL,
-                 "spawning into a NULL set is -EINVAL");
-    cr_assert_eq(task_set_spawn(&other, loop_sched(loop), &b.task, NULL, "b", NULL), -EINVAL,
-                 "a NULL step is -EINVAL");
-    cr_assert_eq(other.count, 0, "the refused spawn added no member");
-    cr_assert_eq(loop_run(loop), 0);
-    loop_free(loop);
-}
-
-Test(combinators, dump_names_members, .description = "Q: does task_set_dump list the members by name and state?") {
-    struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct task_set s;
-    struct task *storage[2];
-    task_set_init(&s, storage, 2, true);
-    struct napper m[2];
-    spawn_members(loop, &s, m, 2, (int64_t[]){10 * MS, 20 * MS}, (int[]){0, 0});
-    struct set_waiter w;
-    spawn_waiter(loop, &w, &s, SET_GROUP, 0);
-    loop_run_once(loop);
-    char buf[1024] = "";
-    FILE *out = fmemopen(buf, sizeof buf, "w");
-    task_set_dump(&s, out);
-    fclose(out);
-    cr_assert(strstr(buf, "2 members") && strstr(buf, "a group"), "the header says what it is: %s", buf);
-    cr_assert(strstr(buf, "waiter"), "the waiting task is named: %s", buf);
-    cr_assert(strstr(buf, "m0") && strstr(buf, "m1") && strstr(buf, "waiting"),
-              "each member is listed with its state: %s", buf);
-    cr_assert_eq(loop_run(loop), 0);
     loop_free(loop);
 }

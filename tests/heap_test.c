@@ -1,7 +1,7 @@
-/* heap_test.c — the generic index-tracking 4-ary heap (sched/heap.*, introduced in lesson 05)
- * keeps its promises: pops come out in order, every node knows its slot, remove and update work
- * on any node, packed keys decide and before() only breaks their ties, misuse is refused, and a
- * failed allocation leaves the heap as it was. */
+/* heap_test.c — the generic index-tracking binary heap (sched/heap.*, introduced in lesson 05)
+ * keeps its promises: pops come out in order, every node knows its slot (the children of slot i
+ * are 2i+1 and 2i+2), remove and update work on any node, packed keys decide and before() only
+ * breaks their ties, misuse is refused, and a failed allocation leaves the heap as it was. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -199,7 +199,7 @@ Test(heap, failed_growth_changes_nothing,
 
 Test(heap, dump_draws_a_tree,
      .description = "Q: does heap_dump draw every node, its (up to "
-                    "four) children indented under it?") {
+                    "two) children indented under it?") {
     struct item items[6];
     struct heap h;
     heap_init(&h, key_before, NULL);
@@ -215,10 +215,14 @@ Test(heap, dump_draws_a_tree,
     heap_dump(&h, out, print_key, NULL);
     fclose(out);
     cr_assert_not_null(strstr(text, "heap: 6 nodes"), "the dump starts with the count:\n%s", text);
-    cr_assert_not_null(strstr(text, "    [0] key 5\n        [1] key 6\n            [5] key 10\n"
-                                    "        [2] key 7\n        [3] key 8\n        [4] key 9\n"),
-                       "slots 1-4 are the root's four children, slot 5 is slot 1's first child, "
-                       "each drawn one level deeper than its parent:\n%s",
+    cr_assert_not_null(strstr(text, "    [0] key 5\n"
+                                    "        [1] key 6\n"
+                                    "            [3] key 8\n"
+                                    "            [4] key 9\n"
+                                    "        [2] key 7\n"
+                                    "            [5] key 10\n"),
+                       "slots 1 and 2 are the root's two children, 3 and 4 are slot 1's (2i+1 and "
+                       "2i+2), 5 is slot 2's first, each drawn one level deeper than its parent:\n%s",
                        text);
     free(text);
     heap_free(&h);

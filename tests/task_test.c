@@ -200,3 +200,33 @@ Test(task_layer, fd_wait, .description = "Q: does a task waiting on a pipe wake 
     close(p[1]);
     loop_free(loop);
 }
+
+struct catcher {
+    struct task task;
+    int first;
+    int second;
+};
+static enum coro_status catcher_step(struct task *t) {
+    struct catcher *f = TASK_FRAME(t, struct catcher, task);
+    CORO_BEGIN(&t->co);
+    LOOP_SLEEP_CATCH(t, 1000000000);
+    f->first = task_result(t);
+    LOOP_SLEEP(t, 1000);
+    f->second = task_result(t);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+Test(task_layer, catch_variant, .description = "Q: does a _CATCH await hand the cancel to the body, and is the cancel then spent?") {
+    struct loop_clock clock;
+    struct loop *loop = virtual_loop(&clock, NULL);
+    struct catcher c = {.first = 1, .second = 1};
+    loop_spawn(loop, &c.task, catcher_step, "catcher", NULL);
+    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_eq(task_cancel(&c.task), 0);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(c.first, -ECANCELED, "the body saw -ECANCELED from the caught sleep");
+    cr_assert_eq(c.second, 0, "the cancel was spent: the next sleep completed normally");
+    cr_assert_eq(c.task.state, TASK_DONE, "the task ended normally after catching its cancel");
+    loop_free(loop);
+}

@@ -73,9 +73,10 @@ static enum coro_status canceller_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-TestSuite(cancellation, .description = "Does a cancelled task still clean up, and who sees its error?");
+TestSuite(cancellation,
+          .description = "Does a cancelled task still clean up, and who sees its error?");
 
-/* ---- does it clean up? ------------------------------------------------------------------------- */
+/* ---- does it clean up? ----------------------------------------------------------------------- */
 
 /* The demo's worker: takes a slot from a pool (a queue of tokens), then the lock, then works. */
 struct worker {
@@ -130,8 +131,9 @@ Test(cancellation, cleanup_gives_back_lock_and_slot,
     cr_assert_eq(a.task.state, TASK_CANCELLED, "A ended cancelled");
     cr_assert_not(a.finished, "A's work after the sleep never ran");
     cr_assert_eq(a.cleanups, 1, "A's cleanup ran exactly once");
-    cr_assert_eq(b.got_lock_at, 30 * MS, "B got slot and lock at 30 ms, when A was cancelled, "
-                                         "not at 100 ms when A would have finished");
+    cr_assert_eq(b.got_lock_at, 30 * MS,
+                 "B got slot and lock at 30 ms, when A was cancelled, "
+                 "not at 100 ms when A would have finished");
     cr_assert_eq(b.task.state, TASK_DONE);
     cr_assert_eq(loop_now(loop), 50 * MS, "B finished its 20 ms of work at 50 ms");
     cr_assert_null(lock.owner, "the lock is free at the end");
@@ -161,7 +163,8 @@ static enum coro_status stubborn_step(struct task *t) {
 }
 
 Test(cancellation, cleanup_once_when_cancelled_twice,
-     .description = "Q: does a task cancelled twice (at one await, or at two) clean up exactly once?") {
+     .description =
+         "Q: does a task cancelled twice (at one await, or at two) clean up exactly once?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct stubborn same = {0}, two = {.catch_first = true};
@@ -169,7 +172,8 @@ Test(cancellation, cleanup_once_when_cancelled_twice,
     loop_spawn(loop, &two.task, stubborn_step, "two-awaits", NULL);
     cr_assert_eq(loop_run_once(loop), 0);
     cr_assert_eq(task_cancel(&same.task), 0);
-    cr_assert_eq(task_cancel(&same.task), 0, "a second cancel of the same wait is accepted, harmless");
+    cr_assert_eq(task_cancel(&same.task), 0,
+                 "a second cancel of the same wait is accepted, harmless");
     cr_assert_eq(task_cancel(&two.task), 0);
     cr_assert_eq(loop_run_once(loop), 0);
     cr_assert_eq(two.caught, -ECANCELED, "the first cancel was caught in the body");
@@ -191,7 +195,7 @@ struct locker {
     struct lock *lock;
     int64_t hold_ns;
     struct task *then_cancel;
-    int64_t got_at;       /* -1 until it holds the lock */
+    int64_t got_at; /* -1 until it holds the lock */
     bool held_in_cleanup;
     int cleanups;
 };
@@ -237,7 +241,7 @@ Test(cancellation, handed_lock_passed_on,
     loop_free(loop);
 }
 
-/* ---- who sees the error? ---------------------------------------------------------------------- */
+/* ---- who sees the error? --------------------------------------------------------------------- */
 
 struct joiner {
     struct task task;
@@ -262,8 +266,9 @@ static enum coro_status joiner_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(cancellation, joiner_sees_cancelled,
-     .description = "Q: what does a task joining a cancelled task see, with and without catching?") {
+Test(
+    cancellation, joiner_sees_cancelled,
+    .description = "Q: what does a task joining a cancelled task see, with and without catching?") {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     struct job x;
@@ -276,8 +281,9 @@ Test(cancellation, joiner_sees_cancelled,
     loop_spawn(loop, &c.task, canceller_step, "canceller", NULL);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(x.cleanup_error, -ECANCELED, "x cleaned up because of the cancel");
-    cr_assert_eq(plain.task.state, TASK_CANCELLED,
-                 "a plain join of a cancelled task cancels the joiner too (CancelledError propagates)");
+    cr_assert_eq(
+        plain.task.state, TASK_CANCELLED,
+        "a plain join of a cancelled task cancels the joiner too (CancelledError propagates)");
     cr_assert_not(plain.went_on, "its body after the join never ran");
     cr_assert_eq(plain.cleanups, 1, "but its cleanup did, once");
     cr_assert_eq(catching.seen, -ECANCELED, "a catching join sees -ECANCELED in its body");
@@ -330,14 +336,16 @@ Test(cancellation, gather_sees_every_error,
     cr_assert_eq(g.ended_at_return, 4, "it returned once every member had ended");
     int expect[] = {0, -EIO, -ECANCELED, 0};
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(m[i].task.error, expect[i], "member %d's error is %d (got %d), in member order", i,
-                     expect[i], m[i].task.error);
+        cr_assert_eq(m[i].task.error, expect[i],
+                     "member %d's error is %d (got %d), in member order", i, expect[i],
+                     m[i].task.error);
     cr_assert(m[0].cleanups == 1 && m[1].cleanups == 1 && m[2].cleanups == 1 && m[3].cleanups == 1,
               "every member cleaned up once");
     cr_assert_eq(m[0].cleaned_at, 40 * MS, "the failure and the cancel did not cut m0 short");
     loop_free(loop);
     fclose(out);
-    cr_assert_str_empty(report, "gather saw m1's failure, so loop_free reports nothing: %s", report);
+    cr_assert_str_empty(report, "gather saw m1's failure, so loop_free reports nothing: %s",
+                        report);
 }
 
 Test(cancellation, group_sees_first_failure,
@@ -435,7 +443,8 @@ Test(cancellation, nobody_sees_it_report,
     cr_assert(strstr(report, "orphan") && strstr(report, "Input/output error"),
               "the failure nobody joined is reported at loop_free, with its task and error: %s",
               report);
-    cr_assert_null(strstr(report, "dropped"), "a cancel nobody joined is not a failure: not reported");
+    cr_assert_null(strstr(report, "dropped"),
+                   "a cancel nobody joined is not a failure: not reported");
     cr_assert_null(strstr(report, "'joined'"), "a failure that was joined was seen: not reported");
     cr_assert_eq(j.seen, -EPIPE, "the joiner saw it instead");
 }

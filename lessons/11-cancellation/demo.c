@@ -17,11 +17,11 @@
 
 #define MS INT64_C(1000000)
 
-/* ---- narration: a header for each tick in which something runs, then what each task says ---- */
+/* ---- narration: a header for each tick in which something runs, then what each task says ----- */
 struct narrator {
     uint64_t last_tick;
-    int said;                        /* lines said during the current run */
-    const struct task *right[4];     /* tasks narrated in the right-hand column (scene 3) */
+    int said;                    /* lines said during the current run */
+    const struct task *right[4]; /* tasks narrated in the right-hand column (scene 3) */
 };
 
 static struct narrator *narrator; /* the demo's one narrator; library code has no such thing */
@@ -73,7 +73,9 @@ static struct loop *new_loop(struct loop_clock *clock, struct narrator *n, FILE 
     *n = (struct narrator){0};
     narrator = n;
     struct loop_config config = {
-        .backend = &backend_script, .clock = clock, .report = report,
+        .backend = &backend_script,
+        .clock = clock,
+        .report = report,
         .hooks = {.ctx = n, .before_run = before_run, .after_run = after_run}};
     struct loop *loop = NULL;
     return loop_new(&loop, &config) == 0 ? loop : NULL;
@@ -96,7 +98,7 @@ static const char *error_name(int err) {
     }
 }
 
-/* ---- scene 1: cleanup gives back what the task held ------------------------------------------- */
+/* ---- scene 1: cleanup gives back what the task held ------------------------------------------ */
 
 /* Python:
  *   async def worker(name, slots, lock, work):
@@ -192,7 +194,7 @@ static bool scene1(void) {
     return ok;
 }
 
-/* ---- scene 2: a timeout ------------------------------------------------------------------------ */
+/* ---- scene 2: a timeout ---------------------------------------------------------------------- */
 
 /* Python: async def fetch(): try: await asyncio.sleep(0.5) finally: print("closes ...") */
 struct fetch {
@@ -225,8 +227,8 @@ static enum coro_status patient_step(struct task *t) {
     say(t, "waits for fetch, at most %lld ms", (long long)(f->timeout_ns / MS));
     LOOP_WAIT_FOR(t, f->set, f->timeout_ns);
     f->result = task_result(t);
-    say(t, "wait_for returned %s (%s); fetch is %s", error_name(f->result),
-        strerror(-f->result), task_state_name((enum task_state)f->set->members[0]->state));
+    say(t, "wait_for returned %s (%s); fetch is %s", error_name(f->result), strerror(-f->result),
+        task_state_name((enum task_state)f->set->members[0]->state));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
@@ -247,17 +249,18 @@ static bool scene2(void) {
     struct patient p = {.set = &one, .timeout_ns = 100 * MS};
     loop_spawn(loop, &p.task, patient_step, "patient", NULL);
     loop_run(loop);
-    printf("\n  At 100 ms the deadline woke patient: it cancelled fetch and waited again (tick 2);\n"
-           "  fetch cleaned up (tick 3); only then did wait_for return (tick 4). -ETIMEDOUT is\n"
-           "  the waiter's answer; fetch's own error is %s. No slow task is left behind.\n\n",
-           error_name(slow.task.error));
-    bool ok = p.result == -ETIMEDOUT && slow.task.state == TASK_CANCELLED &&
-              loop_now(loop) == 100 * MS;
+    printf(
+        "\n  At 100 ms the deadline woke patient: it cancelled fetch and waited again (tick 2);\n"
+        "  fetch cleaned up (tick 3); only then did wait_for return (tick 4). -ETIMEDOUT is\n"
+        "  the waiter's answer; fetch's own error is %s. No slow task is left behind.\n\n",
+        error_name(slow.task.error));
+    bool ok =
+        p.result == -ETIMEDOUT && slow.task.state == TASK_CANCELLED && loop_now(loop) == 100 * MS;
     loop_free(loop);
     return ok;
 }
 
-/* ---- scene 3: gather and a task group, side by side -------------------------------------------- */
+/* ---- scene 3: gather and a task group, side by side ------------------------------------------ */
 
 /* Python: async def child(ms, fails): await asyncio.sleep(ms / 1000); if fails: raise OSError */
 struct child {
@@ -349,7 +352,7 @@ static bool scene3(void) {
     return ok;
 }
 
-/* ---- scene 4: the error nobody looked at -------------------------------------------------------- */
+/* ---- scene 4: the error nobody looked at ----------------------------------------------------- */
 
 static bool scene4(void) {
     printf("Scene 4. Two children nobody joins: one fails, one is cancelled. The loop reports\n"
@@ -376,15 +379,17 @@ int main(void) {
            "completes with -ECANCELED and the task leaves through its cleanup section, which\n"
            "runs once and gives back what it held. Virtual clock: every time is exact.\n\n");
     bool ok = scene1() && scene2() && scene3() && scene4();
-    printf("\nWho saw each error:\n"
-           "  the canceller   task_cancel says 0 (a request, delivered later) or -EALREADY (too late)\n"
-           "  the task        its await completes with -ECANCELED: it leaves through its cleanup,\n"
-           "                  or, with a _CATCH await, gets -ECANCELED in its body\n"
-           "  a joiner        the joined task's error; -ECANCELED cancels it too, unless it catches\n"
-           "  gather          every member's error, in member order; its own result is 0\n"
-           "  a task group    its first failure, after cancelling and awaiting the rest\n"
-           "  wait_for        -ETIMEDOUT, its own; the awaited task ends -ECANCELED\n"
-           "  nobody          the loop reports a failure when it is freed; never a cancel\n");
+    printf(
+        "\nWho saw each error:\n"
+        "  the canceller   task_cancel says 0 (a request, delivered later) or -EALREADY (too "
+        "late)\n"
+        "  the task        its await completes with -ECANCELED: it leaves through its cleanup,\n"
+        "                  or, with a _CATCH await, gets -ECANCELED in its body\n"
+        "  a joiner        the joined task's error; -ECANCELED cancels it too, unless it catches\n"
+        "  gather          every member's error, in member order; its own result is 0\n"
+        "  a task group    its first failure, after cancelling and awaiting the rest\n"
+        "  wait_for        -ETIMEDOUT, its own; the awaited task ends -ECANCELED\n"
+        "  nobody          the loop reports a failure when it is freed; never a cancel\n");
     if (!ok)
         fprintf(stderr, "demo: a scene did not end as the lesson says\n");
     return ok ? 0 : 1;
