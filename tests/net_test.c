@@ -14,6 +14,7 @@
 #include "loop/loop.h"
 #include "loop/net.h"
 #include "loop/signal.h"
+#include "tests/support/net_client.h"
 
 TestSuite(net, .description = "Do the socket helpers give non-blocking sockets and plain errors, "
                               "never a signal?");
@@ -24,27 +25,10 @@ static bool is_nonblocking(int fd) {
     return flags >= 0 && (flags & O_NONBLOCK);
 }
 
-/* Waits (at most 5 s: on loopback it is immediate) for fd to become writable. */
-static void wait_writable(int fd) {
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    cr_assert_eq(poll(&p, 1, 5000), 1, "the socket becomes writable");
-}
-
 static int listener(uint16_t *port) {
     int fd;
     int rc = net_listen_tcp(NET_LOOPBACK, 0, 16, &fd, port);
     cr_assert_eq(rc, 0, "listening on 127.0.0.1 port 0 succeeds (got %d)", rc);
-    return fd;
-}
-
-/* Connects to port and waits for the handshake: the connected, non-blocking client fd. */
-static int connected_client(uint16_t port) {
-    int fd;
-    int rc = net_connect_tcp(NET_LOOPBACK, port, &fd);
-    cr_assert(rc == 0 || rc == -EINPROGRESS, "connect starts (got %d)", rc);
-    if (rc == -EINPROGRESS)
-        wait_writable(fd);
-    cr_assert_eq(net_connect_result(fd), 0, "the connect succeeded");
     return fd;
 }
 
@@ -83,7 +67,7 @@ Test(net, connect_then_accept,
                     "non-blocking too?") {
     uint16_t port;
     int lfd = listener(&port);
-    int client = connected_client(port);
+    int client = test_connect(port);
     cr_assert(is_nonblocking(client), "the client socket is non-blocking");
     int server;
     cr_assert_eq(net_accept(lfd, &server), 0, "the waiting connection is accepted");
@@ -110,7 +94,7 @@ Test(net, connect_refused,
     int fd;
     int rc = net_connect_tcp(NET_LOOPBACK, port, &fd);
     if (rc == -EINPROGRESS) {
-        wait_writable(fd); /* a failed connect also makes the socket writable */
+        test_wait_writable(fd); /* a failed connect also makes the socket writable */
         rc = net_connect_result(fd);
         close(fd);
     } else {
@@ -139,7 +123,7 @@ Test(net, reuseaddr_rebinds,
                     "connections still in TIME_WAIT?") {
     uint16_t port;
     int lfd = listener(&port);
-    int client = connected_client(port);
+    int client = test_connect(port);
     int server;
     cr_assert_eq(net_accept(lfd, &server), 0, "accept");
     close(server); /* the server closes first: its side goes to TIME_WAIT */

@@ -1,7 +1,8 @@
 /* stream_test.c — the library's own tests of the buffered connection (loop/stream.*) and the
- * reference echo server (loop/echo.*), both introduced in lesson 02: partial writes, the ring's
- * bound, backpressure, half-close, resets, orderly and immediate close, and every misuse. The
- * peer is a plain socket the test drives between the loop's ticks; every wait is bounded. */
+ * reference echo server (loop/echo.*, with the demos' command line), both introduced in lesson 02:
+ * partial writes, the ring's bound, backpressure, half-close, resets, orderly and immediate close,
+ * and every misuse. The peer is a plain socket the test drives between the loop's ticks; every
+ * wait is bounded. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -18,58 +19,20 @@
 #include "loop/echo.h"
 #include "loop/loop.h"
 #include "loop/net.h"
+#include "loop/signal.h"
 #include "loop/stream.h"
+#include "tests/support/net_client.h"
 
 TestSuite(stream, .description = "Does the buffered connection keep every byte, bound its buffer "
                                  "and close in order?");
 TestSuite(echo, .description = "Does the reference echo server serve, cap and close its "
                                "connections?");
 
-/* ---- driving the loop, boundedly ---------------------------------------------------------- */
-
-/* A tick whose wait a guard timer bounds: if nothing is ready, the loop wakes after GUARD_NS. */
-#define GUARD_NS 20000000
-static bool guard_fired;
-static void on_guard(struct loop_timer *t) {
-    (void)t;
-    guard_fired = true;
-}
-
-static void tick(struct loop *loop) {
-    struct loop_timer guard;
-    loop_timer_init(&guard, "test guard");
-    guard_fired = false;
-    cr_assert_eq(loop_timer_start(loop, &guard, GUARD_NS, on_guard, NULL), 0, "the guard arms");
-    int rc = loop_run_once(loop);
-    loop_timer_stop(loop, &guard);
-    cr_assert_eq(rc, 0, "a tick succeeds (got %d: %s)", rc, loop_last_error(loop));
-}
-
-/* Ticks until pred(ctx) holds. Fails if the loop sits idle for a whole second (50 guards in a
- * row with nothing else to do): slowness never fails it, only a loop that has stopped moving. */
-static void run_until(struct loop *loop, bool (*pred)(void *ctx), void *ctx, const char *what) {
-    int idle = 0;
-    while (!pred(ctx)) {
-        tick(loop);
-        idle = guard_fired ? idle + 1 : 0;
-        cr_assert_lt(idle, 50, "the loop makes progress towards: %s", what);
-    }
-}
-
-static struct loop *new_loop(const struct backend_ops *backend) {
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = backend};
-    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
-    return loop;
-}
+/* ---- the peer's end, and what it sends ---------------------------------------------------- */
 
 static void make_socketpair(int sp[2]) {
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0, "socketpair: %s", strerror(errno));
     cr_assert_eq(net_set_nonblocking(sp[1]), 0, "the peer's end is non-blocking");
-}
-
-static void set_buffer(int fd, int option, int bytes) {
-    cr_assert_eq(setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes), 0, "setsockopt");
 }
 
 /* The byte at position i of a test stream: a pattern that catches reordering and loss. */
@@ -169,10 +132,10 @@ static size_t fill_ring(struct owner *o, size_t *offset) {
 Test(stream, partial_write_kept, .timeout = 120,
      .description = "Q: When the kernel takes only part of a write, is the rest kept and sent "
                     "later, in order?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
-    set_buffer(sp[0], SO_SNDBUF, 4096);
+    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
     owner_open(&o, loop, sp[0], false);
     size_t written = 0, received = 0;
@@ -182,7 +145,7 @@ Test(stream, partial_write_kept, .timeout = 120,
     cr_assert(o.s.watcher.events & LOOP_WRITABLE, "bytes wait, so it watches for writability");
     while (received < written) {
         peer_read(sp[1], &received);
-        tick(loop);
+        test_tick(loop);
     }
     cr_assert_eq(received, written, "every byte arrives: %zu of %zu", received, written);
     cr_assert_eq(stream_buffered(&o.s), 0, "the ring is empty once the peer read everything");
@@ -195,10 +158,10 @@ Test(stream, partial_write_kept, .timeout = 120,
 
 Test(stream, full_ring_takes_nothing,
      .description = "Q: What does a write that does not fit in the ring do?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
-    set_buffer(sp[0], SO_SNDBUF, 4096);
+    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
     owner_open(&o, loop, sp[0], false);
     size_t written = 0;
@@ -230,10 +193,10 @@ static bool settled(void *ctx) {
 Test(stream, backpressure_bounds_the_ring, .timeout = 120,
      .description = "Q: Does a peer that writes without reading make the stream stop reading at "
                     "the high-water mark, and resume once drained?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
-    set_buffer(sp[0], SO_SNDBUF, 4096);
+    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
     owner_open(&o, loop, sp[0], true);
     const size_t total = 256 * 1024;
@@ -243,8 +206,8 @@ Test(stream, backpressure_bounds_the_ring, .timeout = 120,
     for (int round = 0; received < total; round++) {
         cr_assert_lt(round, 10000, "the echo keeps moving");
         peer_write(sp[1], &p.sent, total);
-        tick(loop); /* at least one: a pause from the last round only ends when the loop runs */
-        run_until(loop, settled, &p, "paused, or everything sent so far read");
+        test_tick(loop); /* at least one: the last round's pause ends only when the loop runs */
+        test_run_until(loop, settled, &p, "paused, or everything sent so far read");
         if (o.s.paused) {
             saw_pause = true;
             cr_assert_eq(o.s.watcher.events, LOOP_WRITABLE, "paused: it watches only writability");
@@ -267,10 +230,10 @@ Test(stream, backpressure_bounds_the_ring, .timeout = 120,
 Test(stream, half_close_gets_the_rest, .timeout = 120,
      .description = "Q: Does a peer that half-closes still get all of its echo before the "
                     "connection closes?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
-    set_buffer(sp[0], SO_SNDBUF, 4096);
+    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
     owner_open(&o, loop, sp[0], true);
     const size_t total = 40000;
@@ -283,11 +246,11 @@ Test(stream, half_close_gets_the_rest, .timeout = 120,
             cr_assert_eq(shutdown(sp[1], SHUT_WR), 0, "the peer half-closes");
             shut = true;
         }
-        tick(loop);
+        test_tick(loop);
         eof = peer_read(sp[1], &received) < 0;
     }
     cr_assert_eq(received, total, "the peer got every byte (%zu) before end-of-file", received);
-    run_until(loop, owner_closed, &o, "on_close");
+    test_run_until(loop, owner_closed, &o, "on_close");
     cr_assert_eq(o.closes, 1, "on_close ran once");
     cr_assert_eq(o.close_error, 0, "a half-close is an orderly end: error 0");
     cr_assert_eq(loop_watch_count(loop), 0, "the closed stream watches nothing");
@@ -298,10 +261,10 @@ Test(stream, half_close_gets_the_rest, .timeout = 120,
 Test(stream, close_flushes_first, .timeout = 120,
      .description = "Q: Does stream_close send what is buffered before closing, and report the "
                     "close from the loop?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
-    set_buffer(sp[0], SO_SNDBUF, 4096);
+    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
     owner_open(&o, loop, sp[0], false);
     size_t written = 0, received = 0;
@@ -314,11 +277,11 @@ Test(stream, close_flushes_first, .timeout = 120,
     bool eof = false;
     for (int round = 0; !eof; round++) {
         cr_assert_lt(round, 100000, "the flush keeps moving");
-        tick(loop);
+        test_tick(loop);
         eof = peer_read(sp[1], &received) < 0;
     }
     cr_assert_eq(received, written, "every buffered byte (%zu) arrived before end-of-file", written);
-    run_until(loop, owner_closed, &o, "on_close");
+    test_run_until(loop, owner_closed, &o, "on_close");
     cr_assert_not(o.closed_in_call, "on_close did not run inside stream_close");
     cr_assert_eq(o.close_error, 0, "an orderly close reports error 0");
     close(sp[1]);
@@ -327,7 +290,7 @@ Test(stream, close_flushes_first, .timeout = 120,
 
 Test(stream, close_now_is_silent,
      .description = "Q: Does stream_close_now close at once, drop the buffer, and skip on_close?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
     struct owner o;
@@ -337,7 +300,7 @@ Test(stream, close_now_is_silent,
     cr_assert_not(stream_is_open(&o.s), "the stream is closed");
     char c;
     cr_assert_eq(read(sp[1], &c, 1), 0, "the peer sees end-of-file at once");
-    tick(loop);
+    test_tick(loop);
     cr_assert_eq(o.closes, 0, "on_close is not called: the caller asked, the caller knows");
     cr_assert_eq(loop_watch_count(loop), 0, "nothing stays watched");
     close(sp[1]);
@@ -348,7 +311,7 @@ Test(stream, dead_peer_reported_from_the_loop,
      .description = "Q: Does writing to a vanished peer return -EPIPE without SIGPIPE, and is "
                     "on_close(-EPIPE) delivered later from the loop?") {
     signal(SIGPIPE, SIG_DFL); /* the default would kill this test if a SIGPIPE were raised */
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
     struct owner o;
@@ -359,7 +322,7 @@ Test(stream, dead_peer_reported_from_the_loop,
     o.in_call = false;
     cr_assert_eq(rc, -EPIPE, "the write reports -EPIPE (got %d), and the process lives", rc);
     cr_assert_eq(o.closes, 0, "on_close is not called inside stream_write");
-    run_until(loop, owner_closed, &o, "on_close");
+    test_run_until(loop, owner_closed, &o, "on_close");
     cr_assert_eq(o.close_error, -EPIPE, "on_close reports why: -EPIPE");
     loop_free(loop);
 }
@@ -374,7 +337,7 @@ static struct tcp_pair tcp_connect(int listen_fd, uint16_t port, int client_rcvb
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0, "socket");
     if (client_rcvbuf)
-        set_buffer(fd, SO_RCVBUF, client_rcvbuf); /* before connect: it sets the TCP window */
+        test_set_buffer(fd, SO_RCVBUF, client_rcvbuf); /* before connect: it sets the TCP window */
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0, "a blocking connect to "
@@ -391,12 +354,12 @@ static struct tcp_pair tcp_connect(int listen_fd, uint16_t port, int client_rcvb
 Test(stream, reset_mid_write_ends_only_that_stream, .timeout = 120,
      .description = "Q: When a peer resets while its stream still holds bytes for it, does only "
                     "that stream close, with the reset's error?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int lfd;
     uint16_t port;
     cr_assert_eq(net_listen_tcp(NET_LOOPBACK, 0, 8, &lfd, &port), 0, "listen");
     struct tcp_pair a = tcp_connect(lfd, port, 4096), b = tcp_connect(lfd, port, 0);
-    set_buffer(a.server, SO_SNDBUF, 4096);
+    test_set_buffer(a.server, SO_SNDBUF, 4096);
     struct owner oa, ob;
     owner_open(&oa, loop, a.server, true);
     owner_open(&ob, loop, b.server, true);
@@ -404,11 +367,11 @@ Test(stream, reset_mid_write_ends_only_that_stream, .timeout = 120,
     for (int round = 0; stream_buffered(&oa.s) == 0; round++) {
         cr_assert_lt(round, 10000, "A's stream ends up holding bytes A does not read");
         peer_write(a.client, &sent, sent + 4096);
-        tick(loop);
+        test_tick(loop);
     }
     cr_assert_eq(net_set_reset_on_close(a.client), 0, "SO_LINGER 0");
     close(a.client); /* RST: A vanishes with its echo half-delivered */
-    run_until(loop, owner_closed, &oa, "A's on_close");
+    test_run_until(loop, owner_closed, &oa, "A's on_close");
     cr_assert(oa.close_error == -ECONNRESET || oa.close_error == -EPIPE,
               "A's stream closed with the reset's error (got %d)", oa.close_error);
     cr_assert(stream_is_open(&ob.s), "B's stream is untouched");
@@ -417,7 +380,7 @@ Test(stream, reset_mid_write_ends_only_that_stream, .timeout = 120,
     ssize_t n = 0;
     for (int round = 0; n <= 0; round++) {
         cr_assert_lt(round, 500, "B's echo arrives");
-        tick(loop);
+        test_tick(loop);
         n = recv(b.client, buf, sizeof buf, 0);
     }
     cr_assert(n == 4 && memcmp(buf, "ping", 4) == 0, "B still gets its echo after A's reset");
@@ -430,13 +393,13 @@ Test(stream, reset_mid_write_ends_only_that_stream, .timeout = 120,
 
 Test(stream, fd_closed_behind_its_back,
      .description = "Q: Under poll, what happens to a stream whose fd someone else closed?") {
-    struct loop *loop = new_loop(&backend_poll);
+    struct loop *loop = test_loop_new(&backend_poll);
     int sp[2];
     make_socketpair(sp);
     struct owner o;
     owner_open(&o, loop, sp[0], false);
     close(sp[0]); /* misuse: the stream still thinks it owns the fd */
-    run_until(loop, owner_closed, &o, "on_close");
+    test_run_until(loop, owner_closed, &o, "on_close");
     cr_assert_eq(o.close_error, -EBADF, "poll reports the fd invalid: on_close(-EBADF), no spin");
     cr_assert_eq(loop_watch_count(loop), 0, "the dead fd is no longer watched");
     close(sp[1]);
@@ -447,7 +410,7 @@ Test(stream, fd_closed_behind_its_back,
 
 Test(stream, open_refuses_bad_arguments,
      .description = "Q: Which arguments does stream_open refuse, and with what?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2], pp[2];
     make_socketpair(sp);
     cr_assert_eq(pipe(pp), 0, "pipe");
@@ -478,7 +441,7 @@ Test(stream, open_refuses_bad_arguments,
 
 Test(stream, calls_refuse_bad_arguments,
      .description = "Q: Which calls on a stream are refused, and with what?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
     struct owner o;
@@ -501,10 +464,10 @@ Test(stream, calls_refuse_bad_arguments,
 
 Test(stream, dump_tells_the_state,
      .description = "Q: What does stream_dump show a debugger?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     int sp[2];
     make_socketpair(sp);
-    set_buffer(sp[0], SO_SNDBUF, 4096);
+    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
     owner_open(&o, loop, sp[0], false);
     size_t written = 0;
@@ -525,18 +488,11 @@ Test(stream, dump_tells_the_state,
 
 /* ---- the echo server ------------------------------------------------------------------------- */
 
-static int echo_client(uint16_t port) {
-    int fd;
-    int rc = net_connect_tcp(NET_LOOPBACK, port, &fd);
-    cr_assert(rc == 0 || rc == -EINPROGRESS, "connect starts (got %d)", rc);
-    return fd;
-}
-
 /* Reads up to len bytes the server sent, ticking meanwhile; returns how many arrived. */
 static size_t echo_read(struct loop *loop, int fd, char *buf, size_t len, int max_ticks) {
     size_t got = 0;
     for (int i = 0; i < max_ticks && got < len; i++) {
-        tick(loop);
+        test_tick(loop);
         ssize_t n = recv(fd, buf + got, len - got, 0);
         if (n > 0)
             got += (size_t)n;
@@ -547,15 +503,15 @@ static size_t echo_read(struct loop *loop, int fd, char *buf, size_t len, int ma
 Test(echo, full_pool_waits_in_backlog, .timeout = 120,
      .description = "Q: When every slot is busy, does a new client wait in the backlog until a "
                     "connection closes?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     struct echo_conn conns[1];
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 1), 0, "open");
-    int a = echo_client(server.port);
+    int a = test_connect(server.port);
     char buf[8];
     cr_assert_eq(send(a, "aa", 2, MSG_NOSIGNAL), 2, "A writes");
     cr_assert_eq(echo_read(loop, a, buf, 2, 500), 2, "A is served");
-    int b = echo_client(server.port);
+    int b = test_connect(server.port);
     cr_assert_eq(send(b, "bb", 2, MSG_NOSIGNAL), 2, "B writes (into the backlog's connection)");
     cr_assert_eq(echo_read(loop, b, buf, 2, 5), 0, "B is not served while the one slot is busy");
     cr_assert_not(server.accepting, "a full server stops accepting");
@@ -569,14 +525,14 @@ Test(echo, full_pool_waits_in_backlog, .timeout = 120,
 
 Test(echo, close_closes_everything, .timeout = 120,
      .description = "Q: Does echo_server_close close the listener and every connection?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     struct echo_conn conns[4];
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 4), 0, "open");
     int c[3];
     char buf[4];
     for (int i = 0; i < 3; i++) {
-        c[i] = echo_client(server.port);
+        c[i] = test_connect(server.port);
         cr_assert_eq(send(c[i], "e", 1, MSG_NOSIGNAL), 1, "client writes");
         cr_assert_eq(echo_read(loop, c[i], buf, 1, 500), 1, "client %d is served", i);
     }
@@ -607,7 +563,7 @@ Test(echo, close_closes_everything, .timeout = 120,
 
 Test(echo, open_refuses_bad_arguments,
      .description = "Q: Which arguments does echo_server_open refuse?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     struct echo_conn conns[1];
     struct echo_server s;
     cr_assert_eq(echo_server_open(&s, loop, NET_LOOPBACK, 0, conns, 0), -EINVAL,
@@ -625,11 +581,11 @@ Test(echo, open_refuses_bad_arguments,
 
 Test(echo, dump_lists_connections, .timeout = 120,
      .description = "Q: What does echo_server_dump show a debugger?") {
-    struct loop *loop = new_loop(NULL);
+    struct loop *loop = test_loop_new(NULL);
     struct echo_conn conns[2];
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 2), 0, "open");
-    int c = echo_client(server.port);
+    int c = test_connect(server.port);
     char buf[2];
     cr_assert_eq(send(c, "hi", 2, MSG_NOSIGNAL), 2, "client writes");
     cr_assert_eq(echo_read(loop, c, buf, 2, 500), 2, "client is served");
@@ -646,5 +602,143 @@ Test(echo, dump_lists_connections, .timeout = 120,
     free(text);
     echo_server_close(&server);
     close(c);
+    loop_free(loop);
+}
+
+/* ---- the echo demos' command line and --serve ------------------------------------------------ */
+
+/* What a FILE * collected, as a string: the text of one call's messages. */
+struct said {
+    char *text;
+    size_t size;
+    FILE *file;
+};
+
+static FILE *said_open(struct said *s) {
+    *s = (struct said){0};
+    s->file = open_memstream(&s->text, &s->size);
+    cr_assert_not_null(s->file, "open_memstream");
+    return s->file;
+}
+
+static const char *said_close(struct said *s) {
+    fclose(s->file);
+    return s->text;
+}
+
+/* Parses a NULL-terminated argv with poll as the demo's own backend; err collects what it says. */
+static int parse_args(struct echo_serve_args *args, char **argv, struct said *err) {
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    int rc = echo_serve_parse_args(args, argc, argv, &backend_poll, said_open(err));
+    said_close(err);
+    return rc;
+}
+
+Test(echo, serve_command_line,
+     .description = "Q: Which command lines do the echo demos take, and what do they say about "
+                    "the others?") {
+    struct echo_serve_args args;
+    struct said err;
+    char *plain[] = {"build/lessons/02-select-loop/demo", NULL};
+    cr_assert_eq(parse_args(&args, plain, &err), 0, "no argument is a command line too");
+    cr_assert(!args.serve && args.backend == &backend_poll,
+              "without arguments: the demo's own backend, and its scene rather than --serve");
+    cr_assert_str_eq(args.program, "demo", "messages name the program, not its path");
+    cr_assert_str_eq(err.text, "", "nothing was said");
+    free(err.text);
+    char *both[] = {"demo", "--backend", "select", "--serve", "65535", NULL};
+    cr_assert_eq(parse_args(&args, both, &err), 0, "--backend select --serve 65535 is taken");
+    cr_assert(args.serve && args.port == 65535 && args.backend == &backend_select,
+              "it asks for the bare server on port 65535, on select");
+    free(err.text);
+
+    const char *bad_backend = "demo: --backend takes select or poll\n";
+    const char *bad_port = "demo: --serve takes a port, 0..65535 (0: any free port)\n";
+    const char *usage = "usage: demo [--backend select|poll] [--serve PORT]\n";
+    struct {
+        char *argv[4];
+        const char *says;
+    } refused[] = {
+        {{"demo", "--backend", "script", NULL}, bad_backend}, /* the tests' own: no real fds */
+        {{"demo", "--backend", "nonsense", NULL}, bad_backend},
+        {{"demo", "--serve", "65536", NULL}, bad_port},
+        {{"demo", "--serve", "-1", NULL}, bad_port},
+        {{"demo", "--serve", "80x", NULL}, bad_port},
+        {{"demo", "--serve", NULL}, usage}, /* a port is missing */
+        {{"demo", "--verbose", NULL}, usage},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char **argv = refused[i].argv;
+        cr_assert_eq(parse_args(&args, argv, &err), -EINVAL, "`%s %s` is refused with -EINVAL",
+                     argv[1], argv[2] ? argv[2] : "");
+        cr_assert_str_eq(err.text, refused[i].says, "and one line says why: %s", err.text);
+        free(err.text);
+    }
+}
+
+Test(echo, serve_command_line_misuse,
+     .description = "Q: Which arguments does echo_serve_parse_args refuse?") {
+    struct echo_serve_args args;
+    char *argv[] = {"demo", "--bogus", NULL};
+    cr_assert_eq(echo_serve_parse_args(NULL, 1, argv, &backend_poll, NULL), -EINVAL,
+                 "a NULL args is -EINVAL");
+    cr_assert_eq(echo_serve_parse_args(&args, 1, NULL, &backend_poll, NULL), -EINVAL,
+                 "a NULL argv too");
+    cr_assert_eq(echo_serve_parse_args(&args, 0, argv, &backend_poll, NULL), -EINVAL,
+                 "argc 0 too: there is not even a program name");
+    cr_assert_eq(echo_serve_parse_args(&args, 1, argv, NULL, NULL), -EINVAL,
+                 "a NULL default backend too");
+    cr_assert_eq(echo_serve_parse_args(&args, 2, argv, &backend_poll, NULL), -EINVAL,
+                 "a bad command line with a NULL err is refused silently, not a crash");
+}
+
+static void never_signalled(struct loop_signal *s, int signo) {
+    (void)s;
+    (void)signo;
+}
+
+Test(echo, serve_says_why_it_cannot, .timeout = 120,
+     .description = "Q: When --serve cannot serve, what does echo_serve_until_signal return and "
+                    "say, and what does it leave behind?") {
+    cr_assert_eq(echo_serve_until_signal(NULL, stdout, stderr), -EINVAL, "a NULL args is -EINVAL");
+    int busy_fd;
+    uint16_t busy_port;
+    cr_assert_eq(net_listen_tcp(NET_LOOPBACK, 0, 0, &busy_fd, &busy_port), 0, "a port is taken");
+    struct echo_serve_args args = {.program = "demo", .backend = &backend_poll, .serve = true,
+                                   .port = busy_port};
+    struct said out, err;
+    int rc = echo_serve_until_signal(&args, said_open(&out), said_open(&err));
+    said_close(&out);
+    said_close(&err);
+    cr_assert_eq(rc, -EADDRINUSE, "a port in use is -EADDRINUSE (got %d)", rc);
+    char expected[128];
+    snprintf(expected, sizeof expected, "demo: cannot listen on 127.0.0.1:%u: %s\n", busy_port,
+             strerror(EADDRINUSE));
+    cr_assert_str_eq(err.text, expected, "one line on err says so: %s", err.text);
+    cr_assert_str_eq(out.text, "", "and nothing claims it listened");
+    cr_assert_not(loop_signal_installed(), "no signal handler is left installed");
+    free(out.text);
+    free(err.text);
+    close(busy_fd);
+
+    struct loop *loop = test_loop_new(NULL);
+    struct loop_signal held;
+    cr_assert_eq(loop_signal_open(loop, &held, never_signalled, NULL), 0, "a loop_signal is open");
+    args.port = 0;
+    rc = echo_serve_until_signal(&args, said_open(&out), said_open(&err));
+    said_close(&out);
+    said_close(&err);
+    cr_assert_eq(rc, -EBUSY, "with the signals already taken it is -EBUSY (got %d)", rc);
+    const char *listening = "listening on 127.0.0.1:";
+    cr_assert(strncmp(out.text, listening, strlen(listening)) == 0,
+              "it had listened (the signals come after): %s", out.text);
+    cr_assert(strstr(err.text, "demo: cannot catch SIGINT and SIGTERM: "),
+              "err says why it stopped: %s", err.text);
+    cr_assert(loop_signal_installed(), "the loop_signal that was open first is untouched");
+    free(out.text);
+    free(err.text);
+    loop_signal_close(&held);
     loop_free(loop);
 }

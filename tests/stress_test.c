@@ -16,6 +16,7 @@
 #include "sched/lock.h"
 #include "sched/queue.h"
 #include "sched/semaphore.h"
+#include "tests/support/tasks.h"
 
 #define MS 1000000LL
 
@@ -366,11 +367,9 @@ static void run_stress(uint64_t seed) {
     cr_assert(st->workers && st->names && st->items && st->puts && st->gets);
     st->steps_left = STEPS;
 
-    loop_clock_init_virtual(&st->clock, 0);
-    struct loop_config config = {.backend = &backend_script,
-                                 .clock = &st->clock,
-                                 .hooks = {.ctx = st, .before_wait = check_between_ticks}};
-    cr_assert_eq(loop_new(&st->loop, &config), 0);
+    st->loop = test_virtual_loop(
+        &st->clock,
+        &(struct loop_config){.hooks = {.ctx = st, .before_wait = check_between_ticks}});
     lock_init(&st->lock, "stress-lock");
     cr_assert_eq(semaphore_init(&st->sem, PERMITS, PERMITS, "stress-sem"), 0);
     cr_assert_eq(queue_init(&st->queue, st->slots, QUEUE_CAPACITY, "stress-queue"), 0);

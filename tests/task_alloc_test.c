@@ -9,27 +9,17 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "tests/support/tasks.h"
 
 TestSuite(task_alloc, .description = "Does running tasks allocate nothing once the loop's arrays "
                                      "are large enough?");
 
-/* Counts calls and, while `refuse` is set, fails every one that asks for memory. */
-struct counting_alloc {
-    struct sched_alloc base;
-    long calls;
-    bool refuse;
-};
-
-static void *counting_resize(void *ctx, void *ptr, size_t size) {
-    struct counting_alloc *c = ctx;
-    c->calls++;
-    if (c->refuse && size != 0)
-        return NULL;
-    return sched_alloc_libc()->resize(NULL, ptr, size);
-}
-
-static void counting_alloc_init(struct counting_alloc *c) {
-    *c = (struct counting_alloc){.base = {.resize = counting_resize, .ctx = c}};
+/* A loop on the virtual clock with poll, FIFO and `counter` as its allocator (test_alloc counts
+ * every call and, while told to, refuses every one that asks for memory). */
+static struct loop *counted_loop(struct loop_clock *clock, struct test_alloc *counter) {
+    test_alloc_init(counter, 0);
+    return test_virtual_loop(
+        clock, &(struct loop_config){.backend = &backend_poll, .alloc = &counter->base});
 }
 
 enum { WORKERS = 32 };
@@ -134,13 +124,9 @@ static void check_round(const struct round *r) {
 Test(task_alloc, warm_loop_allocates_nothing,
      .description = "Q: once the loop's arrays are large enough, do spawning, running, waking "
                     "(sleep and fd) and joining tasks call the allocator at all?") {
-    struct counting_alloc counter;
-    counting_alloc_init(&counter);
+    struct test_alloc counter;
     struct loop_clock clock;
-    loop_clock_init_virtual(&clock, 0);
-    struct loop_config config = {.clock = &clock, .alloc = &counter.base}; /* poll, FIFO */
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0);
+    struct loop *loop = counted_loop(&clock, &counter);
     int read_fds[WORKERS], write_fds[WORKERS];
     for (int i = 0; i < WORKERS; i++) {
         int p[2];
@@ -174,38 +160,19 @@ Test(task_alloc, warm_loop_allocates_nothing,
     }
 }
 
-struct napper {
-    struct task task;
-    int64_t ns;
-    int result;
-};
-
-static enum coro_status napper_step(struct task *t) {
-    struct napper *f = TASK_FRAME(t, struct napper, task);
-    CORO_BEGIN(&t->co);
-    LOOP_SLEEP(t, f->ns);
-    f->result = task_result(t);
-    CORO_CLEANUP(&t->co);
-    CORO_END(&t->co);
-}
-
 Test(task_alloc, growth_is_per_doubling,
      .description = "Q: when more tasks sleep than the timer heap has room for, does the loop "
                     "allocate once per doubling of the array, or once per task?") {
-    struct counting_alloc counter;
-    counting_alloc_init(&counter);
+    struct test_alloc counter;
     struct loop_clock clock;
-    loop_clock_init_virtual(&clock, 0);
-    struct loop_config config = {.clock = &clock, .alloc = &counter.base};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0);
+    struct loop *loop = counted_loop(&clock, &counter);
     enum { N = 4096 };
-    struct napper *nappers = calloc(N, sizeof *nappers);
+    struct test_sleeper *nappers = calloc(N, sizeof *nappers);
     cr_assert_not_null(nappers);
     counter.calls = 0;
     for (int i = 0; i < N; i++) {
-        nappers[i] = (struct napper){.ns = (N - i) * INT64_C(1000), .result = 1};
-        cr_assert_eq(loop_spawn(loop, &nappers[i].task, napper_step, "napper", NULL), 0);
+        nappers[i] = (struct test_sleeper){.ns = (N - i) * INT64_C(1000), .result = 1};
+        cr_assert_eq(loop_spawn(loop, &nappers[i].task, test_sleeper_step, "napper", NULL), 0);
     }
     cr_assert_eq(loop_run_once(loop), 0, "one tick: every napper runs and arms its timer");
     cr_assert_eq(loop_timer_count(loop), N);
@@ -225,16 +192,12 @@ Test(task_alloc, growth_is_per_doubling,
 Test(task_alloc, refused_growth_is_an_error,
      .description = "Q: when the timer heap must grow and the allocator refuses, what does the "
                     "sleeping task see?") {
-    struct counting_alloc counter;
-    counting_alloc_init(&counter);
+    struct test_alloc counter;
     struct loop_clock clock;
-    loop_clock_init_virtual(&clock, 0);
-    struct loop_config config = {.clock = &clock, .alloc = &counter.base};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0);
-    struct napper n = {.ns = 1000000, .result = 1};
+    struct loop *loop = counted_loop(&clock, &counter);
+    struct test_sleeper n = {.ns = 1000000, .result = 1};
     counter.refuse = true; /* the empty heap has no array yet: arming the timer must grow it */
-    cr_assert_eq(loop_spawn(loop, &n.task, napper_step, "napper", NULL), 0,
+    cr_assert_eq(loop_spawn(loop, &n.task, test_sleeper_step, "napper", NULL), 0,
                  "spawning needs no memory, so it succeeds even with every allocation refused");
     cr_assert_eq(loop_run_until_complete(loop, &n.task), 0);
     counter.refuse = false;

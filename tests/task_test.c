@@ -9,43 +9,19 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "tests/support/tasks.h"
 
 TestSuite(task_layer, .description = "Do tasks keep their life cycle, wake-up and failure promises?");
 
-struct sleeper {
-    struct task task;
-    int64_t ns;
-    int *log;
-    int *log_len;
-    int id;
-};
-
-static enum coro_status sleeper_step(struct task *t) {
-    struct sleeper *f = TASK_FRAME(t, struct sleeper, task);
-    CORO_BEGIN(&t->co);
-    LOOP_SLEEP(t, f->ns);
-    f->log[(*f->log_len)++] = f->id;
-    CORO_CLEANUP(&t->co);
-    CORO_END(&t->co);
-}
-
-static struct loop *virtual_loop(struct loop_clock *clock, FILE *report) {
-    loop_clock_init_virtual(clock, 0);
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = &backend_script, .clock = clock, .report = report};
-    cr_assert_eq(loop_new(&loop, &config), 0, "a loop on the virtual clock can be made");
-    return loop;
-}
-
 Test(task_layer, sleep_order, .description = "Q: do sleeping tasks wake in deadline order, at their deadline?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     int log[4], len = 0;
     static const int64_t ms[] = {30, 10, 20, 10};
-    struct sleeper s[4];
+    struct test_sleeper s[4];
     for (int i = 0; i < 4; i++) {
-        s[i] = (struct sleeper){.ns = ms[i] * 1000000, .log = log, .log_len = &len, .id = i};
-        cr_assert_eq(loop_spawn(loop, &s[i].task, sleeper_step, "sleeper", NULL), 0);
+        s[i] = (struct test_sleeper){.ns = ms[i] * 1000000, .log = log, .log_len = &len, .id = i};
+        cr_assert_eq(loop_spawn(loop, &s[i].task, test_sleeper_step, "sleeper", NULL), 0);
     }
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(len, 4, "every sleeper woke exactly once");
@@ -73,27 +49,13 @@ static enum coro_status failer_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-struct joiner {
-    struct task task;
-    struct task *child;
-    int seen;
-};
-static enum coro_status joiner_step(struct task *t) {
-    struct joiner *f = TASK_FRAME(t, struct joiner, task);
-    CORO_BEGIN(&t->co);
-    TASK_JOIN_CATCH(t, f->child);
-    f->seen = task_result(t);
-    CORO_CLEANUP(&t->co);
-    CORO_END(&t->co);
-}
-
 Test(task_layer, join_error, .description = "Q: does join hand back the child's error unchanged?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct failer child = {.err = -EIO};
-    struct joiner parent = {.child = &child.task, .seen = 1};
+    struct test_joiner parent = {.other = &child.task, .catches = true, .seen = 1};
     loop_spawn(loop, &child.task, failer_step, "child", NULL);
-    loop_spawn(loop, &parent.task, joiner_step, "parent", NULL);
+    loop_spawn(loop, &parent.task, test_joiner_step, "parent", NULL);
     cr_assert_eq(loop_run_until_complete(loop, &parent.task), 0);
     cr_assert_eq(parent.seen, -EIO, "the joiner saw the child's -EIO, got %d", parent.seen);
     cr_assert_eq(child.task.state, TASK_FAILED);
@@ -104,7 +66,7 @@ Test(task_layer, unjoined_failure_reported, .description = "Q: is a failure nobo
     char buf[512] = "";
     FILE *report = fmemopen(buf, sizeof buf, "w");
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, report);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.report = report});
     struct failer f = {.err = -EPIPE};
     loop_spawn(loop, &f.task, failer_step, "lonely-worker", NULL);
     cr_assert_eq(loop_run(loop), 0);
@@ -118,26 +80,11 @@ Test(task_layer, unjoined_failure_reported, .description = "Q: is a failure nobo
     cr_assert(strstr(buf, where), "the report gives the line that failed (%s): %s", where, buf);
 }
 
-struct cancellable {
-    struct task task;
-    int cleanups;
-    int after_sleep;
-};
-static enum coro_status cancellable_step(struct task *t) {
-    struct cancellable *f = TASK_FRAME(t, struct cancellable, task);
-    CORO_BEGIN(&t->co);
-    LOOP_SLEEP(t, 1000000000);
-    f->after_sleep = 1;
-    CORO_CLEANUP(&t->co);
-    f->cleanups++;
-    CORO_END(&t->co);
-}
-
 Test(task_layer, cancel_sleeping, .description = "Q: does cancelling a sleeping task run its cleanup once and end it cancelled?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct cancellable c = {0};
-    loop_spawn(loop, &c.task, cancellable_step, "sleepy", NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct test_sleeper c = {.ns = 1000000000, .result = 1};
+    loop_spawn(loop, &c.task, test_sleeper_step, "sleepy", NULL);
     cr_assert_eq(loop_run_once(loop), 0);
     cr_assert_eq(c.task.state, TASK_WAITING, "it sleeps");
     cr_assert_eq(task_cancel(&c.task), 0);
@@ -147,7 +94,7 @@ Test(task_layer, cancel_sleeping, .description = "Q: does cancelling a sleeping 
     cr_assert_eq(c.task.state, TASK_CANCELLED);
     cr_assert_eq(c.task.error, -ECANCELED);
     cr_assert_eq(c.cleanups, 1, "cleanup ran exactly once");
-    cr_assert_eq(c.after_sleep, 0, "the body after the sleep never ran");
+    cr_assert_eq(c.result, 1, "the body after the sleep never ran");
     cr_assert_eq(task_cancel(&c.task), -EALREADY, "cancelling an ended task changes nothing and says so");
     cr_assert(loop_now(loop) < 1000000000, "the loop did not wait for the cancelled sleep");
     loop_free(loop);
@@ -155,9 +102,9 @@ Test(task_layer, cancel_sleeping, .description = "Q: does cancelling a sleeping 
 
 Test(task_layer, cancel_before_run, .description = "Q: does a task cancelled before it ever ran skip body and cleanup?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
-    struct cancellable c = {0};
-    loop_spawn(loop, &c.task, cancellable_step, "never", NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct test_sleeper c = {.ns = 1000000000, .result = 1};
+    loop_spawn(loop, &c.task, test_sleeper_step, "never", NULL);
     cr_assert_eq(task_cancel(&c.task), 0);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(c.task.state, TASK_CANCELLED);
@@ -219,7 +166,7 @@ static enum coro_status catcher_step(struct task *t) {
 
 Test(task_layer, catch_variant, .description = "Q: does a _CATCH await hand the cancel to the body, and is the cancel then spent?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct catcher c = {.first = 1, .second = 1};
     loop_spawn(loop, &c.task, catcher_step, "catcher", NULL);
     cr_assert_eq(loop_run_once(loop), 0);

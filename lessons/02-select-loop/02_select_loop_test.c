@@ -21,58 +21,12 @@
 #include "loop/loop.h"
 #include "loop/net.h"
 #include "loop/stream.h"
+#include "tests/support/net_client.h"
 
 TestSuite(select_loop, .description = "How can one thread serve many clients at once?");
 
-/* ---- a loop that never waits unboundedly ---------------------------------------------------- */
-
-#define GUARD_NS 20000000 /* 20 ms: how long one tick may wait when nothing is ready */
-static bool guard_fired;
-static void on_guard(struct loop_timer *t) {
-    (void)t;
-    guard_fired = true;
-}
-
-static void tick(struct loop *loop) {
-    struct loop_timer guard;
-    loop_timer_init(&guard, "test guard");
-    guard_fired = false;
-    cr_assert_eq(loop_timer_start(loop, &guard, GUARD_NS, on_guard, NULL), 0, "the guard arms");
-    int rc = loop_run_once(loop);
-    loop_timer_stop(loop, &guard);
-    cr_assert_eq(rc, 0, "a tick succeeds (%d: %s)", rc, loop_last_error(loop));
-}
-
-/* Ticks until pred holds; fails only if the loop sits idle for a whole second. */
-static void run_until(struct loop *loop, bool (*pred)(void *ctx), void *ctx, const char *what) {
-    int idle = 0;
-    while (!pred(ctx)) {
-        tick(loop);
-        idle = guard_fired ? idle + 1 : 0;
-        cr_assert_lt(idle, 50, "the loop keeps making progress towards: %s", what);
-    }
-}
-
-static struct loop *select_loop(void) {
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = &backend_select};
-    cr_assert_eq(loop_new(&loop, &config), 0, "a select loop is created");
-    return loop;
-}
-
 static bool no_connections(void *ctx) {
     return ((struct echo_server *)ctx)->open_connections == 0;
-}
-
-/* A connected non-blocking client socket (the handshake completes through the backlog). */
-static int connect_client(uint16_t port) {
-    int fd;
-    int rc = net_connect_tcp(NET_LOOPBACK, port, &fd);
-    cr_assert(rc == 0 || rc == -EINPROGRESS, "connect starts (%d)", rc);
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    cr_assert_eq(poll(&p, 1, 5000), 1, "the connect completes");
-    cr_assert_eq(net_connect_result(fd), 0, "and succeeds");
-    return fd;
 }
 
 /* ---- one idle client, one busy ---------------------------------------------------------------- */
@@ -93,21 +47,21 @@ static bool b_has_echo(void *ctx) {
 
 Test(select_loop, idle_client_does_not_block, .timeout = 120,
      .description = "Q: Is B answered while A is connected and silent (lesson 01's failing case)?") {
-    struct loop *loop = select_loop();
+    struct loop *loop = test_loop_new(&backend_select);
     struct echo_conn conns[4];
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 4), 0, "the server opens");
-    int a = connect_client(server.port);
-    struct idle_case c = {.b = connect_client(server.port)};
+    int a = test_connect(server.port);
+    struct idle_case c = {.b = test_connect(server.port)};
     cr_assert_eq(send(c.b, "hello from B\n", 13, MSG_NOSIGNAL), 13, "B sends its line");
-    run_until(loop, b_has_echo, &c, "B's echo");
+    test_run_until(loop, b_has_echo, &c, "B's echo");
     cr_assert(memcmp(c.got, "hello from B\n", 13) == 0, "B gets exactly its line back");
     cr_assert_eq(server.open_connections, 2, "while A is still connected: one thread holds both");
     cr_assert_eq(conns[0].stream.bytes_read + conns[1].stream.bytes_read, 13,
                  "and A has sent nothing at all");
     close(a);
     close(c.b);
-    run_until(loop, no_connections, &server, "both connections closed");
+    test_run_until(loop, no_connections, &server, "both connections closed");
     echo_server_close(&server);
     loop_free(loop);
 }
@@ -206,7 +160,7 @@ static bool all_done(void *ctx) {
 Test(select_loop, two_hundred_clients, .timeout = 120,
      .description = "Q: Do 200 concurrent clients sending 100 messages of varied sizes each get "
                     "exactly their bytes back, in order, from one thread?") {
-    struct loop *loop = select_loop();
+    struct loop *loop = test_loop_new(&backend_select);
     struct echo_conn *conns = calloc(CLIENTS, sizeof *conns);
     struct pinger *pingers = calloc(CLIENTS, sizeof *pingers);
     cr_assert(conns && pingers, "memory");
@@ -223,13 +177,13 @@ Test(select_loop, two_hundred_clients, .timeout = 120,
                      "client %d is watched (fd %d, under FD_SETSIZE)", i, p->fd);
     }
     struct crowd crowd = {pingers};
-    run_until(loop, all_done, &crowd, "every client's 100 round trips");
+    test_run_until(loop, all_done, &crowd, "every client's 100 round trips");
     uint64_t expected = 0;
     for (int i = 0; i < CLIENTS; i++) {
         cr_assert_eq(pingers[i].message, MESSAGES, "client %d finished all its messages", i);
         expected += pingers[i].bytes;
     }
-    run_until(loop, no_connections, &server, "the server closing every connection");
+    test_run_until(loop, no_connections, &server, "the server closing every connection");
     cr_assert_eq(server.accepted, CLIENTS, "all %d clients were served at once", CLIENTS);
     cr_assert_eq(server.bytes_echoed, expected, "the server echoed exactly what came back: "
                  "%llu bytes", (unsigned long long)expected);
@@ -256,7 +210,7 @@ static void noop_close(struct stream *s, int error) {
 
 Test(select_loop, fd_setsize_refused,
      .description = "Q: What does select do with an fd at or above FD_SETSIZE?") {
-    struct loop *loop = select_loop();
+    struct loop *loop = test_loop_new(&backend_select);
     int sp[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0, "socketpair");
     /* A real open fd numbered FD_SETSIZE, if the fd limit can be raised that far; the refusal
@@ -306,7 +260,7 @@ static void sip_one_byte(struct loop_watcher *w, unsigned ready) {
 
 Test(select_loop, level_triggered, .timeout = 120,
      .description = "Q: If a callback leaves bytes unread, does select report the fd again?") {
-    struct loop *loop = select_loop();
+    struct loop *loop = test_loop_new(&backend_select);
     int sp[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0, "socketpair");
     cr_assert_eq(write(sp[1], "abc", 3), 3, "three bytes wait");
@@ -314,10 +268,10 @@ Test(select_loop, level_triggered, .timeout = 120,
     loop_watcher_init(&s.watcher, "sipper");
     cr_assert_eq(loop_watch_fd(loop, &s.watcher, sp[0], LOOP_READABLE, sip_one_byte, &s), 0, "watch");
     for (int i = 1; i <= 3; i++) {
-        tick(loop);
+        test_tick(loop);
         cr_assert_eq(s.calls, i, "tick %d: still readable, so called again (level-triggered)", i);
     }
-    tick(loop);
+    test_tick(loop);
     cr_assert_eq(s.calls, 3, "drained: no more calls");
     loop_unwatch(loop, &s.watcher);
     close(sp[0]);
@@ -342,7 +296,7 @@ static void read_all(struct loop_watcher *w, unsigned ready) {
 
 Test(select_loop, readable_is_not_a_promise, .timeout = 120,
      .description = "Q: Why must a socket stay non-blocking even after select says readable?") {
-    struct loop *loop = select_loop();
+    struct loop *loop = test_loop_new(&backend_select);
     int sp[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0, "socketpair");
     cr_assert_eq(net_set_nonblocking(sp[0]), 0, "non-blocking");
@@ -353,7 +307,7 @@ Test(select_loop, readable_is_not_a_promise, .timeout = 120,
     loop_watcher_init(&g2.watcher, "second reader");
     loop_watch_fd(loop, &g1.watcher, sp[0], LOOP_READABLE, read_all, &g1);
     loop_watch_fd(loop, &g2.watcher, twin, LOOP_READABLE, read_all, &g2);
-    tick(loop);
+    test_tick(loop);
     cr_assert(g1.calls == 1 && g2.calls == 1, "select reported both fds readable in one wait");
     cr_assert((g1.result == 2 && g2.result == -EAGAIN) || (g2.result == 2 && g1.result == -EAGAIN),
               "the first reader took the bytes; the second, told 'readable', got -EAGAIN: a "
@@ -401,7 +355,7 @@ Test(select_loop, serve_stops_on_sigterm, .timeout = 120,
     unsigned port = 0;
     cr_assert_eq(sscanf(text, "listening on 127.0.0.1:%u", &port), 1,
                  "the first line is 'listening on 127.0.0.1:PORT': %s", text);
-    int c = connect_client((uint16_t)port);
+    int c = test_connect((uint16_t)port);
     cr_assert_eq(send(c, "ping\n", 5, MSG_NOSIGNAL), 5, "the client sends");
     char echo[8] = {0};
     size_t got = 0;

@@ -1,14 +1,14 @@
 /* demo.c — lesson 02 (select-loop): how can one thread serve many clients at once? The echo
  * server of loop/echo.c runs on the select backend, with lesson 01's two clients: A connects and
  * says nothing, B sends a line. The loop's hooks narrate every select() call: its timeout, and
- * the fds that came back ready. `--serve PORT` runs the bare server until SIGINT or SIGTERM. */
+ * the fds that came back ready. `--serve PORT` runs the bare server until SIGINT or SIGTERM
+ * (loop/echo_serve.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -17,7 +17,6 @@
 #include "loop/echo.h"
 #include "loop/loop.h"
 #include "loop/net.h"
-#include "loop/signal.h"
 
 enum { STEP_NS = 5000000 }; /* the pause between scenes: long enough to see select() sleep */
 
@@ -264,61 +263,10 @@ static int scenario(const struct backend_ops *backend) {
     return 0;
 }
 
-/* ---- --serve: the bare server, until SIGINT or SIGTERM --------------------------------------- */
-
-static void stop_on_signal(struct loop_signal *s, int signo) {
-    (void)signo;
-    loop_stop(s->arg); /* an ordinary callback: here stopping the loop is allowed */
-}
-
-static int serve(const struct backend_ops *backend, uint16_t port) {
-    enum { CAPACITY = 1000 }; /* select could not watch many more fds anyway (FD_SETSIZE) */
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = backend};
-    struct echo_conn *conns = calloc(CAPACITY, sizeof *conns);
-    struct echo_server server;
-    struct loop_signal sig;
-    int rc = conns ? loop_new(&loop, &config) : -ENOMEM;
-    if (rc == 0 && (rc = echo_server_open(&server, loop, NET_LOOPBACK, port, conns, CAPACITY)) < 0)
-        fprintf(stderr, "demo: cannot listen on 127.0.0.1:%u: %s\n", port, strerror(-rc));
-    if (rc == 0) {
-        printf("listening on 127.0.0.1:%u\n", server.port);
-        fflush(stdout);
-        if ((rc = loop_signal_open(loop, &sig, stop_on_signal, loop)) == 0) {
-            rc = loop_run(loop);
-            printf("stopping (%s): closing %zu connection(s); %llu bytes echoed in all\n",
-                   sig.last_signo == SIGINT ? "SIGINT" : "SIGTERM", server.open_connections,
-                   (unsigned long long)server.bytes_echoed);
-            loop_signal_close(&sig);
-        }
-        echo_server_close(&server);
-    }
-    loop_free(loop);
-    free(conns);
-    return rc == 0 ? 0 : 1;
-}
-
+/* A bad command line and `--serve PORT` (the bare server, until SIGINT or SIGTERM) are handled
+ * in loop/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
 int main(int argc, char **argv) {
-    const struct backend_ops *backend = &backend_select;
-    long port = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
-            backend = backend_by_name(argv[++i]);
-            if (!backend || backend == &backend_script) {
-                fprintf(stderr, "demo: --backend takes select or poll\n");
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc) {
-            char *end;
-            port = strtol(argv[++i], &end, 10);
-            if (*end || port < 0 || port > 65535) {
-                fprintf(stderr, "demo: --serve takes a port, 0..65535 (0: any free port)\n");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "usage: %s [--backend select|poll] [--serve PORT]\n", argv[0]);
-            return 2;
-        }
-    }
-    return port >= 0 ? serve(backend, (uint16_t)port) : scenario(backend);
+    struct echo_serve_args args;
+    int status = echo_serve_main(&args, argc, argv, &backend_select);
+    return status == ECHO_SERVE_SCENE ? scenario(args.backend) : status;
 }

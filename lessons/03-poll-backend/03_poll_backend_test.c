@@ -18,58 +18,14 @@
 #include "loop/loop.h"
 #include "loop/net.h"
 #include "loop/stream.h"
+#include "tests/support/net_client.h"
 
 TestSuite(poll_backend, .description = "What changes when select is swapped for poll — and what "
                                        "must not?");
 
-/* ---- a loop that never waits unboundedly ---------------------------------------------------- */
-
-#define GUARD_NS 20000000 /* 20 ms: how long one tick may wait when nothing is ready */
-static bool guard_fired;
-static void on_guard(struct loop_timer *t) {
-    (void)t;
-    guard_fired = true;
-}
-
-static void tick(struct loop *loop) {
-    struct loop_timer guard;
-    loop_timer_init(&guard, "test guard");
-    guard_fired = false;
-    cr_assert_eq(loop_timer_start(loop, &guard, GUARD_NS, on_guard, NULL), 0, "the guard arms");
-    int rc = loop_run_once(loop);
-    loop_timer_stop(loop, &guard);
-    cr_assert_eq(rc, 0, "a tick succeeds (%d: %s)", rc, loop_last_error(loop));
-}
-
-/* Ticks until pred holds; fails only if the loop sits idle for a whole second. */
-static void run_until(struct loop *loop, bool (*pred)(void *ctx), void *ctx, const char *what) {
-    int idle = 0;
-    while (!pred(ctx)) {
-        tick(loop);
-        idle = guard_fired ? idle + 1 : 0;
-        cr_assert_lt(idle, 50, "the loop keeps making progress towards: %s", what);
-    }
-}
-
-static struct loop *new_loop(const struct backend_ops *backend) {
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = backend};
-    cr_assert_eq(loop_new(&loop, &config), 0, "a %s loop is created", backend->name);
-    return loop;
-}
-
 static uint32_t next_random(uint64_t *state) {
     *state = *state * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(*state >> 33);
-}
-
-/* Waits (boundedly) for a non-blocking connect to finish; asserts it succeeded. */
-static void finish_connect(int fd, int rc) {
-    cr_assert(rc == 0 || rc == -EINPROGRESS || (rc == -1 && errno == EINPROGRESS),
-              "connect starts");
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    cr_assert_eq(poll(&p, 1, 5000), 1, "the connect completes (through the backlog)");
-    cr_assert_eq(net_connect_result(fd), 0, "and succeeds");
 }
 
 /* ---- the same script on both backends --------------------------------------------------------- */
@@ -154,8 +110,7 @@ static struct sclient *pick(struct script_run *run, uint64_t *rng, bool allow_ha
 static void script_connect(struct script_run *run) {
     struct sclient *c = &run->clients[run->count];
     *c = (struct sclient){.loop = run->loop, .id = run->count};
-    int rc = net_connect_tcp(NET_LOOPBACK, run->server.port, &c->fd);
-    finish_connect(c->fd, rc);
+    c->fd = test_connect(run->server.port);
     loop_watcher_init(&c->watcher, "script client");
     cr_assert_eq(loop_watch_fd(run->loop, &c->watcher, c->fd, LOOP_READABLE, sclient_readable, c),
                  0, "client %d is watched", c->id);
@@ -180,7 +135,7 @@ static void script_reset(struct script_run *run, struct sclient *c) {
 /* Plays the seeded script on one backend and returns what everyone observed. */
 static void play_script(const struct backend_ops *backend, struct script_run *run) {
     memset(run, 0, sizeof *run);
-    run->loop = new_loop(backend);
+    run->loop = test_loop_new(backend);
     cr_assert_eq(echo_server_open(&run->server, run->loop, NET_LOOPBACK, 0, run->conns,
                                   SCRIPT_CLIENTS), 0, "the server opens");
     uint64_t rng = SCRIPT_SEED;
@@ -196,7 +151,7 @@ static void play_script(const struct backend_ops *backend, struct script_run *ru
             c->seen.half_closed = true;
         } else if (dice < 94 && (c = pick(run, &rng, true)) != NULL)
             script_reset(run, c);
-        run_until(run->loop, script_settled, run, "every client settled after the step");
+        test_run_until(run->loop, script_settled, run, "every client settled after the step");
     }
     for (int i = 0; i < run->count; i++) { /* the survivors leave in order */
         struct sclient *c = &run->clients[i];
@@ -205,7 +160,7 @@ static void play_script(const struct backend_ops *backend, struct script_run *ru
             close(c->fd);
         }
     }
-    run_until(run->loop, script_settled, run, "the server closing the rest");
+    test_run_until(run->loop, script_settled, run, "the server closing the rest");
     echo_server_close(&run->server);
     loop_free(run->loop);
 }
@@ -275,13 +230,11 @@ Test(poll_backend, poll_watches_fd_1500, .timeout = 120,
         lim.rlim_cur = 1600;
         cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "RLIMIT_NOFILE raised to 1600");
     }
-    struct loop *loop = new_loop(&backend_poll);
+    struct loop *loop = test_loop_new(&backend_poll);
     struct echo_conn conns[2];
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 2), 0, "open");
-    int fd;
-    int rc = net_connect_tcp(NET_LOOPBACK, server.port, &fd);
-    finish_connect(fd, rc);
+    int fd = test_connect(server.port);
     if (dup2(fd, 1500) != 1500)
         cr_skip_test("fd 1500 is out of reach here (%s); run with `ulimit -n 4096`",
                      strerror(errno));
@@ -291,10 +244,10 @@ Test(poll_backend, poll_watches_fd_1500, .timeout = 120,
     cr_assert_eq(loop_watch_fd(loop, &h.watcher, 1500, LOOP_READABLE, high_readable, &h), 0,
                  "poll watches fd 1500 (%s)", loop_last_error(loop));
     cr_assert_eq(net_send(1500, "over fd 1500", 12), 12, "the client sends from fd 1500");
-    run_until(loop, high_has_echo, &h, "the echo on fd 1500");
+    test_run_until(loop, high_has_echo, &h, "the echo on fd 1500");
     cr_assert(memcmp(h.got, "over fd 1500", 12) == 0, "the echo arrives on fd 1500");
 
-    struct loop *sel = new_loop(&backend_select);
+    struct loop *sel = test_loop_new(&backend_select);
     struct loop_watcher w;
     loop_watcher_init(&w, "refused");
     cr_assert_eq(loop_watch_fd(sel, &w, 1500, LOOP_READABLE, high_readable, &h), -ERANGE,
@@ -303,7 +256,7 @@ Test(poll_backend, poll_watches_fd_1500, .timeout = 120,
 
     loop_unwatch(loop, &h.watcher);
     close(1500);
-    run_until(loop, closed_all, &server, "the server closing the connection");
+    test_run_until(loop, closed_all, &server, "the server closing the connection");
     echo_server_close(&server);
     loop_free(loop);
 }
@@ -328,32 +281,28 @@ static bool server_settled(void *ctx) {
     return s && (s->paused || s->bytes_read == f->sent);
 }
 
-static void set_buffer(int fd, int option, int bytes) {
-    cr_assert_eq(setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes), 0, "setsockopt");
-}
-
 Test(poll_backend, backpressure_bounded, .timeout = 120,
      .description = "Q: When a client writes until EAGAIN without reading, does the server's "
                     "buffer for it stay at or under the high-water mark, all the way to 1 MiB?") {
-    struct loop *loop = new_loop(&backend_poll);
+    struct loop *loop = test_loop_new(&backend_poll);
     struct echo_conn conns[1];
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 1), 0, "open");
     /* Small kernel buffers on both sides, so the bound is reached within a few KiB instead of
      * the megabytes loopback sockets would otherwise absorb. */
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    set_buffer(c, SO_RCVBUF, SMALL_BUFFER);
-    set_buffer(c, SO_SNDBUF, SMALL_BUFFER);
+    test_set_buffer(c, SO_RCVBUF, SMALL_BUFFER);
+    test_set_buffer(c, SO_SNDBUF, SMALL_BUFFER);
     cr_assert_eq(net_set_nonblocking(c), 0, "non-blocking client");
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(server.port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int rc = connect(c, (struct sockaddr *)&addr, sizeof addr);
-    finish_connect(c, rc);
+    test_finish_connect(c, rc);
     struct flood f = {&server, 0};
     while (!echo_server_stream(&server, 0))
-        tick(loop);
+        test_tick(loop);
     struct stream *s = echo_server_stream(&server, 0);
-    set_buffer(s->fd, SO_SNDBUF, SMALL_BUFFER);
+    test_set_buffer(s->fd, SO_SNDBUF, SMALL_BUFFER);
 
     unsigned char buf[4096];
     size_t received = 0, max_buffered = 0;
@@ -369,8 +318,8 @@ Test(poll_backend, backpressure_bounded, .timeout = 120,
             cr_assert_gt(w, 0, "the client writes (%zd)", w);
             f.sent += (size_t)w;
         }
-        tick(loop);
-        run_until(loop, server_settled, &f, "the server paused or caught up");
+        test_tick(loop);
+        test_run_until(loop, server_settled, &f, "the server paused or caught up");
         size_t buffered = echo_server_buffered(&server, 0);
         cr_assert_leq(buffered, STREAM_HIGH_WATER, "round %d: the server holds %zu bytes for "
                       "the client, at or under the high-water mark (%d)", round, buffered,
@@ -395,7 +344,7 @@ Test(poll_backend, backpressure_bounded, .timeout = 120,
                   "high-water mark (peak %zu), however much the client pushed", s->peak_buffered);
     cr_assert_gt(max_buffered, 0, "and it did hold bytes the client had not read yet");
     close(c);
-    run_until(loop, closed_all, &server, "the server closing the connection");
+    test_run_until(loop, closed_all, &server, "the server closing the connection");
     echo_server_close(&server);
     loop_free(loop);
 }

@@ -2,12 +2,11 @@
  * must not? Lesson 02's scene (A idle, B talks) on the poll backend, with client A's socket moved
  * to fd 1500, which select cannot hold. After every wait the narration prints the pollfd array:
  * what the loop asked for (events) and what the kernel answered (revents). `--backend select`
- * runs the same scene on select; `--serve PORT` runs the bare server until SIGINT or SIGTERM. */
+ * runs the same scene on select; `--serve PORT` runs the bare server (loop/echo_serve.c). */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -16,7 +15,6 @@
 #include "loop/echo.h"
 #include "loop/loop.h"
 #include "loop/net.h"
-#include "loop/signal.h"
 
 enum {
     STEP_NS = 5000000, /* the pause between scenes */
@@ -240,61 +238,10 @@ static int scenario(const struct backend_ops *backend) {
     return 0;
 }
 
-/* ---- --serve: the bare server, until SIGINT or SIGTERM --------------------------------------- */
-
-static void stop_on_signal(struct loop_signal *s, int signo) {
-    (void)signo;
-    loop_stop(s->arg);
-}
-
-static int serve(const struct backend_ops *backend, uint16_t port) {
-    enum { CAPACITY = 1000 };
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = backend};
-    struct echo_conn *conns = calloc(CAPACITY, sizeof *conns);
-    struct echo_server server;
-    struct loop_signal sig;
-    int rc = conns ? loop_new(&loop, &config) : -ENOMEM;
-    if (rc == 0 && (rc = echo_server_open(&server, loop, NET_LOOPBACK, port, conns, CAPACITY)) < 0)
-        fprintf(stderr, "demo: cannot listen on 127.0.0.1:%u: %s\n", port, strerror(-rc));
-    if (rc == 0) {
-        printf("listening on 127.0.0.1:%u\n", server.port);
-        fflush(stdout);
-        if ((rc = loop_signal_open(loop, &sig, stop_on_signal, loop)) == 0) {
-            rc = loop_run(loop);
-            printf("stopping (%s): closing %zu connection(s); %llu bytes echoed in all\n",
-                   sig.last_signo == SIGINT ? "SIGINT" : "SIGTERM", server.open_connections,
-                   (unsigned long long)server.bytes_echoed);
-            loop_signal_close(&sig);
-        }
-        echo_server_close(&server);
-    }
-    loop_free(loop);
-    free(conns);
-    return rc == 0 ? 0 : 1;
-}
-
+/* A bad command line and `--serve PORT` (the bare server, until SIGINT or SIGTERM) are handled
+ * in loop/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
 int main(int argc, char **argv) {
-    const struct backend_ops *backend = &backend_poll;
-    long port = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
-            backend = backend_by_name(argv[++i]);
-            if (!backend || backend == &backend_script) {
-                fprintf(stderr, "demo: --backend takes select or poll\n");
-                return 2;
-            }
-        } else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc) {
-            char *end;
-            port = strtol(argv[++i], &end, 10);
-            if (*end || port < 0 || port > 65535) {
-                fprintf(stderr, "demo: --serve takes a port, 0..65535 (0: any free port)\n");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "usage: %s [--backend select|poll] [--serve PORT]\n", argv[0]);
-            return 2;
-        }
-    }
-    return port >= 0 ? serve(backend, (uint16_t)port) : scenario(backend);
+    struct echo_serve_args args;
+    int status = echo_serve_main(&args, argc, argv, &backend_poll);
+    return status == ECHO_SERVE_SCENE ? scenario(args.backend) : status;
 }

@@ -12,22 +12,13 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "tests/support/tasks.h" /* test_virtual_loop, test_random */
 
 /* The lesson's slug is "tasks", but tests/task_test.c already names its suite `tasks`. */
 TestSuite(tasks,
           .description = "Can 100,000 tasks wait at once in one thread, and what does each cost?");
 
 #define MS INT64_C(1000000)
-
-static struct loop *virtual_loop(struct loop_clock *clock, const struct backend_ops *backend,
-                                 struct loop_hooks hooks, FILE *report) {
-    loop_clock_init_virtual(clock, 0);
-    struct loop_config config = {
-        .backend = backend, .clock = clock, .hooks = hooks, .report = report};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "a loop on the virtual clock can be made");
-    return loop;
-}
 
 /* ---- wake-up order --------------------------------------------------------------------------- */
 struct wake {
@@ -72,8 +63,8 @@ Test(tasks, sleep_wake_order,
      .description = "Q: in what order, and at what moment, do sleeping tasks wake?") {
     struct wake_log log = {0};
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(
-        &clock, &backend_script, (struct loop_hooks){.ctx = &log, .before_wait = note_wait}, NULL);
+    struct loop *loop = test_virtual_loop(
+        &clock, &(struct loop_config){.hooks = {.ctx = &log, .before_wait = note_wait}});
     /* a: 30 ms; b: 10 ms, three times; c: 0 ms; d: 20 ms; e: 30 ms (armed after a). */
     struct napper n[] = {{.name = 'a', .ms = 30, .times = 1},
                          {.name = 'b', .ms = 10, .times = 3},
@@ -154,7 +145,7 @@ Test(tasks, pipe_wakes_on_write,
      .description = "Q: does a task waiting on a pipe wake when the other end writes, and not "
                     "before?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &backend_poll, (struct loop_hooks){0}, NULL);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.backend = &backend_poll});
     int p[2];
     cr_assert_eq(pipe(p), 0);
     struct pipe_reader r = {.fd = p[0]};
@@ -190,7 +181,7 @@ Test(tasks, pipe_wakes_on_write,
 Test(tasks, wait_on_bad_fd,
      .description = "Q: what does a task get when it waits on an fd that cannot be watched?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &backend_poll, (struct loop_hooks){0}, NULL);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.backend = &backend_poll});
     struct pipe_reader r = {.fd = -1};
     cr_assert_eq(loop_spawn(loop, &r.task, pipe_reader_step, "reader", NULL), 0);
     cr_assert_eq(loop_run_until_complete(loop, &r.task), 0);
@@ -260,7 +251,7 @@ Test(tasks, join_result_and_error,
     char report[512] = "";
     FILE *out = fmemopen(report, sizeof report, "w");
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &backend_script, (struct loop_hooks){0}, out);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.report = out});
     struct square seven = {.value = 7}, broken = {.value = 3, .fail = -EPROTO};
     struct relay relay = {.child = &broken.task};
     struct top top = {.square = &seven, .relay = &relay};
@@ -309,7 +300,7 @@ static enum coro_status self_joiner_step(struct task *t) {
 Test(tasks, join_misuse,
      .description = "Q: what does a task get if it joins itself, or NULL?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &backend_script, (struct loop_hooks){0}, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct self_joiner s = {0};
     cr_assert_eq(loop_spawn(loop, &s.task, self_joiner_step, "narcissus", NULL), 0);
     cr_assert_eq(loop_run_until_complete(loop, &s.task), 0, "neither join hangs the task");
@@ -358,7 +349,8 @@ Test(tasks, await_in_cleanup,
     char report[1024] = "";
     FILE *out = fmemopen(report, sizeof report, "w");
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &backend_poll, (struct loop_hooks){0}, out);
+    struct loop *loop =
+        test_virtual_loop(&clock, &(struct loop_config){.backend = &backend_poll, .report = out});
     int p[2];
     cr_assert_eq(pipe(p), 0);
     struct wake_log log = {.count = 0};
@@ -422,15 +414,13 @@ Test(tasks, hundred_thousand_sleepers, .timeout = 240,
      .description = "Q: can 100,000 tasks sleep at once in one thread, and does each wake and "
                     "end exactly once, at its deadline?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &backend_script, (struct loop_hooks){0}, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct crowd_member *crowd = calloc(CROWD, sizeof *crowd); /* one array: one allocation */
     cr_assert_not_null(crowd);
-    uint64_t seed = 88172645463325252u; /* xorshift: the same "random" sleeps every run */
+    uint64_t seed = 88172645463325252u; /* the same "random" sleeps every run */
     for (int i = 0; i < CROWD; i++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        crowd[i].deadline = (int64_t)(seed % 101) * MS; /* a whole number of ms, 0-100 */
+        /* a whole number of ms, 0-100 */
+        crowd[i].deadline = (int64_t)(test_random(&seed) % 101) * MS;
         cr_assert_eq(loop_spawn(loop, &crowd[i].task, crowd_step, "crowd", crowd_member_ended), 0);
     }
     cr_assert_eq(loop_run_once(loop), 0);
@@ -533,7 +523,7 @@ Test(tasks, loop_dump_lists_live_tasks,
      .description = "Q: does loop_dump show every live task and what each one waits for?") {
     char buf[4096] = "";
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &backend_poll, (struct loop_hooks){0}, NULL);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.backend = &backend_poll});
     int p[2];
     cr_assert_eq(pipe(p), 0);
     struct idler sleepy = {.kind = 0}, listener = {.kind = 1, .fd = p[0]},

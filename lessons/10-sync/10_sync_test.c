@@ -13,27 +13,11 @@
 #include "sched/lock.h"
 #include "sched/queue.h"
 #include "sched/semaphore.h"
+#include "tests/support/tasks.h" /* test_virtual_loop, test_random, test_queue_watch */
 
 TestSuite(sync, .description = "How does a bounded queue slow a fast producer down?");
 
 #define MS INT64_C(1000000)
-
-static struct loop *virtual_loop(struct loop_clock *clock, const struct loop_hooks *hooks) {
-    loop_clock_init_virtual(clock, 0);
-    struct loop_config config = {.backend = &backend_script, .clock = clock};
-    if (hooks)
-        config.hooks = *hooks;
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "a loop on the virtual clock can be made");
-    return loop;
-}
-
-static uint64_t next_random(uint64_t *state) {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
 
 /* ---- the bounded queue ----------------------------------------------------------------------- */
 
@@ -68,7 +52,7 @@ Test(sync, producer_parked_exactly_when_full,
                     "after one get?") {
     enum { CAPACITY = 4 };
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct queue q;
     void *slots[CAPACITY];
     cr_assert_eq(queue_init(&q, slots, CAPACITY, "jobs"), 0);
@@ -121,7 +105,7 @@ static enum coro_status paced_consumer_step(struct task *t) {
         if (task_result(t) != 0)
             break;
         f->log[(*f->log_len)++] = (long)(intptr_t)f->item;
-        LOOP_SLEEP(t, f->seed ? (int64_t)(next_random(&f->seed) % (uint64_t)(f->pace_ns + 1))
+        LOOP_SLEEP(t, f->seed ? (int64_t)(test_random(&f->seed) % (uint64_t)(f->pace_ns + 1))
                               : f->pace_ns);
     }
     f->result = task_result(t);
@@ -151,21 +135,6 @@ static enum coro_status producer_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-/* A loop hook: after every single runnable, how full is the queue? */
-struct fill_watch {
-    const struct queue *q;
-    size_t max;
-    long samples;
-};
-
-static void watch_fill(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns) {
-    (void)loop, (void)r, (void)ran_ns;
-    struct fill_watch *w = ctx;
-    if (queue_length(w->q) > w->max)
-        w->max = queue_length(w->q);
-    w->samples++;
-}
-
 Test(sync, never_exceeds_bound,
      .description = "Q: with three fast producers and one slow consumer, does the queue ever "
                     "hold more than its bound?") {
@@ -173,10 +142,11 @@ Test(sync, never_exceeds_bound,
     struct queue q;
     void *slots[CAPACITY];
     cr_assert_eq(queue_init(&q, slots, CAPACITY, "jobs"), 0);
-    struct fill_watch watch = {.q = &q};
-    struct loop_hooks hooks = {.ctx = &watch, .after_run = watch_fill};
+    /* A loop hook: after every single runnable, how full is the queue? */
+    struct test_queue_watch watch = {.q = &q};
+    struct loop_hooks hooks = {.ctx = &watch, .after_run = test_queue_watch_after_run};
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, &hooks);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.hooks = hooks});
     struct producer p[3];
     for (int i = 0; i < 3; i++) {
         p[i] = (struct producer){.q = &q, .first = i * 1000, .count = EACH};
@@ -204,7 +174,7 @@ Test(sync, every_item_once_in_order,
      .description = "Q: is every item put got exactly once, and in the order it was put?") {
     enum { CAPACITY = 5, ITEMS = 400, CONSUMERS = 3 };
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct queue q;
     void *slots[CAPACITY];
     cr_assert_eq(queue_init(&q, slots, CAPACITY, "jobs"), 0);
@@ -262,7 +232,7 @@ Test(sync, lock_handoff_is_fifo,
      .description = "Q: can a task that releases the lock and at once re-acquires it overtake "
                     "the tasks waiting for it?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct lock l;
     lock_init(&l, "L");
     int log[8], len = 0;
@@ -312,7 +282,7 @@ static enum coro_status adder_step(struct task *t) {
 
 static int run_adders(struct lock *lock, int tasks, int rounds) {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     int counter = 0;
     struct adder a[8];
     for (int i = 0; i < tasks; i++) {
@@ -365,14 +335,14 @@ Test(sync, semaphore_admits_at_most_n,
                     "does it let them in in arrival order?") {
     enum { TASKS = 20, PERMITS = 3 };
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct semaphore s;
     cr_assert_eq(semaphore_init(&s, PERMITS, PERMITS, "gate"), 0);
     int inside = 0, max_inside = 0, order[TASKS], len = 0;
     uint64_t seed = 0xFEED;
     struct limited t[TASKS];
     for (int i = 0; i < TASKS; i++) {
-        t[i] = (struct limited){.sem = &s, .work_ns = (int64_t)(1 + next_random(&seed) % 9) * MS,
+        t[i] = (struct limited){.sem = &s, .work_ns = (int64_t)(1 + test_random(&seed) % 9) * MS,
                                 .inside = &inside, .max_inside = &max_inside, .order = order,
                                 .order_len = &len, .id = i};
         loop_spawn(loop, &t[i].task, limited_step, "limited", NULL);
@@ -446,7 +416,7 @@ Test(sync, condition_wakeups,
      .description = "Q: does a condition wake one waiter per notify, holding the lock, at the "
                     "moment of the notify, and notify_all the rest?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct lock l;
     lock_init(&l, "shop");
     struct condition c;
@@ -504,7 +474,7 @@ static enum coro_status starter_step(struct task *t) {
 Test(sync, event_wakes_everyone,
      .description = "Q: does setting an event release every waiter at once, and not before?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct event e;
     event_init(&e, "start");
     struct sleeper_on_event w[5];

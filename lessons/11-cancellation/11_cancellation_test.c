@@ -13,16 +13,9 @@
 #include "sched/lock.h"
 #include "sched/queue.h"
 #include "sched/taskset.h"
+#include "tests/support/tasks.h" /* test_virtual_loop, test_canceller */
 
 #define MS 1000000LL
-
-static struct loop *virtual_loop(struct loop_clock *clock, FILE *report) {
-    loop_clock_init_virtual(clock, 0);
-    struct loop_config config = {.backend = &backend_script, .clock = clock, .report = report};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0);
-    return loop;
-}
 
 /* Works ns, then ends or fails; counts its cleanups and notes when and why it cleaned up. */
 struct job {
@@ -55,22 +48,6 @@ static void spawn_job(struct loop *loop, struct job *j, const char *name, int64_
         cr_assert_eq(task_set_spawn(set, loop_sched(loop), &j->task, job_step, name, NULL), 0);
     else
         cr_assert_eq(loop_spawn(loop, &j->task, job_step, name, NULL), 0);
-}
-
-/* Sleeps, then cancels its target. */
-struct canceller {
-    struct task task;
-    int64_t ns;
-    struct task *target;
-};
-
-static enum coro_status canceller_step(struct task *t) {
-    struct canceller *f = TASK_FRAME(t, struct canceller, task);
-    CORO_BEGIN(&t->co);
-    LOOP_SLEEP(t, f->ns);
-    task_cancel(f->target);
-    CORO_CLEANUP(&t->co);
-    CORO_END(&t->co);
 }
 
 TestSuite(cancellation,
@@ -113,7 +90,7 @@ Test(cancellation, cleanup_gives_back_lock_and_slot,
      .description = "Q: when a task holding a lock and a pool slot is cancelled in its sleep, "
                     "does its cleanup give both back so the waiting task proceeds at once?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     void *storage[1];
     static char token;
     struct queue pool;
@@ -123,10 +100,10 @@ Test(cancellation, cleanup_gives_back_lock_and_slot,
     lock_init(&lock, "lock");
     struct worker a = {.loop = loop, .pool = &pool, .lock = &lock, .work_ns = 100 * MS};
     struct worker b = {.loop = loop, .pool = &pool, .lock = &lock, .work_ns = 20 * MS};
-    struct canceller c = {.ns = 30 * MS, .target = &a.task};
+    struct test_canceller c = {.ns = 30 * MS, .target = &a.task};
     loop_spawn(loop, &a.task, worker_step, "A", NULL);
     loop_spawn(loop, &b.task, worker_step, "B", NULL);
-    loop_spawn(loop, &c.task, canceller_step, "canceller", NULL);
+    loop_spawn(loop, &c.task, test_canceller_step, "canceller", NULL);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(a.task.state, TASK_CANCELLED, "A ended cancelled");
     cr_assert_not(a.finished, "A's work after the sleep never ran");
@@ -166,7 +143,7 @@ Test(cancellation, cleanup_once_when_cancelled_twice,
      .description =
          "Q: does a task cancelled twice (at one await, or at two) clean up exactly once?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct stubborn same = {0}, two = {.catch_first = true};
     loop_spawn(loop, &same.task, stubborn_step, "same-await", NULL);
     loop_spawn(loop, &two.task, stubborn_step, "two-awaits", NULL);
@@ -220,7 +197,7 @@ Test(cancellation, handed_lock_passed_on,
      .description = "Q: when a waiter is handed the lock and cancelled before it runs, does the "
                     "lock pass on to the next waiter instead of deadlocking?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct lock lock;
     lock_init(&lock, "lock");
     struct locker a = {.loop = loop, .lock = &lock, .hold_ns = 10 * MS, .got_at = -1};
@@ -270,15 +247,15 @@ Test(
     cancellation, joiner_sees_cancelled,
     .description = "Q: what does a task joining a cancelled task see, with and without catching?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct job x;
     spawn_job(loop, &x, "x", 100 * MS, 0, NULL);
     struct joiner plain = {.other = &x.task, .seen = 1};
     struct joiner catching = {.other = &x.task, .catches = true, .seen = 1};
     loop_spawn(loop, &plain.task, joiner_step, "plain", NULL);
     loop_spawn(loop, &catching.task, joiner_step, "catching", NULL);
-    struct canceller c = {.ns = 10 * MS, .target = &x.task};
-    loop_spawn(loop, &c.task, canceller_step, "canceller", NULL);
+    struct test_canceller c = {.ns = 10 * MS, .target = &x.task};
+    loop_spawn(loop, &c.task, test_canceller_step, "canceller", NULL);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(x.cleanup_error, -ECANCELED, "x cleaned up because of the cancel");
     cr_assert_eq(
@@ -318,7 +295,7 @@ Test(cancellation, gather_sees_every_error,
     char report[256] = "";
     FILE *out = fmemopen(report, sizeof report, "w");
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, out);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.report = out});
     struct task_set set;
     struct task *storage[4];
     task_set_init(&set, storage, 4, false);
@@ -327,8 +304,8 @@ Test(cancellation, gather_sees_every_error,
     spawn_job(loop, &m[1], "m1", 10 * MS, -EIO, &set);
     spawn_job(loop, &m[2], "m2", 30 * MS, 0, &set);
     spawn_job(loop, &m[3], "m3", 20 * MS, 0, &set);
-    struct canceller c = {.ns = 5 * MS, .target = &m[2].task};
-    loop_spawn(loop, &c.task, canceller_step, "canceller", NULL);
+    struct test_canceller c = {.ns = 5 * MS, .target = &m[2].task};
+    loop_spawn(loop, &c.task, test_canceller_step, "canceller", NULL);
     struct gatherer g = {.set = &set, .result = 1};
     loop_spawn(loop, &g.task, gatherer_step, "gather", NULL);
     cr_assert_eq(loop_run(loop), 0);
@@ -354,7 +331,7 @@ Test(cancellation, group_sees_first_failure,
     char report[256] = "";
     FILE *out = fmemopen(report, sizeof report, "w");
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, out);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.report = out});
     struct task_set set;
     struct task *storage[3];
     task_set_init(&set, storage, 3, true);
@@ -402,7 +379,7 @@ Test(cancellation, wait_for_sees_timeout,
      .description = "Q: does wait_for on a slow task report -ETIMEDOUT (not -ECANCELED), after "
                     "the slow task was cancelled and cleaned up?") {
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, NULL);
+    struct loop *loop = test_virtual_loop(&clock, NULL);
     struct job slow;
     spawn_job(loop, &slow, "slow", 500 * MS, 0, NULL);
     struct task_set one;
@@ -427,7 +404,7 @@ Test(cancellation, nobody_sees_it_report,
     char report[512] = "";
     FILE *out = fmemopen(report, sizeof report, "w");
     struct loop_clock clock;
-    struct loop *loop = virtual_loop(&clock, out);
+    struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.report = out});
     struct job orphan, dropped, joined;
     spawn_job(loop, &orphan, "orphan", 10 * MS, -EIO, NULL);
     spawn_job(loop, &dropped, "dropped", 10 * MS, 0, NULL);

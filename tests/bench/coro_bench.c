@@ -3,35 +3,9 @@
  * a resume through an await chain 10 deep (await re-enters every level: O(depth)). */
 #include "coro/coro.h"
 #include "tests/bench/lib/bench.h"
+#include "tests/bench/lib/spin.h" /* resume + yield: a coroutine that only counts */
 
 #include <stdint.h>
-
-/* ---- resume + yield ------------------------------------------------------------------------- */
-struct spin {
-    struct coro co;
-    uint64_t count;
-};
-
-static enum coro_status spin_step(struct spin *s) {
-    CORO_BEGIN(&s->co);
-    for (;;) {
-        s->count++;
-        CORO_YIELD(&s->co);
-    }
-    CORO_CLEANUP(&s->co);
-    CORO_END(&s->co);
-}
-
-/* Called through a volatile pointer, as a scheduler calls a task's step: a real indirect call
- * that the compiler cannot inline, like the baseline row's. */
-static enum coro_status (*volatile spin_target)(struct spin *) = spin_step;
-
-static void resumes(void *ctx, long n) {
-    struct spin *s = ctx;
-    for (long i = 0; i < n; i++)
-        spin_target(s);
-    bench_sink(s->count);
-}
 
 /* ---- generator pipeline: produce 0..n-1 -> keep x with x % 4 != 0, yield x * x -> sum ------- */
 struct produce {
@@ -104,6 +78,7 @@ static enum coro_status link_step(struct link *l) {
     CORO_END(&l->co);
 }
 
+/* Through a volatile pointer, as the spin is resumed: a real indirect call. */
 static enum coro_status (*volatile link_target)(struct link *) = link_step;
 
 static void chain_resumes(void *ctx, long n) {
@@ -116,8 +91,8 @@ static void chain_resumes(void *ctx, long n) {
 int main(void) {
     double indirect = bench_indirect_call_ns();
 
-    struct spin s = {0};
-    double resume = bench_median_ns(resumes, &s, 20000000, 7);
+    struct bench_spin s = {0};
+    double resume = bench_median_ns(bench_spin_resumes, &s, 20000000, 7);
     bench_row("coro: resume + yield (step via pointer)", resume, "ns/resume", "indirect call",
               indirect);
 

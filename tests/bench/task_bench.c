@@ -6,6 +6,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "tests/bench/lib/bench.h"
+#include "tests/bench/lib/spin.h" /* (a) the floor: a bare coroutine resume + yield */
 
 #include <pthread.h>
 #include <stdio.h>
@@ -17,31 +18,6 @@
 static void die(const char *what, int err) {
     fprintf(stderr, "task_bench: %s failed (%d: %s)\n", what, err, strerror(err < 0 ? -err : err));
     exit(1);
-}
-
-/* ---- (a) the floor: a bare coroutine resume + yield, called through a pointer as a task is --- */
-struct spin {
-    struct coro co;
-    uint64_t count;
-};
-
-static enum coro_status spin_step(struct spin *s) {
-    CORO_BEGIN(&s->co);
-    for (;;) {
-        s->count++;
-        CORO_YIELD(&s->co);
-    }
-    CORO_CLEANUP(&s->co);
-    CORO_END(&s->co);
-}
-
-static enum coro_status (*volatile spin_target)(struct spin *) = spin_step;
-
-static void bare_resumes(void *ctx, long n) {
-    struct spin *s = ctx;
-    for (long i = 0; i < n; i++)
-        spin_target(s);
-    bench_sink(s->count);
 }
 
 /* ---- a task switch: yield -> ready queue -> the loop resumes the next task ------------------- */
@@ -334,8 +310,8 @@ static void measure_idle_threads(double *out) {
 
 int main(void) {
     /* Time. Each row's baseline is measured here, in the same run. */
-    struct spin s = {0};
-    double bare = bench_median_ns(bare_resumes, &s, 20000000, 5);
+    struct bench_spin s = {0};
+    double bare = bench_median_ns(bench_spin_resumes, &s, 20000000, 5);
     double switch_ns = measure_switch(100, 5000000);
     double lone_ns = measure_switch(1, 300000);
     double pingpong = bench_median_ns(pingpong_handoffs, NULL, 40000, 5);
