@@ -77,6 +77,17 @@ static bool owner_closed(void *ctx) {
     return ((struct owner *)ctx)->closes > 0;
 }
 
+/* The setup most tests share: a loop, a socketpair, and the owner's stream on sp[0]. A small
+ * send buffer (sndbuf > 0) makes the kernel push back early, so partial writes show up. */
+static struct loop *open_owned_pair(struct owner *o, int sp[2], bool echo, int sndbuf) {
+    struct loop *loop = test_loop_new(NULL);
+    make_socketpair(sp);
+    if (sndbuf > 0)
+        test_set_buffer(sp[0], SO_SNDBUF, sndbuf);
+    owner_open(o, loop, sp[0], echo);
+    return loop;
+}
+
 /* The peer's side: reads what is there, checking the pattern from *offset on. -1 at EOF. */
 static ssize_t peer_read(int fd, size_t *offset) {
     unsigned char buf[8192];
@@ -132,12 +143,9 @@ static size_t fill_ring(struct owner *o, size_t *offset) {
 Test(stream, partial_write_kept, .timeout = 120,
      .description = "Q: When the kernel takes only part of a write, is the rest kept and sent "
                     "later, in order?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
-    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
-    owner_open(&o, loop, sp[0], false);
+    struct loop *loop = open_owned_pair(&o, sp, false, 4096);
     size_t written = 0, received = 0;
     size_t held = fill_ring(&o, &written);
     cr_assert_gt(held, 0, "a peer that does not read leaves bytes in the ring");
@@ -158,12 +166,9 @@ Test(stream, partial_write_kept, .timeout = 120,
 
 Test(stream, full_ring_takes_nothing,
      .description = "Q: What does a write that does not fit in the ring do?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
-    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
-    owner_open(&o, loop, sp[0], false);
+    struct loop *loop = open_owned_pair(&o, sp, false, 4096);
     size_t written = 0;
     size_t held = fill_ring(&o, &written);
     char big[STREAM_BUFFER_SIZE] = {0};
@@ -193,12 +198,9 @@ static bool settled(void *ctx) {
 Test(stream, backpressure_bounds_the_ring, .timeout = 120,
      .description = "Q: Does a peer that writes without reading make the stream stop reading at "
                     "the high-water mark, and resume once drained?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
-    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
-    owner_open(&o, loop, sp[0], true);
+    struct loop *loop = open_owned_pair(&o, sp, true, 4096);
     const size_t total = 256 * 1024;
     struct pressure p = {&o, 0};
     size_t received = 0;
@@ -230,12 +232,9 @@ Test(stream, backpressure_bounds_the_ring, .timeout = 120,
 Test(stream, half_close_gets_the_rest, .timeout = 120,
      .description = "Q: Does a peer that half-closes still get all of its echo before the "
                     "connection closes?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
-    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
-    owner_open(&o, loop, sp[0], true);
+    struct loop *loop = open_owned_pair(&o, sp, true, 4096);
     const size_t total = 40000;
     size_t sent = 0, received = 0;
     bool shut = false, eof = false;
@@ -261,12 +260,9 @@ Test(stream, half_close_gets_the_rest, .timeout = 120,
 Test(stream, close_flushes_first, .timeout = 120,
      .description = "Q: Does stream_close send what is buffered before closing, and report the "
                     "close from the loop?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
-    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
-    owner_open(&o, loop, sp[0], false);
+    struct loop *loop = open_owned_pair(&o, sp, false, 4096);
     size_t written = 0, received = 0;
     fill_ring(&o, &written);
     o.in_call = true;
@@ -290,11 +286,9 @@ Test(stream, close_flushes_first, .timeout = 120,
 
 Test(stream, close_now_is_silent,
      .description = "Q: Does stream_close_now close at once, drop the buffer, and skip on_close?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
     struct owner o;
-    owner_open(&o, loop, sp[0], false);
+    struct loop *loop = open_owned_pair(&o, sp, false, 0);
     cr_assert_eq(stream_close_now(&o.s), 0, "the first stream_close_now closes");
     cr_assert_eq(stream_close_now(&o.s), -EALREADY, "the second has nothing left to do");
     cr_assert_not(stream_is_open(&o.s), "the stream is closed");
@@ -311,11 +305,9 @@ Test(stream, dead_peer_reported_from_the_loop,
      .description = "Q: Does writing to a vanished peer return -EPIPE without SIGPIPE, and is "
                     "on_close(-EPIPE) delivered later from the loop?") {
     signal(SIGPIPE, SIG_DFL); /* the default would kill this test if a SIGPIPE were raised */
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
     struct owner o;
-    owner_open(&o, loop, sp[0], false);
+    struct loop *loop = open_owned_pair(&o, sp, false, 0);
     close(sp[1]);
     o.in_call = true;
     int rc = stream_write(&o.s, "hello", 5);
@@ -441,11 +433,9 @@ Test(stream, open_refuses_bad_arguments,
 
 Test(stream, calls_refuse_bad_arguments,
      .description = "Q: Which calls on a stream are refused, and with what?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
     struct owner o;
-    owner_open(&o, loop, sp[0], false);
+    struct loop *loop = open_owned_pair(&o, sp, false, 0);
     cr_assert_eq(stream_write(NULL, "x", 1), -EINVAL, "writing to a NULL stream is -EINVAL");
     cr_assert_eq(stream_write(&o.s, NULL, 1), -EINVAL, "writing from NULL data is -EINVAL");
     cr_assert_eq(stream_write(&o.s, NULL, 0), 0, "an empty write is fine");
@@ -464,12 +454,9 @@ Test(stream, calls_refuse_bad_arguments,
 
 Test(stream, dump_tells_the_state,
      .description = "Q: What does stream_dump show a debugger?") {
-    struct loop *loop = test_loop_new(NULL);
     int sp[2];
-    make_socketpair(sp);
-    test_set_buffer(sp[0], SO_SNDBUF, 4096);
     struct owner o;
-    owner_open(&o, loop, sp[0], false);
+    struct loop *loop = open_owned_pair(&o, sp, false, 4096);
     size_t written = 0;
     size_t held = fill_ring(&o, &written);
     char *text = NULL, expect[64];
