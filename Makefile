@@ -18,7 +18,7 @@ CRITERION_LIBS = -lcriterion
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 # ---- sources -------------------------------------------------------------------------------------
-LIB_SRCS     := $(sort $(wildcard coro/*.c sched/*.c loop/*.c))
+LIB_SRCS     := $(sort $(wildcard coro/*.c sched/*.c sched/*/*.c loop/*.c loop/*/*.c))
 LESSON_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard lessons/[0-9][0-9]-*/demo.c))))
 TEST_SRCS    := $(sort $(wildcard tests/*_test.c lessons/*/*_test.c))
 # While working on one part, `make TEST_ONLY='lessons/06-%' ...` builds a runner of just those tests.

@@ -5,8 +5,8 @@
 #define LOOPSCHOOL_AWAIT_H
 
 #include "loop/loop.h"
-#include "sched/task.h"
-#include "sched/taskset.h"
+#include "sched/task/task.h"
+#include "sched/task/taskset.h"
 
 /* Spawns t on the loop's scheduler: task_spawn(loop_sched(loop), ...). */
 int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char *name,

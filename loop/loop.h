@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "loop/backend.h"
+#include "loop/backend/backend.h"
 #include "loop/clock.h"
 #include "sched/list.h"
-#include "sched/policy.h"
+#include "sched/policy/policy.h"
 #include "sched/runnable.h"
 #include "sched/timerq.h"
 

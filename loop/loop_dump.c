@@ -1,7 +1,7 @@
 /* loop_dump.c — everything the loop holds, printed for a human (lessons 02, 04, 05): from gdb,
  * `call loop_dump(loop, stdout)`. */
 #include "loop/loop_internal.h"
-#include "sched/task.h"
+#include "sched/task/task.h"
 
 static void print_interest(unsigned events, FILE *out) {
     fprintf(out, "%s%s", (events & LOOP_READABLE) ? "r" : "-", (events & LOOP_WRITABLE) ? "w" : "-");

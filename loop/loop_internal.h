@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "loop/loop.h"
-#include "sched/sched.h"
+#include "sched/task/sched.h"
 
 struct loop {
     struct sched sched; /* the ready queue, the batch rule and the timers */

@@ -1,4 +1,4 @@
-/* backend_test.c — the library's own tests of the readiness backends (loop/backend.h): select
+/* backend_test.c — the library's own tests of the readiness backends (loop/backend/backend.h): select
  * (lesson 02) and poll (lesson 03) against real pipes and socketpairs, the scripted backend the
  * loop's tests rely on, and every refusal. A double watch is refused with -EEXIST. */
 #include <criterion/criterion.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop/backend.h"
+#include "loop/backend/backend.h"
 
 TestSuite(backends, .description = "Do select, poll and the script backend keep the backend contract?");
 

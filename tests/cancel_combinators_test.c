@@ -9,8 +9,8 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/semaphore.h"
-#include "sched/taskset.h"
+#include "sched/sync/semaphore.h"
+#include "sched/task/taskset.h"
 #include "tests/support/tasks.h"
 
 #define MS     1000000LL

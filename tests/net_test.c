@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "loop/loop.h"
-#include "loop/net.h"
+#include "loop/net/net.h"
 #include "loop/signal.h"
 #include "tests/support/net_client.h"
 

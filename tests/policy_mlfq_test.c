@@ -1,11 +1,11 @@
-/* policy_mlfq_test.c — the multi-level feedback queue (sched/policy_mlfq.c, lesson 09) follows
+/* policy_mlfq_test.c — the multi-level feedback queue (sched/policy/mlfq.c, lesson 09) follows
  * OSTEP's five rules: higher level first, round robin among equals, new work at the top, an
  * allotment per level however it is spent, and a periodic boost to the top; plus its knobs. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
 
-#include "sched/readyq.h"
+#include "sched/policy/readyq.h"
 
 static const int64_t MS = 1000000;
 

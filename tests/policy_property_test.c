@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/readyq.h"
+#include "sched/policy/readyq.h"
 
 enum {
     POOL = 24,       /* small on purpose: the model is O(n) and ties must happen often */

@@ -1,11 +1,11 @@
-/* policy_stride_test.c — the stride policy (sched/policy_stride.c, lesson 09): the textbook
+/* policy_stride_test.c — the stride policy (sched/policy/stride.c, lesson 09): the textbook
  * example (OSTEP chapter 9) slice by slice, charging in proportion to the time used, ties in
  * push order, and a runnable back from waiting unable to cash in its sleep. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
 
-#include "sched/readyq.h"
+#include "sched/policy/readyq.h"
 
 static const int64_t SLICE = 1000000; /* the default slice: 1 ms */
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/policy_heap.h"
-#include "sched/readyq.h"
+#include "sched/policy/heap_base.h"
+#include "sched/policy/readyq.h"
 
 static const int64_t MS = 1000000;
 

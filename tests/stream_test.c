@@ -16,11 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop/echo.h"
+#include "loop/net/echo.h"
 #include "loop/loop.h"
-#include "loop/net.h"
+#include "loop/net/net.h"
 #include "loop/signal.h"
-#include "loop/stream.h"
+#include "loop/net/stream.h"
 #include "tests/support/net_client.h"
 
 TestSuite(stream, .description = "Does the buffered connection keep every byte, bound its buffer "

@@ -13,9 +13,9 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
-#include "sched/queue.h"
-#include "sched/semaphore.h"
+#include "sched/sync/lock.h"
+#include "sched/sync/queue.h"
+#include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h"
 
 #define MS 1000000LL

@@ -11,7 +11,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
+#include "sched/sync/lock.h"
 #include "tests/support/tasks.h"
 
 TestSuite(sync_primitives, .description = "Do the lock, condition, semaphore, event and queue "

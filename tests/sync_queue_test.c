@@ -11,7 +11,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/queue.h"
+#include "sched/sync/queue.h"
 #include "tests/support/tasks.h"
 
 #define MS INT64_C(1000000)

@@ -11,7 +11,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/semaphore.h"
+#include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h"
 
 #define MS INT64_C(1000000)

@@ -17,10 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loop/echo.h"
+#include "loop/net/echo.h"
 #include "loop/loop.h"
-#include "loop/net.h"
-#include "loop/stream.h"
+#include "loop/net/net.h"
+#include "loop/net/stream.h"
 #include "tests/support/net_client.h"
 
 TestSuite(select_loop, .description = "How can one thread serve many clients at once?");

@@ -1,8 +1,8 @@
 /* demo.c — lesson 02 (select-loop): how can one thread serve many clients at once? The echo
- * server of loop/echo.c runs on the select backend, with lesson 01's two clients: A connects and
+ * server of loop/net/echo.c runs on the select backend, with lesson 01's two clients: A connects and
  * says nothing, B sends a line. The loop's hooks narrate every select() call: its timeout, and
  * the fds that came back ready. `--serve PORT` runs the bare server until SIGINT or SIGTERM
- * (loop/echo_serve.c). */
+ * (loop/net/echo_serve.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop/echo.h"
+#include "loop/net/echo.h"
 #include "loop/loop.h"
-#include "loop/net.h"
+#include "loop/net/net.h"
 
 enum { STEP_NS = 5000000 }; /* the pause between scenes: long enough to see select() sleep */
 
@@ -264,7 +264,7 @@ static int scenario(const struct backend_ops *backend) {
 }
 
 /* A bad command line and `--serve PORT` (the bare server, until SIGINT or SIGTERM) are handled
- * in loop/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
+ * in loop/net/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
 int main(int argc, char **argv) {
     struct echo_serve_args args;
     int status = echo_serve_main(&args, argc, argv, &backend_select);

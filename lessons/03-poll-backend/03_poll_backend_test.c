@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop/echo.h"
+#include "loop/net/echo.h"
 #include "loop/loop.h"
-#include "loop/net.h"
-#include "loop/stream.h"
+#include "loop/net/net.h"
+#include "loop/net/stream.h"
 #include "tests/support/net_client.h"
 
 TestSuite(poll_backend, .description = "What changes when select is swapped for poll — and what "

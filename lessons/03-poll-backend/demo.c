@@ -2,7 +2,7 @@
  * must not? Lesson 02's scene (A idle, B talks) on the poll backend, with client A's socket moved
  * to fd 1500, which select cannot hold. After every wait the narration prints the pollfd array:
  * what the loop asked for (events) and what the kernel answered (revents). `--backend select`
- * runs the same scene on select; `--serve PORT` runs the bare server (loop/echo_serve.c). */
+ * runs the same scene on select; `--serve PORT` runs the bare server (loop/net/echo_serve.c). */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop/echo.h"
+#include "loop/net/echo.h"
 #include "loop/loop.h"
-#include "loop/net.h"
+#include "loop/net/net.h"
 
 enum {
     STEP_NS = 5000000, /* the pause between scenes */
@@ -239,7 +239,7 @@ static int scenario(const struct backend_ops *backend) {
 }
 
 /* A bad command line and `--serve PORT` (the bare server, until SIGINT or SIGTERM) are handled
- * in loop/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
+ * in loop/net/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
 int main(int argc, char **argv) {
     struct echo_serve_args args;
     int status = echo_serve_main(&args, argc, argv, &backend_poll);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "loop/loop.h"
-#include "sched/sched.h"
+#include "sched/task/sched.h"
 
 /* Every callback of the story is an `act`: a runnable plus what it does when it runs. */
 struct act {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "loop/loop.h"
-#include "sched/sched.h"
+#include "sched/task/sched.h"
 
 #define MS 1000000LL
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sched/policy.h"
+#include "sched/policy/policy.h"
 
 /* How a task releases its jobs. A job is `units` units of CPU work; each unit advances virtual
  * time by unit_ns inside one step (the CPU is "busy"), then the task yields. */

@@ -10,9 +10,9 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
-#include "sched/queue.h"
-#include "sched/semaphore.h"
+#include "sched/sync/lock.h"
+#include "sched/sync/queue.h"
+#include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_random, test_queue_watch */
 
 TestSuite(sync, .description = "How does a bounded queue slow a fast producer down?");

@@ -5,9 +5,9 @@
  * an await, without a lock (updates are lost) and with one. All on the virtual clock. */
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
-#include "sched/queue.h"
-#include "sched/semaphore.h"
+#include "sched/sync/lock.h"
+#include "sched/sync/queue.h"
+#include "sched/sync/semaphore.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -10,9 +10,9 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
-#include "sched/queue.h"
-#include "sched/taskset.h"
+#include "sched/sync/lock.h"
+#include "sched/sync/queue.h"
+#include "sched/task/taskset.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_canceller */
 
 #define MS 1000000LL

@@ -5,9 +5,9 @@
  * failure nobody looked at. All on the virtual clock, narrated tick by tick. */
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
-#include "sched/queue.h"
-#include "sched/taskset.h"
+#include "sched/sync/lock.h"
+#include "sched/sync/queue.h"
+#include "sched/task/taskset.h"
 
 #include <errno.h>
 #include <stdarg.h>

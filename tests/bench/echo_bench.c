@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loop/echo.h"
+#include "loop/net/echo.h"
 #include "loop/loop.h"
-#include "loop/net.h"
+#include "loop/net/net.h"
 #include "loop/signal.h"
 #include "tests/bench/lib/bench.h"
 #include "tests/bench/lib/loadclient.h"
@@ -40,7 +40,7 @@ static void stop_loop(struct loop_signal *s, int signo) {
     loop_stop(s->arg);
 }
 
-/* The loop server: loop/echo.c on one thread, until SIGTERM arrives through the self-pipe. */
+/* The loop server: loop/net/echo.c on one thread, until SIGTERM arrives through the self-pipe. */
 static int run_loop_server(const struct backend_ops *backend, int report_fd) {
     struct loop *loop;
     struct loop_config config = {.backend = backend};

@@ -4,8 +4,8 @@
  * 64-slot bounded buffer guarded by a pthread mutex and two condition variables. */
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
-#include "sched/queue.h"
+#include "sched/sync/lock.h"
+#include "sched/sync/queue.h"
 #include "tests/bench/lib/bench.h"
 
 #include <errno.h>

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "loop/loop.h"
-#include "loop/net.h"
+#include "loop/net/net.h"
 
 /* ---- a real loop that never waits unboundedly ---------------------------------------------- */
 

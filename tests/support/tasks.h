@@ -16,9 +16,9 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/lock.h"
-#include "sched/queue.h"
-#include "sched/semaphore.h"
+#include "sched/sync/lock.h"
+#include "sched/sync/queue.h"
+#include "sched/sync/semaphore.h"
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop/net.h"
+#include "loop/net/net.h"
 
 enum { LOADCLIENT_MAX_MESSAGE = 4096 };
 

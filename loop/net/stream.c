@@ -1,0 +1,253 @@
+/* stream.c — the buffered connection (lessons 02 and 03); see stream.h. The whole life of a
+ * connection is in stream_on_ready: flush if writable, read once if readable, then decide what to
+ * watch next (stream_settle). Level-triggered readiness means one read per wakeup is enough: if
+ * more is waiting, the next tick says so again, and other connections get their turn between. */
+#include "loop/net/stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop/net/net.h"
+
+/* Runs from the ready queue: the one place on_close is called. The owner may free s inside it,
+ * so nothing touches s afterwards. */
+static void stream_deliver_close(void *arg) {
+    struct stream *s = arg;
+    s->on_close(s, s->error);
+}
+
+/* The end of the connection, orderly (error 0) or not: unwatch BEFORE close (a closed fd must
+ * never stay watched), close, and queue on_close. Buffered bytes are dropped: nobody can take
+ * them any more. */
+static void stream_end(struct stream *s, int error) {
+    if (s->fd < 0)
+        return;
+    loop_unwatch(s->loop, &s->watcher); /* -EALREADY if the loop already did (LOOP_INVALID) */
+    close(s->fd);
+    s->fd = -1;
+    s->error = error;
+    s->len = 0;
+    s->paused = false;
+    loop_call_soon(s->loop, &s->close_run, stream_deliver_close, s);
+}
+
+/* Sends from the ring until it is empty or the kernel's buffer is full. 0, or the error that
+ * ended the stream. */
+static int stream_flush(struct stream *s) {
+    while (s->len > 0) {
+        size_t chunk = STREAM_BUFFER_SIZE - s->head; /* up to the end of the ring... */
+        if (chunk > s->len)
+            chunk = s->len; /* ...or of the bytes */
+        ssize_t n = net_send(s->fd, s->out + s->head, chunk);
+        if (n == -EAGAIN)
+            break;
+        if (n < 0) {
+            stream_end(s, (int)n);
+            return (int)n;
+        }
+        s->head = (s->head + (size_t)n) % STREAM_BUFFER_SIZE;
+        s->len -= (size_t)n;
+        s->bytes_written += (uint64_t)n;
+        if ((size_t)n < chunk)
+            break; /* a short send: the kernel is full, another try would only say EAGAIN */
+    }
+    if (s->len == 0)
+        s->head = 0;
+    return 0;
+}
+
+/* After anything happened: apply the watermarks, end the stream if nothing is left to do, and
+ * watch exactly what is needed — readable while reading, writable only while bytes wait
+ * (watching writability with nothing to send would wake the loop on every tick). */
+static void stream_settle(struct stream *s) {
+    if (s->fd < 0)
+        return;
+    if (!s->paused && s->len >= s->high_water) {
+        s->paused = true;
+        s->pauses++;
+    } else if (s->paused && s->len <= s->low_water) {
+        s->paused = false;
+    }
+    bool reading = !s->paused && !s->peer_finished && !s->closing;
+    if (!reading && s->len == 0 && (s->peer_finished || s->closing)) {
+        stream_end(s, 0); /* all sent: the orderly end */
+        return;
+    }
+    unsigned want = (reading ? LOOP_READABLE : 0u) | (s->len > 0 ? LOOP_WRITABLE : 0u);
+    if (want != s->watcher.events) {
+        int rc = loop_modify(s->loop, &s->watcher, want);
+        if (rc < 0)
+            stream_end(s, rc);
+    }
+}
+
+/* One read, into a stack buffer, of at most the room left under the high-water mark. */
+static void stream_read_once(struct stream *s) {
+    char buf[STREAM_READ_CHUNK];
+    if (s->len >= s->high_water)
+        return;
+    size_t want = s->high_water - s->len;
+    if (want > sizeof buf)
+        want = sizeof buf;
+    ssize_t n = net_recv(s->fd, buf, want);
+    if (n > 0) {
+        s->bytes_read += (uint64_t)n;
+        s->on_data(s, buf, (size_t)n);
+    } else if (n == 0) {
+        s->peer_finished = true; /* the peer half-closed: it still gets the rest of its bytes */
+    } else if (n != -EAGAIN) {
+        stream_end(s, (int)n); /* -ECONNRESET and friends: this connection only */
+    }
+}
+
+static void stream_on_ready(struct loop_watcher *w, unsigned ready) {
+    struct stream *s = w->arg;
+    if (ready & LOOP_INVALID) {
+        stream_end(s, -EBADF); /* someone closed our fd behind our back */
+        return;
+    }
+    /* A hang-up or an error shows as writable when we watch for writing: the send reports it. */
+    if ((ready & LOOP_WRITABLE) && stream_flush(s) < 0)
+        return;
+    if ((ready & LOOP_READABLE) && !s->paused && !s->peer_finished && !s->closing) {
+        stream_read_once(s);
+        if (s->fd < 0)
+            return; /* ended by the read, or by the owner inside on_data */
+    }
+    stream_settle(s);
+}
+
+int stream_open(struct stream *s, struct loop *loop, int fd, const char *name,
+                stream_data_fn on_data, stream_close_fn on_close, void *arg) {
+    if (!s || !loop || !on_data || !on_close)
+        return -EINVAL;
+    if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+        return -EBADF;
+    int type;
+    socklen_t type_len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) < 0)
+        return errno == ENOTSOCK ? -ENOTSOCK : -errno;
+    int rc = net_set_nonblocking(fd);
+    if (rc < 0)
+        return rc;
+    /* Every field but the ring itself: the ring's old bytes are never read (len is 0). */
+    s->loop = loop;
+    s->fd = -1;
+    s->error = 0;
+    s->on_data = on_data;
+    s->on_close = on_close;
+    s->arg = arg;
+    s->name = name ? name : "stream";
+    s->head = s->len = 0;
+    s->high_water = STREAM_HIGH_WATER;
+    s->low_water = STREAM_LOW_WATER;
+    s->peak_buffered = 0;
+    s->bytes_read = s->bytes_written = 0;
+    s->pauses = 0;
+    s->paused = s->peer_finished = s->closing = false;
+    loop_watcher_init(&s->watcher, s->name);
+    runnable_init(&s->close_run, stream_deliver_close, s, s->name);
+    rc = loop_watch_fd(loop, &s->watcher, fd, LOOP_READABLE, stream_on_ready, s);
+    if (rc < 0)
+        return rc;
+    s->fd = fd;
+    return 0;
+}
+
+int stream_write(struct stream *s, const void *data, size_t len) {
+    if (!s || (!data && len))
+        return -EINVAL;
+    if (s->fd < 0 || s->closing)
+        return -EPIPE;
+    if (len > STREAM_BUFFER_SIZE - s->len)
+        return -ENOBUFS;
+    const unsigned char *bytes = data;
+    size_t sent = 0;
+    if (s->len == 0 && len > 0) {
+        /* Nothing queued before us, so order allows sending straight away: most writes never
+         * touch the ring at all. */
+        ssize_t n = net_send(s->fd, bytes, len);
+        if (n < 0 && n != -EAGAIN) {
+            stream_end(s, (int)n);
+            return (int)n;
+        }
+        sent = n > 0 ? (size_t)n : 0;
+        s->bytes_written += sent;
+    }
+    for (size_t i = sent; i < len;) { /* the rest goes in the ring, in at most two pieces */
+        size_t tail = (s->head + s->len) % STREAM_BUFFER_SIZE;
+        size_t piece = STREAM_BUFFER_SIZE - tail;
+        if (piece > len - i)
+            piece = len - i;
+        memcpy(s->out + tail, bytes + i, piece);
+        s->len += piece;
+        i += piece;
+    }
+    if (s->len > s->peak_buffered)
+        s->peak_buffered = s->len;
+    stream_settle(s);
+    return 0;
+}
+
+int stream_close(struct stream *s) {
+    if (!s || s->fd < 0 || s->closing)
+        return -EALREADY;
+    s->closing = true;
+    stream_settle(s); /* ends now if nothing waits, else once the ring is flushed */
+    return 0;
+}
+
+int stream_close_now(struct stream *s) {
+    if (!s)
+        return -EALREADY;
+    bool did = loop_cancel(s->loop, &s->close_run) == 0; /* an on_close not yet delivered */
+    if (s->fd >= 0) {
+        loop_unwatch(s->loop, &s->watcher);
+        close(s->fd);
+        s->fd = -1;
+        s->error = -ECANCELED;
+        s->len = 0;
+        did = true;
+    }
+    return did ? 0 : -EALREADY;
+}
+
+int stream_set_watermarks(struct stream *s, size_t low, size_t high) {
+    if (!s || low >= high || high > STREAM_BUFFER_SIZE)
+        return -EINVAL;
+    s->low_water = low;
+    s->high_water = high;
+    stream_settle(s);
+    return 0;
+}
+
+size_t stream_buffered(const struct stream *s) {
+    return s ? s->len : 0;
+}
+
+bool stream_is_open(const struct stream *s) {
+    return s && s->fd >= 0;
+}
+
+void stream_dump(const struct stream *s, FILE *out) {
+    if (!s) {
+        fprintf(out, "stream: NULL\n");
+        fflush(out);
+        return;
+    }
+    const char *state = s->fd < 0         ? "closed"
+                        : s->closing       ? "closing (flushing, then close)"
+                        : s->peer_finished ? "peer finished (flushing, then close)"
+                        : s->paused        ? "paused (backpressure)"
+                                           : "reading";
+    fprintf(out, "stream %s: fd %d, %s; buffered %zu of %d (high %zu, low %zu, peak %zu); "
+            "read %llu, wrote %llu bytes; paused %u time%s; error %d%s\n",
+            s->name, s->fd, state, s->len, STREAM_BUFFER_SIZE, s->high_water, s->low_water,
+            s->peak_buffered, (unsigned long long)s->bytes_read,
+            (unsigned long long)s->bytes_written, s->pauses, s->pauses == 1 ? "" : "s", s->error,
+            s->close_run.queued ? " (on_close queued)" : "");
+    fflush(out);
+}

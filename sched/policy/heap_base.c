@@ -1,0 +1,71 @@
+/* policy_heap.c — the heap plumbing shared by the priority, stride and EDF policies (lesson 09).
+ * Push, pop and remove are O(log n) on the generic heap; only the comparison is the policy's. */
+#include "sched/policy/heap_base.h"
+
+#include <errno.h>
+
+int policy_heap_init(struct policy **out, size_t size, const struct policy_ops *ops,
+                     heap_before_fn before, const struct sched_alloc *alloc) {
+    struct policy_heap *ph = sched_alloc(alloc, size);
+    if (!ph)
+        return -ENOMEM;
+    ph->base.ops = ops;
+    ph->base.alloc = alloc;
+    heap_init(&ph->heap, before, alloc);
+    *out = &ph->base;
+    return 0;
+}
+
+void policy_heap_free(struct policy *p) {
+    struct policy_heap *ph = (struct policy_heap *)p;
+    heap_free(&ph->heap);
+    sched_free(p->alloc, p);
+}
+
+int policy_heap_push(struct policy *p, struct runnable *r, int64_t now) {
+    (void)now;
+    return heap_push(&((struct policy_heap *)p)->heap, &r->heap);
+}
+
+struct runnable *policy_heap_pop(struct policy *p, int64_t now) {
+    (void)now;
+    struct heap_node *n = heap_pop(&((struct policy_heap *)p)->heap);
+    return n ? RUNNABLE_OF_HEAP(n) : NULL;
+}
+
+void policy_heap_remove(struct policy *p, struct runnable *r) {
+    heap_remove(&((struct policy_heap *)p)->heap, &r->heap);
+}
+
+size_t policy_heap_count(const struct policy *p) {
+    return heap_count(&((const struct policy_heap *)p)->heap);
+}
+
+/* The heap's array is not in pop order (only items[0] is sure to be first), and sorting a copy
+ * would allocate inside a dump. So: a selection pass. Each round scans the array for the
+ * earliest node that comes after the one visited last; the comparison is a strict total order
+ * because every policy breaks ties by the unique push sequence number. */
+void policy_heap_for_each(const struct policy *p,
+                          void (*visit)(const struct runnable *r, void *ctx), void *ctx) {
+    const struct heap *h = &((const struct policy_heap *)p)->heap;
+    const struct heap_node *last = NULL;
+    size_t visited = 0;
+    for (; visited < h->count && visited < POLICY_HEAP_ORDERED_VISITS; visited++) {
+        const struct heap_node *next = NULL;
+        for (size_t i = 0; i < h->count; i++) {
+            const struct heap_node *n = h->items[i];
+            if (last && !h->before(last, n))
+                continue; /* already visited */
+            if (!next || h->before(n, next))
+                next = n;
+        }
+        visit(RUNNABLE_OF_HEAP(next), ctx);
+        last = next;
+    }
+    if (visited == h->count)
+        return;
+    /* A long queue: the rest in heap-array order, which is cheap and still lists everyone. */
+    for (size_t i = 0; i < h->count; i++)
+        if (h->before(last, h->items[i]))
+            visit(RUNNABLE_OF_HEAP(h->items[i]), ctx);
+}

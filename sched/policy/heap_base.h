@@ -1,0 +1,32 @@
+/* policy_heap.h — what the three heap-based policies share (lesson 09): priority, stride and EDF
+ * differ only in how they compare two runnables, so the heap plumbing around that comparison
+ * is written once here. Each policy's state struct starts with a struct policy_heap. */
+#ifndef LOOPSCHOOL_POLICY_HEAP_H
+#define LOOPSCHOOL_POLICY_HEAP_H
+
+#include "sched/policy/policy.h"
+
+#define RUNNABLE_OF_HEAP(node_ptr) LIST_ENTRY(node_ptr, struct runnable, heap)
+
+/* for_each lists this many runnables in exact pop order, then the rest in heap-array order:
+ * finding each next one costs a scan, and a dump only needs the head of the line. */
+#define POLICY_HEAP_ORDERED_VISITS 64
+
+struct policy_heap {
+    struct policy base;
+    struct heap heap;
+};
+
+/* Allocates `size` bytes (the policy's whole state struct) and sets up base and heap. */
+int policy_heap_init(struct policy **out, size_t size, const struct policy_ops *ops,
+                     heap_before_fn before, const struct sched_alloc *alloc);
+void policy_heap_free(struct policy *p);
+/* 0 or -ENOMEM from the heap's growth (or -EEXIST: r's heap node is already in a heap). */
+int policy_heap_push(struct policy *p, struct runnable *r, int64_t now);
+struct runnable *policy_heap_pop(struct policy *p, int64_t now);
+void policy_heap_remove(struct policy *p, struct runnable *r);
+size_t policy_heap_count(const struct policy *p);
+void policy_heap_for_each(const struct policy *p,
+                          void (*visit)(const struct runnable *r, void *ctx), void *ctx);
+
+#endif

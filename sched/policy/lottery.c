@@ -1,0 +1,116 @@
+/* policy_lottery.c — lottery scheduling: each pick is a random draw, and a runnable's chance
+ * to win is its tickets over all tickets queued (lesson 09; OSTEP chapter 9). Shares come out
+ * proportional only on average, over many picks; stride gets them exact. The random
+ * generator lives in the policy's state (no globals) and is seeded: same seed, same order. */
+#include <errno.h>
+
+#include "sched/policy/policy.h"
+
+struct lottery_policy {
+    struct policy base;
+    struct list_node queue; /* in push order: the order the draw walks */
+    size_t count;
+    uint64_t total_tickets; /* kept up to date by push and remove, so a draw needs no extra walk */
+    uint64_t rng;           /* the generator's whole state */
+};
+
+/* SplitMix64: one 64-bit word of state, any seed (0 included) is fine, and its output is well
+ * mixed for its size. Enough for a lottery; not for anything that needs secrecy. */
+static uint64_t lottery_next_random(uint64_t *state) {
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static int lottery_init(struct policy **out, const struct sched_alloc *alloc) {
+    struct lottery_policy *l = sched_alloc(alloc, sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    l->base.ops = &policy_lottery;
+    l->base.alloc = alloc;
+    list_init(&l->queue);
+    l->count = 0;
+    l->total_tickets = 0;
+    l->rng = POLICY_LOTTERY_DEFAULT_SEED;
+    *out = &l->base;
+    return 0;
+}
+
+static void lottery_free(struct policy *p) {
+    sched_free(p->alloc, p);
+}
+
+/* Tickets are read here and in remove: change them only while the runnable is not queued. */
+static int lottery_push(struct policy *p, struct runnable *r, int64_t now) {
+    (void)now;
+    struct lottery_policy *l = (struct lottery_policy *)p;
+    if (r->tickets == 0)
+        return -EINVAL; /* it could never win: a queued runnable that never runs */
+    list_push_back(&l->queue, &r->node);
+    l->count++;
+    l->total_tickets += r->tickets; /* at most 2^32 per runnable: 2^32 runnables to overflow */
+    return 0;
+}
+
+static void lottery_unlink(struct lottery_policy *l, struct runnable *r) {
+    list_remove(&r->node);
+    l->count--;
+    l->total_tickets -= r->tickets;
+}
+
+/* Draw a number in [0, total) and walk the queue summing tickets: the runnable whose range
+ * holds the number wins. O(n), and honestly so: a tree of partial sums would make it
+ * O(log n), but the walk is the algorithm as taught, and lottery is here to be understood.
+ * The modulo is biased by at most total/2^64: invisible next to the randomness itself. */
+static struct runnable *lottery_pop(struct policy *p, int64_t now) {
+    (void)now;
+    struct lottery_policy *l = (struct lottery_policy *)p;
+    if (l->count == 0)
+        return NULL;
+    uint64_t winning = lottery_next_random(&l->rng) % l->total_tickets;
+    struct runnable *r = LIST_ENTRY(l->queue.next, struct runnable, node);
+    uint64_t sum = r->tickets; /* r holds the numbers [sum - r->tickets, sum) */
+    while (winning >= sum) {   /* ends at the last one at the latest: the draw is < total */
+        r = LIST_ENTRY(r->node.next, struct runnable, node);
+        sum += r->tickets;
+    }
+    lottery_unlink(l, r);
+    return r;
+}
+
+static void lottery_remove(struct policy *p, struct runnable *r) {
+    lottery_unlink((struct lottery_policy *)p, r);
+}
+
+static size_t lottery_count(const struct policy *p) {
+    return ((const struct lottery_policy *)p)->count;
+}
+
+/* Pop order is a draw not yet made, so a dump lists the runnables in push order: the order a
+ * draw walks them. */
+static void lottery_for_each(const struct policy *p,
+                             void (*visit)(const struct runnable *, void *), void *ctx) {
+    const struct lottery_policy *l = (const struct lottery_policy *)p;
+    for (const struct list_node *n = l->queue.next; n != &l->queue; n = n->next)
+        visit(LIST_ENTRY(n, const struct runnable, node), ctx);
+}
+
+int policy_lottery_seed(struct policy *p, uint64_t seed) {
+    if (!p || p->ops != &policy_lottery)
+        return -EINVAL;
+    ((struct lottery_policy *)p)->rng = seed;
+    return 0;
+}
+
+const struct policy_ops policy_lottery = {
+    .name = "lottery",
+    .init = lottery_init,
+    .free = lottery_free,
+    .push = lottery_push,
+    .pop = lottery_pop,
+    .remove = lottery_remove,
+    .count = lottery_count,
+    .charge = NULL, /* a lottery has no memory: each draw only sees the tickets */
+    .for_each = lottery_for_each,
+};

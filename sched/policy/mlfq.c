@@ -1,0 +1,176 @@
+/* policy_mlfq.c — the multi-level feedback queue, with the five rules of OSTEP chapter 8
+ * (lesson 09). It learns from what each runnable does: CPU-bound work sinks, work that runs
+ * briefly and waits stays on top, and a periodic boost lifts everything so nothing starves.
+ * The constants (3 levels, 10/20/40 ms allotments, a boost every 100 ms) are in policy.h. */
+#include <errno.h>
+
+#include "sched/policy/policy.h"
+
+/* The five rules, and where each one lives:
+ *   1. a higher level runs first ............................ mlfq_pop scans from level 0 down
+ *   2. equals take turns (round robin) ...................... push at the back, pop the front
+ *   3. new work enters at the top ........................... runnable_init sets level 0
+ *   4. a level's allotment of CPU time, however it is spent (many short runs add up), and
+ *      when it is used up, one level down .................... mlfq_charge
+ *   5. every boost period, everything back to the top ....... mlfq_maybe_boost */
+
+struct mlfq_policy {
+    struct policy base;
+    struct list_node levels[POLICY_MLFQ_LEVELS]; /* levels[0] is the top */
+    size_t count;
+    struct policy_mlfq_config config;
+    bool clock_started;  /* false until the first push or pop tells us what `now` looks like */
+    int64_t last_boost;  /* the `now` of the last boost, or of the first push or pop */
+    uint64_t boost_count; /* which boost period we are in: the runnables' stamps compare to it */
+};
+
+static int mlfq_init(struct policy **out, const struct sched_alloc *alloc) {
+    struct mlfq_policy *m = sched_alloc(alloc, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    m->base.ops = &policy_mlfq;
+    m->base.alloc = alloc;
+    for (int i = 0; i < POLICY_MLFQ_LEVELS; i++) {
+        list_init(&m->levels[i]);
+        /* Lower levels hold CPU-bound work: a longer allotment there means fewer demotions
+         * to count, and the top stays quick to leave. */
+        m->config.allotment_ns[i] = POLICY_MLFQ_DEFAULT_TOP_ALLOTMENT_NS << i;
+    }
+    m->config.boost_period_ns = POLICY_MLFQ_DEFAULT_BOOST_PERIOD_NS;
+    m->count = 0;
+    m->clock_started = false;
+    m->last_boost = 0;
+    m->boost_count = 0;
+    *out = &m->base;
+    return 0;
+}
+
+static void mlfq_free(struct policy *p) {
+    sched_free(p->alloc, p);
+}
+
+/* Rule 5 for a runnable the boost could not reach: one that was waiting (or running) was on no
+ * list then. Each runnable carries the boost period its level belongs to, in `pass` (stride's
+ * field, which MLFQ has no other use for), and is lifted when it next meets the policy. */
+static void mlfq_catch_up(const struct mlfq_policy *m, struct runnable *r) {
+    if (r->pass != m->boost_count) {
+        r->level = 0;
+        r->used_ns = 0;
+        r->pass = m->boost_count;
+    }
+}
+
+/* Rule 5. Time comes from the `now` given to push and pop: the policy owns no clock. A `now`
+ * that goes backwards (loop_free pops with 0) never boosts. */
+static void mlfq_maybe_boost(struct mlfq_policy *m, int64_t now) {
+    if (!m->clock_started) {
+        m->clock_started = true;
+        m->last_boost = now;
+        return;
+    }
+    if (now <= m->last_boost ||
+        (uint64_t)now - (uint64_t)m->last_boost < (uint64_t)m->config.boost_period_ns)
+        return;
+    m->last_boost = now;
+    m->boost_count++;
+    /* Lower levels go behind the top one, each in its own order: round robin carries on. */
+    for (int i = 1; i < POLICY_MLFQ_LEVELS; i++)
+        while (!list_empty(&m->levels[i]))
+            list_push_back(&m->levels[0], list_pop_front(&m->levels[i]));
+    for (struct list_node *n = m->levels[0].next; n != &m->levels[0]; n = n->next)
+        mlfq_catch_up(m, LIST_ENTRY(n, struct runnable, node));
+}
+
+static int mlfq_push(struct policy *p, struct runnable *r, int64_t now) {
+    struct mlfq_policy *m = (struct mlfq_policy *)p;
+    if (r->pass == m->boost_count && r->level >= POLICY_MLFQ_LEVELS)
+        return -EINVAL; /* a level this policy never gives: the runnable was tampered with */
+    mlfq_maybe_boost(m, now);
+    mlfq_catch_up(m, r);
+    /* Rule 4 again: back from waiting, it keeps its level and what it used there. */
+    list_push_back(&m->levels[r->level], &r->node);
+    m->count++;
+    return 0;
+}
+
+static struct runnable *mlfq_pop(struct policy *p, int64_t now) {
+    struct mlfq_policy *m = (struct mlfq_policy *)p;
+    mlfq_maybe_boost(m, now);
+    for (int i = 0; i < POLICY_MLFQ_LEVELS; i++) {
+        struct list_node *n = list_pop_front(&m->levels[i]);
+        if (n) {
+            m->count--;
+            return LIST_ENTRY(n, struct runnable, node);
+        }
+    }
+    return NULL;
+}
+
+static void mlfq_remove(struct policy *p, struct runnable *r) {
+    list_remove(&r->node);
+    ((struct mlfq_policy *)p)->count--;
+}
+
+static size_t mlfq_count(const struct policy *p) {
+    return ((const struct mlfq_policy *)p)->count;
+}
+
+/* Rule 4. Called right after r's run, so r may already be queued again (it re-queued itself
+ * while running): a demotion then moves it to the back of the lower level. */
+static void mlfq_charge(struct policy *p, struct runnable *r, int64_t ran_ns) {
+    struct mlfq_policy *m = (struct mlfq_policy *)p;
+    mlfq_catch_up(m, r);
+    if (r->level >= POLICY_MLFQ_LEVELS)
+        r->level = POLICY_MLFQ_LEVELS - 1; /* never pushed here (push refuses it): be safe */
+    if (ran_ns > 0)
+        r->used_ns = r->used_ns > INT64_MAX - ran_ns ? INT64_MAX : r->used_ns + ran_ns;
+    if (r->used_ns < m->config.allotment_ns[r->level])
+        return;
+    r->used_ns = 0; /* a fresh allotment at the new level (or, at the bottom, the same one) */
+    if (r->level + 1 >= POLICY_MLFQ_LEVELS)
+        return; /* the bottom: nowhere lower to go */
+    r->level++;
+    if (list_linked(&r->node)) {
+        list_remove(&r->node);
+        list_push_back(&m->levels[r->level], &r->node);
+    }
+}
+
+/* Top level first, each level in its round-robin order: pop's order. (If a boost comes due at
+ * the next pop, the order still holds: the boost appends the lower levels in this order.) */
+static void mlfq_for_each(const struct policy *p, void (*visit)(const struct runnable *, void *),
+                          void *ctx) {
+    const struct mlfq_policy *m = (const struct mlfq_policy *)p;
+    for (int i = 0; i < POLICY_MLFQ_LEVELS; i++)
+        for (const struct list_node *n = m->levels[i].next; n != &m->levels[i]; n = n->next)
+            visit(LIST_ENTRY(n, const struct runnable, node), ctx);
+}
+
+int policy_mlfq_get_config(const struct policy *p, struct policy_mlfq_config *out) {
+    if (!p || p->ops != &policy_mlfq || !out)
+        return -EINVAL;
+    *out = ((const struct mlfq_policy *)p)->config;
+    return 0;
+}
+
+int policy_mlfq_configure(struct policy *p, const struct policy_mlfq_config *config) {
+    if (!p || p->ops != &policy_mlfq || !config || config->boost_period_ns <= 0)
+        return -EINVAL;
+    for (int i = 0; i < POLICY_MLFQ_LEVELS; i++)
+        if (config->allotment_ns[i] <= 0)
+            return -EINVAL;
+    ((struct mlfq_policy *)p)->config = *config;
+    return 0;
+}
+
+const struct policy_ops policy_mlfq = {
+    .name = "mlfq",
+    .init = mlfq_init,
+    .free = mlfq_free,
+    .push = mlfq_push,
+    .pop = mlfq_pop,
+    .remove = mlfq_remove,
+    .count = mlfq_count,
+    .charge = mlfq_charge,
+    .for_each = mlfq_for_each,
+};

@@ -1,0 +1,68 @@
+/* policy.c — finding a policy by name, and a dump that shows the fields each policy orders by
+ * (lesson 09). The table is const: no state, so two loops may use different policies. */
+#include "sched/policy/heap_base.h" /* POLICY_HEAP_ORDERED_VISITS */
+
+#include <string.h>
+
+/* In the order lesson 09 compares them: asyncio's order first. */
+static const struct policy_ops *const all_policies[] = {
+    &policy_fifo,   &policy_lifo, &policy_priority, &policy_stride,
+    &policy_lottery, &policy_edf, &policy_mlfq,
+};
+
+enum { POLICY_TOTAL = sizeof all_policies / sizeof all_policies[0] };
+
+const struct policy_ops *policy_by_index(size_t i) {
+    return i < POLICY_TOTAL ? all_policies[i] : NULL;
+}
+
+const struct policy_ops *policy_by_name(const char *name) {
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < POLICY_TOTAL; i++)
+        if (strcmp(all_policies[i]->name, name) == 0)
+            return all_policies[i];
+    return NULL;
+}
+
+struct dump_ctx {
+    FILE *out;
+    const struct policy_ops *ops;
+    size_t position;
+};
+
+/* One line per runnable: its place in line, its name, and what this policy looks at. */
+static void dump_runnable(const struct runnable *r, void *ctx) {
+    struct dump_ctx *d = ctx;
+    fprintf(d->out, "  %3zu. %-24s seq %llu", ++d->position, r->name, (unsigned long long)r->seq);
+    if (d->ops == &policy_priority)
+        fprintf(d->out, ", priority %d", r->priority);
+    else if (d->ops == &policy_stride)
+        fprintf(d->out, ", pass %llu, tickets %u", (unsigned long long)r->pass, r->tickets);
+    else if (d->ops == &policy_lottery)
+        fprintf(d->out, ", tickets %u", r->tickets);
+    else if (d->ops == &policy_edf)
+        fprintf(d->out, ", deadline %.3f ms%s", (double)r->deadline / 1e6,
+                r->has_deadline ? "" : " (the time it was queued)");
+    else if (d->ops == &policy_mlfq)
+        fprintf(d->out, ", level %u, used %.3f ms", r->level, (double)r->used_ns / 1e6);
+    fputc('\n', d->out);
+}
+
+void policy_dump(const struct policy *p, FILE *out) {
+    if (!p) {
+        fprintf(out, "policy: none (NULL)\n");
+        fflush(out);
+        return;
+    }
+    size_t n = p->ops->count(p);
+    fprintf(out, "policy %s: %zu queued%s\n", p->ops->name, n,
+            p->ops == &policy_lottery ? " (listed in push order: the next pick is a draw)" : "");
+    if (n > POLICY_HEAP_ORDERED_VISITS &&
+        (p->ops == &policy_priority || p->ops == &policy_stride || p->ops == &policy_edf))
+        fprintf(out, "  (the first %d in pop order, the rest in heap order)\n",
+                POLICY_HEAP_ORDERED_VISITS);
+    struct dump_ctx d = {out, p->ops, 0};
+    p->ops->for_each(p, dump_runnable, &d);
+    fflush(out);
+}

@@ -1,0 +1,31 @@
+/* policy_priority.c — strict priority: the highest `priority` always runs first, FIFO among
+ * equals (lesson 09). Strict means a busy high-priority task that keeps re-queueing itself
+ * starves every lower one: that is what lesson 09 shows, and why the other policies exist.
+ * Plain callbacks all share RUNNABLE_PRIORITY_NORMAL, so among themselves they take turns. */
+#include "sched/policy/heap_base.h"
+
+/* The key is (priority, seq): a binary heap is not stable, so the push sequence number is what
+ * keeps equals in the order they came. */
+static bool priority_before(const struct heap_node *a, const struct heap_node *b) {
+    const struct runnable *x = RUNNABLE_OF_HEAP(a), *y = RUNNABLE_OF_HEAP(b);
+    if (x->priority != y->priority)
+        return x->priority > y->priority; /* higher runs first */
+    return x->seq < y->seq;
+}
+
+static int priority_init(struct policy **out, const struct sched_alloc *alloc) {
+    return policy_heap_init(out, sizeof(struct policy_heap), &policy_priority, priority_before,
+                            alloc);
+}
+
+const struct policy_ops policy_priority = {
+    .name = "priority",
+    .init = priority_init,
+    .free = policy_heap_free,
+    .push = policy_heap_push,
+    .pop = policy_heap_pop,
+    .remove = policy_heap_remove,
+    .count = policy_heap_count,
+    .charge = NULL, /* strict priority ignores how long anything ran */
+    .for_each = policy_heap_for_each,
+};

@@ -1,0 +1,130 @@
+/* policy_stride.c — stride scheduling, proportional share without randomness (lesson 09; the
+ * textbook example is OSTEP's, chapter 9). stride = constant / tickets; the lowest pass runs
+ * next (ties: the earlier push); each slice of CPU a runnable uses adds its stride to its pass.
+ * Over time every runnable's share of CPU is proportional to its tickets. O(log n) on a heap. */
+#include "sched/policy/heap_base.h"
+
+#include <errno.h>
+
+struct stride_policy {
+    struct policy_heap base; /* first: the shared heap functions see a struct policy_heap */
+    uint64_t stride_constant;
+    int64_t slice_ns;
+    /* The pass of the runnable popped (and then charged) last. Push needs it: see stride_push. */
+    uint64_t last_run_pass;
+};
+
+static bool stride_before(const struct heap_node *a, const struct heap_node *b) {
+    const struct runnable *x = RUNNABLE_OF_HEAP(a), *y = RUNNABLE_OF_HEAP(b);
+    if (x->pass != y->pass)
+        return x->pass < y->pass; /* uint64: at 1e9 per second of CPU, 584 years to wrap */
+    return x->seq < y->seq;
+}
+
+static uint64_t saturating_add(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t stride_of(const struct stride_policy *s, const struct runnable *r) {
+    /* push refuses 0 tickets; should they be zeroed after a push, charge as 1 ticket would */
+    uint64_t tickets = r->tickets ? r->tickets : 1;
+    uint64_t stride = s->stride_constant / tickets;
+    return stride ? stride : 1; /* more tickets than the constant: they all look like `constant` */
+}
+
+/* Charging is proportional to the time used, not one stride per run: a runnable that yields
+ * after a short run pays for a short run. So the share that comes out is a share of CPU
+ * time, as the tickets promise, even when runs differ in length. One slice costs exactly one
+ * stride; a part of a slice is rounded up, so no run that took any time is free. A run that
+ * took no time costs nothing: where nothing is ever charged, ties make stride plain FIFO. */
+static uint64_t stride_cost(uint64_t stride, int64_t ran_ns, int64_t slice_ns) {
+    if (ran_ns <= 0)
+        return 0;
+    uint64_t slice = (uint64_t)slice_ns;
+    uint64_t whole = (uint64_t)ran_ns / slice, rest = (uint64_t)ran_ns % slice;
+    /* stride and slice are both at most 2^32 (configure checks), so this cannot overflow */
+    uint64_t part = (stride * rest + slice - 1) / slice;
+    if (whole > (UINT64_MAX - part) / stride)
+        return UINT64_MAX;
+    return whole * stride + part;
+}
+
+static int stride_init(struct policy **out, const struct sched_alloc *alloc) {
+    int err = policy_heap_init(out, sizeof(struct stride_policy), &policy_stride, stride_before,
+                               alloc);
+    if (err)
+        return err;
+    struct stride_policy *s = (struct stride_policy *)*out;
+    s->stride_constant = POLICY_STRIDE_DEFAULT_CONSTANT;
+    s->slice_ns = POLICY_STRIDE_DEFAULT_SLICE_NS;
+    s->last_run_pass = 0;
+    return 0;
+}
+
+/* A runnable coming back from waiting must not cash in the time it spent asleep: its old low
+ * pass would let it run alone until it caught up. So push raises its pass to at least the
+ * minimum pass among the ready runnables. Push cannot tell a wake from a yield (a runnable
+ * re-queued right after its run, before or after its charge), so the runnable that ran last
+ * counts as ready until the next pop: the minimum is taken over the heap AND its pass. Then a
+ * yield is never raised (its own pass is in the minimum), and a new runnable (pass 0) starts
+ * level with the others instead of owning the CPU until it catches up. */
+static int stride_push(struct policy *p, struct runnable *r, int64_t now) {
+    (void)now;
+    struct stride_policy *s = (struct stride_policy *)p;
+    if (r->tickets == 0)
+        return -EINVAL; /* a stride of constant/0: no share at all is not a share */
+    uint64_t lowest = s->last_run_pass;
+    struct heap_node *top = heap_peek(&s->base.heap);
+    if (top && RUNNABLE_OF_HEAP(top)->pass < lowest)
+        lowest = RUNNABLE_OF_HEAP(top)->pass;
+    uint64_t old_pass = r->pass;
+    if (r->pass < lowest)
+        r->pass = lowest;
+    int err = heap_push(&s->base.heap, &r->heap);
+    if (err)
+        r->pass = old_pass; /* a failed push changes nothing */
+    return err;
+}
+
+static struct runnable *stride_pop(struct policy *p, int64_t now) {
+    struct stride_policy *s = (struct stride_policy *)p;
+    struct runnable *r = policy_heap_pop(p, now);
+    if (r)
+        s->last_run_pass = r->pass;
+    return r;
+}
+
+/* r just ran (the loop charges right after the run). It may already be queued again if it
+ * re-queued itself while running: then its key changed and the heap must re-place it. */
+static void stride_charge(struct policy *p, struct runnable *r, int64_t ran_ns) {
+    struct stride_policy *s = (struct stride_policy *)p;
+    r->pass = saturating_add(r->pass, stride_cost(stride_of(s, r), ran_ns, s->slice_ns));
+    s->last_run_pass = r->pass;
+    if (heap_node_queued(&r->heap))
+        heap_update(&s->base.heap, &r->heap);
+}
+
+int policy_stride_configure(struct policy *p, uint64_t stride_constant, int64_t slice_ns) {
+    if (!p || p->ops != &policy_stride || stride_constant == 0 ||
+        stride_constant > POLICY_STRIDE_MAX_CONSTANT || slice_ns <= 0 ||
+        slice_ns > POLICY_STRIDE_MAX_SLICE_NS)
+        return -EINVAL;
+    struct stride_policy *s = (struct stride_policy *)p;
+    if (heap_count(&s->base.heap) > 0)
+        return -EBUSY;
+    s->stride_constant = stride_constant;
+    s->slice_ns = slice_ns;
+    return 0;
+}
+
+const struct policy_ops policy_stride = {
+    .name = "stride",
+    .init = stride_init,
+    .free = policy_heap_free,
+    .push = stride_push,
+    .pop = stride_pop,
+    .remove = policy_heap_remove,
+    .count = policy_heap_count,
+    .charge = stride_charge,
+    .for_each = policy_heap_for_each,
+};

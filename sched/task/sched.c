@@ -1,0 +1,97 @@
+/* sched.c — the ready queue's batch rule and the timer queue's firing, in one place (lessons 04
+ * and 05). The rule: N is fixed when a batch begins; work queued during the batch is stamped with
+ * the next tick; removing a runnable that was counted in N lowers N. Under FIFO that is exactly
+ * asyncio's snapshot of its ready deque. */
+#include "sched/task/sched.h"
+
+#include <errno.h>
+#include <string.h>
+
+int sched_init(struct sched *s, const struct policy_ops *policy, const struct sched_alloc *alloc,
+               FILE *report) {
+    s->alloc = alloc ? alloc : sched_alloc_libc();
+    s->report = report ? report : stderr;
+    s->now = 0;
+    s->tick = 0;
+    s->in_batch = false;
+    s->batch_left = 0;
+    s->running = NULL;
+    list_init(&s->tasks);
+    s->task_count = 0;
+    s->owner = NULL;
+    s->unretrieved_count = 0;
+    s->unretrieved_dropped = 0;
+    timerq_init(&s->timers, s->alloc);
+    int err = readyq_init(&s->ready, policy, s->alloc);
+    if (err)
+        timerq_free(&s->timers);
+    return err;
+}
+
+/* asyncio prints "Task exception was never retrieved" when such a task is collected; here the
+ * scheduler's end is that moment: a failure nobody joined must not vanish in silence. */
+static void report_unretrieved(struct sched *s) {
+    for (size_t i = 0; i < s->unretrieved_count; i++) {
+        const struct sched_failure *f = &s->unretrieved[i];
+        fprintf(s->report,
+                "loopschool: task '%s' failed and nobody joined it: error %d (%s), at %s:%d\n",
+                f->name, f->error, strerror(-f->error), f->file ? f->file : "?", f->line);
+    }
+    if (s->unretrieved_dropped)
+        fprintf(s->report, "loopschool: ... and %zu more failed tasks nobody joined\n",
+                s->unretrieved_dropped);
+    fflush(s->report);
+}
+
+void sched_destroy(struct sched *s) {
+    report_unretrieved(s);
+    while (readyq_pop(&s->ready, s->now)) {
+        /* unlink whatever never ran */
+    }
+    readyq_free(&s->ready);
+    timerq_free(&s->timers);
+}
+
+int sched_push_ready(struct sched *s, struct runnable *r) {
+    if (r->queued)
+        return 0;
+    r->tick = s->in_batch ? s->tick + 1 : s->tick;
+    return readyq_push(&s->ready, r, s->now);
+}
+
+int sched_cancel(struct sched *s, struct runnable *r) {
+    int err = readyq_remove(&s->ready, r);
+    if (err == 0 && s->in_batch && r->tick <= s->tick && s->batch_left > 0)
+        s->batch_left--;
+    return err;
+}
+
+void sched_fire_due_timers(struct sched *s, int64_t now) {
+    struct timerq_entry *e;
+    while ((e = timerq_pop_due(&s->timers, now)) != NULL)
+        e->on_due(e, s);
+}
+
+void sched_batch_begin(struct sched *s) {
+    s->batch_left = readyq_count(&s->ready);
+    s->in_batch = true;
+}
+
+struct runnable *sched_batch_next(struct sched *s) {
+    if (s->batch_left == 0)
+        return NULL;
+    struct runnable *r = readyq_pop(&s->ready, s->now);
+    if (r)
+        s->batch_left--;
+    return r;
+}
+
+void sched_batch_end(struct sched *s) {
+    s->in_batch = false;
+    s->batch_left = 0;
+}
+
+void sched_runnable_gone(struct sched *s, struct runnable *r) {
+    if (s->running == r)
+        s->running = NULL;
+}

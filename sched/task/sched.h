@@ -1,0 +1,71 @@
+/* sched.h — the scheduler the loop is built around: the ready queue behind its policy, with the
+ * batch rule, and the timer queue (lessons 04 and 05). The loop (loop/) adds the clock and the
+ * fds around it; tasks (lesson 08) and the sync primitives (lesson 10) wake each other through
+ * it, which is why it lives here and knows nothing of fds. */
+#ifndef LOOPSCHOOL_SCHED_H
+#define LOOPSCHOOL_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sched/policy/readyq.h"
+#include "sched/timerq.h"
+
+/* A task that failed while nobody was joining it (lesson 08): remembered so that the failure is
+ * reported when the scheduler is destroyed, as asyncio's "Task exception was never retrieved".
+ * Copied out of the task, whose frame its owner may free as soon as it ends. */
+struct sched_failure {
+    const void *task; /* identity only, never dereferenced: a late join clears the record */
+    const char *name;
+    const char *file;
+    int line;
+    int error;
+};
+enum { SCHED_MAX_UNRETRIEVED = 16 };
+
+struct sched {
+    struct readyq ready;
+    struct timerq timers;
+    int64_t now;       /* the loop's clock, read once per step of the tick: pushes are stamped
+                        * with it, because a fresh clock read would cost as much as the push */
+    uint64_t tick;     /* ticks started so far */
+    bool in_batch;     /* step 4 is running: new work belongs to the next tick */
+    size_t batch_left; /* picks left in this batch: the N of the batch rule */
+    struct runnable *running; /* what step 4 runs now, while its owner lives */
+    struct list_node tasks;   /* every live task (lesson 08), for dumps and reports */
+    size_t task_count;
+    FILE *report; /* where failures nobody else will see are reported */
+    const struct sched_alloc *alloc;
+    void *owner;  /* the loop that drives this scheduler: the awaits that need a clock or an fd
+                   * (loop/await.h) find it here, without sched/ knowing what a loop is */
+    struct sched_failure unretrieved[SCHED_MAX_UNRETRIEVED]; /* see task.c: failures nobody joined */
+    size_t unretrieved_count;
+    size_t unretrieved_dropped;
+};
+
+int sched_init(struct sched *s, const struct policy_ops *policy, const struct sched_alloc *alloc,
+               FILE *report);
+/* Unlinks whatever is still queued or armed (the handles belong to their owners). */
+void sched_destroy(struct sched *s);
+
+/* Queues r. The batch rule: while a batch runs, r is stamped for the next tick, so it waits.
+ * Pushing a queued runnable is a no-op. 0 or -ENOMEM. */
+int sched_push_ready(struct sched *s, struct runnable *r);
+/* Takes r off the ready queue; if it was counted in this batch's N, N shrinks. 0 or -EALREADY. */
+int sched_cancel(struct sched *s, struct runnable *r);
+
+/* Step 3 for timers: every entry due by `now` fires its on_due(entry, s). */
+void sched_fire_due_timers(struct sched *s, int64_t now);
+
+/* Step 4: N = what is ready now; sched_batch_next hands out at most N runnables, each the
+ * policy's pick among all that are ready at that moment, then NULL. */
+void sched_batch_begin(struct sched *s);
+struct runnable *sched_batch_next(struct sched *s);
+void sched_batch_end(struct sched *s);
+
+/* The owner of the running runnable ended during its run (a finished task may be freed at
+ * once): after the run, the scheduler must not touch it. */
+void sched_runnable_gone(struct sched *s, struct runnable *r);
+
+#endif

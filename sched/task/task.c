@@ -1,0 +1,169 @@
+/* task.c — the life of a task (lesson 08): spawn queues it; each time the ready queue runs it, its
+ * coroutine takes one step; the step either ends it, parks it on its waiter, or (a plain yield)
+ * puts it back on the ready queue. Ending wakes its joiners, and a failure nobody joined is
+ * remembered and reported when the scheduler is destroyed. */
+#include "sched/task/task.h"
+
+#include "sched/task/taskset.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void remember_unretrieved(struct sched *s, const struct task *t) {
+    if (s->unretrieved_count == SCHED_MAX_UNRETRIEVED) {
+        s->unretrieved_dropped++; /* a fixed array: reporting must never need memory */
+        return;
+    }
+    s->unretrieved[s->unretrieved_count++] = (struct sched_failure){
+        .task = t, .name = t->run.name, .file = t->co.file, .line = t->co.line, .error = t->error};
+}
+
+/* A late join reads the failure: it is retrieved after all. */
+static void forget_unretrieved(struct sched *s, const struct task *t) {
+    for (size_t i = 0; i < s->unretrieved_count; i++) {
+        if (s->unretrieved[i].task == t) {
+            s->unretrieved[i] = s->unretrieved[--s->unretrieved_count];
+            return;
+        }
+    }
+}
+
+static void finish(struct task *t) {
+    struct sched *s = t->sched;
+    /* An await in the cleanup section registered the task (a timer, an fd, a wait queue, the
+     * ready queue) and then the coroutine refused to suspend there, ending with -EDEADLK. Undo
+     * that registration: on_done may free the frame, and nothing may keep pointing into it. */
+    if (t->waiter.waiting)
+        waiter_wake(&t->waiter, -EDEADLK);
+    sched_cancel(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
+    t->error = coro_error(&t->co);
+    t->state = coro_is_cancelled(&t->co) ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
+    list_remove(&t->live);
+    s->task_count--;
+    bool someone_joined = !waitq_empty(&t->joiners);
+    waitq_wake_all(&t->joiners, t->error);
+    if (t->set)
+        task_set_member_ended(t->set, t); /* a gather, group or wait set counts it */
+    else if (t->state == TASK_FAILED && !someone_joined)
+        remember_unretrieved(s, t);
+    sched_runnable_gone(s, &t->run); /* on_done may free the frame: the loop must let go */
+    if (t->on_done)
+        t->on_done(t);
+}
+
+/* What the ready queue runs for a task: one step of its coroutine. */
+static void run_step(void *arg) {
+    struct task *t = arg;
+    t->state = TASK_RUNNING;
+    if (t->step(t) == CORO_DONE) {
+        finish(t);
+        return;
+    }
+    if (t->state == TASK_RUNNING) {
+        /* Suspended without waiting on anything (a bare CORO_YIELD): that is a yield. */
+        t->state = TASK_READY;
+        sched_push_ready(t->sched, &t->run);
+    }
+}
+
+int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *name,
+               task_done_fn on_done) {
+    if (!s || !t || !step)
+        return -EINVAL;
+    memset(t, 0, sizeof *t);
+    runnable_init(&t->run, run_step, t, name);
+    list_init(&t->waiter.node);
+    timerq_entry_init(&t->waiter.timer, NULL, t->run.name); /* on_due: set when armed */
+    waitq_init(&t->joiners);
+    t->sched = s;
+    t->step = step;
+    t->on_done = on_done;
+    forget_unretrieved(s, t); /* a new task at the address of an old one is a new task */
+    list_push_back(&s->tasks, &t->live);
+    s->task_count++;
+    t->state = TASK_READY;
+    return sched_push_ready(s, &t->run);
+}
+
+int task_cancel(struct task *t) {
+    if (!t)
+        return -EINVAL;
+    if (task_done(t))
+        return -EALREADY; /* it has ended: its result stands */
+    coro_cancel(&t->co);  /* never ran: it is marked cancelled, and its first step ends it */
+    if (t->state == TASK_WAITING)
+        waiter_wake(&t->waiter, -ECANCELED);
+    return 0;
+}
+
+void task_park(struct task *t, const char *what) {
+    t->waiter.waiting = true;
+    t->waiter.result = 0;
+    t->waiter.what = what;
+    t->state = TASK_WAITING;
+}
+
+bool task_yield_begin(struct task *t) {
+    t->waiter.result = 0;
+    t->state = TASK_READY;
+    sched_push_ready(t->sched, &t->run);
+    return true;
+}
+
+bool task_join_begin(struct task *t, struct task *other) {
+    if (!other || other == t) {
+        t->waiter.result = other ? -EDEADLK : -EINVAL; /* joining yourself would never end */
+        return false;
+    }
+    if (task_done(other)) {
+        t->waiter.result = other->error;
+        forget_unretrieved(t->sched, other);
+        return false;
+    }
+    waitq_add(&other->joiners, &t->waiter);
+    task_park(t, "join");
+    return true;
+}
+
+int task__give_back_if_cancelled(struct task *t) {
+    struct waiter *w = &t->waiter;
+    if (w->undo && coro_cancel_requested(&t->co)) {
+        /* Handed something (a lock, a permit, an item), then cancelled before it could run:
+         * pass it on, and the await ends cancelled. Nothing is held by a task that leaves. */
+        void (*give_back)(struct waiter *, void *) = w->undo;
+        w->undo = NULL;
+        give_back(w, w->undo_arg);
+        w->result = -ECANCELED;
+    }
+    /* Any other completed wait stands; a pending cancel is delivered at the next await. */
+    w->undo = NULL;
+    return w->result;
+}
+
+void task__spend_cancel(struct task *t) {
+    t->co.cancel_requested = 0;
+}
+
+const char *task_state_name(enum task_state state) {
+    static const char *const names[] = {"created", "ready",  "running",  "waiting",
+                                        "done",    "failed", "cancelled"};
+    return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "corrupt";
+}
+
+void task_dump(const struct task *t, FILE *out) {
+    fprintf(out, "task %-14s %-9s", t->run.name, task_state_name((enum task_state)t->state));
+    if (t->state == TASK_WAITING) {
+        fprintf(out, " on %s", t->waiter.what ? t->waiter.what : "?");
+        if (timerq_armed(&t->waiter.timer))
+            fprintf(out, " (due in %.3f ms)",
+                    (double)(t->waiter.timer.deadline - t->sched->now) / 1e6);
+    }
+    if (task_done(t))
+        fprintf(out, " error %d (%s)", t->error, t->error ? strerror(-t->error) : "none");
+    else if (t->co.line)
+        fprintf(out, " resumes at %s:%d", t->co.file ? t->co.file : "?", (int)t->co.line);
+    else
+        fprintf(out, " not started");
+    fputc('\n', out);
+    fflush(out);
+}

@@ -1,0 +1,123 @@
+/* taskset.c — gather, task groups, wait-first and wait_for, on one small state machine (lesson
+ * 11). The waiting task loops: wait for any member to end (or the deadline), then look at the
+ * set. A failure in a group, the deadline or a cancel of the waiter turns the set to
+ * "cancelling": every member still running is cancelled, and the wait goes on until all ended. */
+#include "sched/task/taskset.h"
+
+#include <errno.h>
+
+int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
+                  bool cancel_on_failure) {
+    if (!s || (!storage && capacity))
+        return -EINVAL;
+    *s = (struct task_set){.members = storage, .capacity = capacity,
+                           .cancel_on_failure = cancel_on_failure};
+    waitq_init(&s->waiters);
+    return 0;
+}
+
+static int add_member(struct task_set *s, struct task *t) {
+    if (s->count == s->capacity)
+        return -ENOSPC;
+    s->members[s->count++] = t;
+    t->set = s;
+    return 0;
+}
+
+int task_set_spawn(struct task_set *s, struct sched *sched, struct task *t, task_step_fn step,
+                   const char *name, task_done_fn on_done) {
+    if (!s)
+        return -EINVAL;
+    if (s->count == s->capacity)
+        return -ENOSPC;
+    int err = task_spawn(sched, t, step, name, on_done);
+    return err ? err : add_member(s, t);
+}
+
+int task_set_add(struct task_set *s, struct task *t) {
+    if (!s || !t)
+        return -EINVAL;
+    if (t->set)
+        return -EBUSY;
+    int err = add_member(s, t);
+    if (err == 0 && task_done(t))
+        task_set_member_ended(s, t);
+    return err;
+}
+
+void task_set_cancel_all(struct task_set *s) {
+    s->cancelling = true;
+    for (size_t i = 0; i < s->count; i++)
+        task_cancel(s->members[i]); /* -EALREADY for those that ended: harmless */
+}
+
+void task_set_member_ended(struct task_set *s, struct task *member) {
+    s->ended++;
+    if (!s->first_ended)
+        s->first_ended = member;
+    bool failed = member->error != 0 && member->error != -ECANCELED;
+    if (failed && s->first_failure == 0) {
+        s->first_failure = member->error;
+        if (s->cancel_on_failure) {
+            s->outcome = member->error; /* the group reports its first failure */
+            task_set_cancel_all(s);
+        }
+    }
+    waitq_wake_all(&s->waiters, 0); /* the waiter looks at the set again */
+}
+
+void task_set_wait_start(struct task_set *s, int64_t deadline) {
+    s->deadline = deadline;
+    if (!s->cancelling)
+        s->outcome = s->cancel_on_failure ? s->first_failure : 0;
+}
+
+bool task_set_keep_waiting(const struct task_set *s, bool first_only) {
+    if (s->cancelling || !first_only)
+        return s->ended < s->count;
+    return s->first_ended == NULL && s->count > 0;
+}
+
+bool task_set_wait_begin(struct task *t, struct task_set *s) {
+    if (s->deadline >= 0 && !s->cancelling) {
+        int err = waiter_arm_timer(&t->waiter, t->sched, s->deadline, true);
+        if (err) {
+            t->waiter.result = err;
+            return false;
+        }
+    }
+    waitq_add(&s->waiters, &t->waiter);
+    task_park(t, "task set");
+    return true;
+}
+
+void task_set_woken(struct task *t, struct task_set *s) {
+    int result = task_result(t);
+    if (result >= 0)
+        return; /* a member ended: the loop looks at the set again */
+    /* The deadline passed (-ETIMEDOUT), the waiter itself was cancelled, or its deadline could
+     * not be armed (-ENOMEM: treated as a timeout, else the wait would retry forever without
+     * suspending). A cancel of the waiter wins even if the set is already cancelling (after a
+     * failure or a timeout): the catching await spent it, so it must not be forgotten here. */
+    if (result == -ECANCELED || !s->cancelling)
+        s->outcome = result;
+    if (!s->cancelling)
+        task_set_cancel_all(s);
+}
+
+int task_set_finish_wait(struct task *t, struct task_set *s) {
+    t->waiter.result = s->outcome;
+    return s->outcome;
+}
+
+void task_set_dump(const struct task_set *s, FILE *out) {
+    fprintf(out, "task set: %zu member%s, %zu ended%s%s, first failure %d; waiting: ", s->count,
+            s->count == 1 ? "" : "s", s->ended, s->cancel_on_failure ? ", a group" : "",
+            s->cancelling ? ", cancelling" : "", s->first_failure);
+    waitq_dump(&s->waiters, out);
+    for (size_t i = 0; i < s->count; i++) {
+        fprintf(out, "  ");
+        task_dump(s->members[i], out);
+    }
+    fflush(out);
+}

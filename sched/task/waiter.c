@@ -1,0 +1,86 @@
+/* waiter.c — waking, written once (lesson 08). Whatever ends a wait — a timer, an fd, a task
+ * that ends, a lock released, a cancel — calls waiter_wake, and waiter_wake undoes every
+ * registration of that wait, so the other wake sources find nothing left to do. */
+#include "sched/task/waiter.h"
+
+#include <errno.h>
+
+#include "sched/task/task.h"
+
+void waiter_wake(struct waiter *w, int result) {
+    if (!w->waiting)
+        return; /* woken already (or never waiting): the second waker is harmless */
+    struct task *t = LIST_ENTRY(w, struct task, waiter);
+    w->waiting = false;
+    w->result = result;
+    list_remove(&w->node);                        /* out of any wait queue */
+    if (timerq_armed(&w->timer))
+        timerq_cancel(&t->sched->timers, &w->timer); /* a timeout that will not fire now */
+    if (w->undo) {
+        void (*undo)(struct waiter *, void *) = w->undo;
+        w->undo = NULL;
+        undo(w, w->undo_arg); /* an fd watch, undone by the loop */
+    }
+    t->state = TASK_READY;
+    sched_push_ready(t->sched, &t->run);
+}
+
+static void timer_sleep_over(struct timerq_entry *e, void *sched) {
+    (void)sched;
+    waiter_wake(LIST_ENTRY(e, struct waiter, timer), 0);
+}
+
+static void timer_timed_out(struct timerq_entry *e, void *sched) {
+    (void)sched;
+    waiter_wake(LIST_ENTRY(e, struct waiter, timer), -ETIMEDOUT);
+}
+
+int waiter_arm_timer(struct waiter *w, struct sched *s, int64_t deadline, bool is_timeout) {
+    w->timer.on_due = is_timeout ? timer_timed_out : timer_sleep_over;
+    return timerq_add(&s->timers, &w->timer, deadline);
+}
+
+void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *w, void *arg),
+                 void *arg) {
+    if (!w->waiting)
+        return; /* nothing can be handed to a task that is not waiting for it */
+    waiter_wake(w, result);
+    w->undo = give_back;
+    w->undo_arg = arg;
+}
+
+void waitq_add(struct waitq *q, struct waiter *w) {
+    list_push_back(&q->waiters, &w->node);
+}
+
+struct waiter *waitq_first(const struct waitq *q) {
+    struct list_node *n = list_first(&q->waiters);
+    return n ? LIST_ENTRY(n, struct waiter, node) : NULL;
+}
+
+bool waitq_wake_one(struct waitq *q, int result) {
+    struct waiter *w = waitq_first(q);
+    if (w)
+        waiter_wake(w, result);
+    return w != NULL;
+}
+
+int waitq_wake_all(struct waitq *q, int result) {
+    int n = 0;
+    while (waitq_wake_one(q, result))
+        n++;
+    return n;
+}
+
+void waitq_dump(const struct waitq *q, FILE *out) {
+    size_t n = list_length(&q->waiters);
+    fprintf(out, "%zu waiter%s", n, n == 1 ? "" : "s");
+    const char *sep = ": ";
+    for (const struct list_node *it = q->waiters.next; it != &q->waiters; it = it->next) {
+        const struct task *t = LIST_ENTRY(LIST_ENTRY(it, struct waiter, node), struct task, waiter);
+        fprintf(out, "%s%s", sep, t->run.name);
+        sep = ", ";
+    }
+    fputc('\n', out);
+    fflush(out);
+}
