@@ -118,9 +118,9 @@ define install_missing
 endef
 
 deps:
-	$(call install_missing,gdb)
+	$(call install_missing,gdb python3)
 deps-check:
-	$(call install_missing,gdb valgrind)
+	$(call install_missing,gdb valgrind python3)
 
 # The same runner is built twice: the portable switch coroutines and the labels-as-values ones.
 test: deps
@@ -149,12 +149,12 @@ check: deps-check
 	@echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 	ASAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/asan:detect_leaks=1 \
 	UBSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_DIR)/ubsan:print_stacktrace=1:halt_on_error=1 \
-	  build/asan/tests/runner -j1
+	  LOOPSCHOOL_CHECK=1 build/asan/tests/runner -j1
 	@if ls $(CHECK_DIR)/asan.* $(CHECK_DIR)/ubsan.* 2>/dev/null | grep -q .; then \
 	  cat $(CHECK_DIR)/asan.* $(CHECK_DIR)/ubsan.* 2>/dev/null; \
 	  echo "make check: the sanitizers reported errors (above)" >&2; exit 1; fi
 	@echo "== valgrind"
-	ulimit -n 4096 2>/dev/null || true; $(VALGRIND) $(RUNNER) -j1
+	ulimit -n 4096 2>/dev/null || true; LOOPSCHOOL_CHECK=1 $(VALGRIND) $(RUNNER) -j1
 	@bad=$$(grep -l -E 'ERROR SUMMARY: [1-9]' $(CHECK_DIR)/vg.* 2>/dev/null); \
 	if [ -n "$$bad" ]; then cat $$bad; echo "make check: valgrind reported errors in: $$bad" >&2; exit 1; fi; \
 	checked=$$(grep -l 'ERROR SUMMARY: 0 errors' $(CHECK_DIR)/vg.* 2>/dev/null | wc -l); \
