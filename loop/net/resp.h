@@ -109,6 +109,11 @@ ssize_t resp_parser_feed(struct resp_parser *p, const char *data, size_t len);
 static inline bool resp_parser_done(const struct resp_parser *p) {
     return p->state == RESP_PARSE_DONE;
 }
+/* True before the first byte of a value: where a server may look for something else (kvd's
+ * inline commands). */
+static inline bool resp_parser_at_start(const struct resp_parser *p) {
+    return p->state == RESP_PARSE_LINE && p->byte_count == 0 && p->node_count == 0;
+}
 /* The complete value (valid until the next feed, next or reset), or NULL while incomplete. */
 const struct resp_value *resp_parser_value(const struct resp_parser *p);
 /* Forgets the complete value to parse the next one. -EALREADY if none was complete. */
