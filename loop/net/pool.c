@@ -215,6 +215,7 @@ int pool__acquired(struct pool_lease *lease, int result) {
     /* A permit always finds a connection: permits = slots - leased, and idle ones are open. */
     c->state = POOL_CONN_BUSY;
     lease->conn = c;
+    lease->conn_id = c->id;
     p->acquired++;
     if (++p->in_flight > p->max_in_flight)
         p->max_in_flight = p->in_flight;

@@ -102,6 +102,7 @@ struct pool_reply {
 struct pool_lease {
     struct pool *pool;
     struct pool_conn *conn;  /* while held */
+    unsigned conn_id;        /* the id of the connection it held last (0: none yet) */
     const char *const *argv; /* POOL_QUERY's command */
     int64_t timeout_ns;      /* for the acquire; negative: wait as long as it takes */
     unsigned char phase;     /* where POOL_QUERY is: see pool_query.c */
