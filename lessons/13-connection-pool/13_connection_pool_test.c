@@ -464,8 +464,9 @@ Test(connection_pool, server_closes_redis, .timeout = 20,
 
 /* ---- the asyncio twin ------------------------------------------------------------------------ */
 
-/* Starts `demo --serve 0` and reads the port it says it listens on. */
-static pid_t start_demo_server(uint16_t *port) {
+/* Starts `demo --serve 0` and reads the port it says it listens on; *from stays open for its
+ * closing line (closed early, the server's last write would die of SIGPIPE). */
+static pid_t start_demo_server(uint16_t *port, FILE **from_out) {
     int out[2];
     cr_assert_eq(pipe(out), 0);
     pid_t pid = fork();
@@ -484,7 +485,7 @@ static pid_t start_demo_server(uint16_t *port) {
     unsigned p = 0;
     cr_assert_not_null(fgets(line, sizeof line, from), "demo --serve says where it listens");
     cr_assert_eq(sscanf(line, "listening on 127.0.0.1:%u", &p), 1, "its first line: %s", line);
-    fclose(from);
+    *from_out = from;
     *port = (uint16_t)p;
     return pid;
 }
@@ -494,7 +495,8 @@ Test(connection_pool, asyncio_twin_same_lines, .timeout = 60,
                     "against the same server: the same peak, the same replaced connection?") {
     test_twin_require_python();
     uint16_t port;
-    pid_t server = start_demo_server(&port);
+    FILE *from;
+    pid_t server = start_demo_server(&port, &from);
     char command[256];
     snprintf(command, sizeof command, "%s/lessons/13-connection-pool/demo --trace --port %u",
              LOOPSCHOOL_BUILD_DIR, port);
@@ -503,13 +505,17 @@ Test(connection_pool, asyncio_twin_same_lines, .timeout = 60,
              port);
     struct test_twin_output *py = test_twin_run(command);
     kill(server, SIGTERM);
+    char line[256], last[256] = "";
+    while (fgets(line, sizeof line, from))
+        memcpy(last, line, sizeof last);
+    fclose(from);
     int status;
     waitpid(server, &status, 0);
     cr_assert_eq(c->exit_status, 0, "demo --trace exits 0");
     cr_assert_eq(py->exit_status, 0, "the asyncio twin exits 0");
     test_twin_assert_same(c, py);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "demo --serve stops cleanly on "
-              "SIGTERM");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(last, "stopping"),
+              "demo --serve stops cleanly on SIGTERM, saying so: %s", last);
     free(c);
     free(py);
 }
