@@ -255,7 +255,7 @@ Test(resp, limits_refuse_before_allocating,
 Test(resp, every_limit_and_malformation,
      .description = "Q: do deep nesting, long arrays, long lines, bad numbers, a missing CRLF "
                     "and an unknown type byte each get -EPROTO and a sentence?") {
-    static char deep[400], longline[200];
+    static char deep[401], longline[200]; /* static: NUL-terminated */
     for (int i = 0; i < 100; i++)
         memcpy(deep + 4 * i, "*1\r\n", 4);
     memset(longline, 'a', sizeof longline - 1);
