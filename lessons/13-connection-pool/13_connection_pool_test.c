@@ -585,3 +585,23 @@ Test(connection_pool, reply_over_limit_is_eproto, .timeout = 20,
     pool_close(&p);
     fixture_stop(fx);
 }
+
+Test(connection_pool, max_lifetime_retires, .timeout = 20,
+     .description = "Q: is a connection older than max_lifetime retired at release, counted as "
+                    "closed but not as replaced, and the next query served by a new one?") {
+    struct fixture *fx = fixture_start(KVD);
+    struct pool p;
+    struct pool_conn conns[1];
+    struct pool_config config = {.host = NET_LOOPBACK, .port = fx->port, .conns = conns,
+                                 .size = 1, .max_lifetime_ns = 1}; /* older than 1 ns: always */
+    cr_assert_eq(pool_open(&p, fx->loop, &config), 0);
+    for (int i = 0; i < 3; i++)
+        query(fx, &p, (const char *const[]){"PING", NULL});
+    cr_assert_eq(p.opened, 3, "each query ran on a new connection (opened %llu)",
+                 (unsigned long long)p.opened);
+    cr_assert_eq(p.closed_count, 3, "each was closed at its release (closed %llu)",
+                 (unsigned long long)p.closed_count);
+    cr_assert_eq(p.replaced, 0, "none counted as replaced: nothing was wrong with them");
+    pool_close(&p);
+    fixture_stop(fx);
+}

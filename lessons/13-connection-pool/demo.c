@@ -187,12 +187,16 @@ static bool cancelled_mid_query(struct loop *loop, uint16_t port, bool trace) {
                (unsigned long long)p.replaced);
         printf("next: PING mine -> %s on connection %u\n", next.reply.text, next.lease.conn_id);
     } else {
-        printf("  the pool closed connection #%u instead of reusing it (replaced: %llu)\n",
-               slow.lease.conn_id, (unsigned long long)p.replaced);
-        printf("  next ran on connection #%u and read \"%s\": its own reply\n",
-               next.lease.conn_id, next.reply.text);
-        printf("  had #%u been reused, next would have read \"+OK\", slow's reply, as its own\n",
-               slow.lease.conn_id);
+        if (p.replaced_in_flight == 1)
+            printf("  the pool closed connection #%u instead of reusing it\n", slow.lease.conn_id);
+        else
+            printf("  the pool handed connection #%u on, its reply still in flight\n",
+                   slow.lease.conn_id);
+        printf("  next ran on connection #%u and read \"%s\": %s\n", next.lease.conn_id,
+               next.reply.text, own ? "its own reply" : "slow's reply, taken for its own");
+        if (own)
+            printf("  had #%u been reused, next would have read \"+OK\", slow's reply, as its "
+                   "own\n", slow.lease.conn_id);
     }
     bool ok = slow.task.state == TASK_CANCELLED && own && p.replaced_in_flight == 1 &&
               next.lease.conn_id != slow.lease.conn_id;
