@@ -61,8 +61,8 @@ static void put_random(struct resp_out *o, uint64_t *rng, int depth) {
 
 /* Feeds `len` bytes in pieces that end at the given cut points (sorted, inside 0..len) and
  * expects exactly one complete value at the end, and none before. */
-static const struct resp_value *feed_in_pieces(struct resp_parser *p, const char *bytes,
-                                               size_t len, const size_t *cuts, size_t ncuts) {
+static const struct resp_value *feed_in_pieces(struct resp_parser *p, const char *bytes, size_t len,
+                                               const size_t *cuts, size_t ncuts) {
     size_t from = 0;
     for (size_t c = 0; c <= ncuts; c++) {
         size_t to = c < ncuts ? cuts[c] : len;
@@ -167,8 +167,8 @@ static int feed_hostile(struct resp_parser *p, const char *bytes, size_t len) {
             resp_parser_next(p);
         cr_assert(n > 0 || at == len, "a feed of unfinished input takes every byte");
     }
-    cr_assert_leq(p->byte_capacity,
-                  2 * (p->limits.max_bytes + p->limits.max_line + 2), "string room stays bounded");
+    cr_assert_leq(p->byte_capacity, 2 * (p->limits.max_bytes + p->limits.max_line + 2),
+                  "string room stays bounded");
     cr_assert_leq(p->node_capacity, 2 * p->limits.max_nodes, "node room stays bounded");
     return failures;
 }
@@ -179,8 +179,12 @@ Test(resp, random_bytes_never_crash,
     static char junk[4096];
     const char alphabet[] = "+-:$*\r\n0123456789-1x";
     uint64_t rng = 0xbadc0ffee;
-    struct resp_limits tight = {.max_line = 64, .max_bulk = 256, .max_elements = 16,
-                                .max_depth = 4, .max_nodes = 64, .max_bytes = 1024};
+    struct resp_limits tight = {.max_line = 64,
+                                .max_bulk = 256,
+                                .max_elements = 16,
+                                .max_depth = 4,
+                                .max_nodes = 64,
+                                .max_bytes = 1024};
     struct resp_parser p;
     cr_assert_eq(resp_parser_init(&p, &tight), 0);
     int failures = 0;
@@ -202,8 +206,12 @@ Test(resp, mutated_values_never_crash,
                     "value or -EPROTO, never a crash?") {
     static char buf[8192], mutant[8192];
     uint64_t rng = 0xfeedface;
-    struct resp_limits tight = {.max_line = 64, .max_bulk = 64, .max_elements = 8,
-                                .max_depth = 3, .max_nodes = 64, .max_bytes = 1024};
+    struct resp_limits tight = {.max_line = 64,
+                                .max_bulk = 64,
+                                .max_elements = 8,
+                                .max_depth = 3,
+                                .max_nodes = 64,
+                                .max_bytes = 1024};
     struct resp_parser p;
     resp_parser_init(&p, &tight);
     for (int k = 0; k < scaled(2000); k++) {

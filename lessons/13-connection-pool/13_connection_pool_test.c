@@ -88,8 +88,8 @@ static void start_redis(struct fixture *fx) {
         dup2(null, 1);
         dup2(null, 2);
         /* DEBUG is off by default since Redis 7: the tests need DEBUG SLEEP. */
-        execlp("redis-server", "redis-server", "--port", port, "--bind", NET_LOOPBACK, "--save",
-               "", "--appendonly", "no", "--enable-debug-command", "yes", (char *)NULL);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", NET_LOOPBACK, "--save", "",
+               "--appendonly", "no", "--enable-debug-command", "yes", (char *)NULL);
         _exit(127);
     }
     cr_assert(accepts(fx->port), "redis-server accepts connections on port %u", fx->port);
@@ -179,8 +179,12 @@ static enum coro_status client_step(struct task *t) {
 
 static void spawn_client(struct fixture *fx, struct client *c, struct pool *p, const char *name,
                          const char *const *argv, int queries, int64_t start_ns) {
-    *c = (struct client){.pool = p, .argv = argv, .queries = queries, .start_ns = start_ns,
-                         .timeout_ns = -1, .result = 1};
+    *c = (struct client){.pool = p,
+                         .argv = argv,
+                         .queries = queries,
+                         .start_ns = start_ns,
+                         .timeout_ns = -1,
+                         .result = 1};
     cr_assert_eq(loop_spawn(fx->loop, &c->task, client_step, name, NULL), 0);
 }
 
@@ -217,8 +221,8 @@ static enum coro_status holder_step(struct task *t) {
 
 static void spawn_holder(struct fixture *fx, struct holder *h, struct pool *p, const char *name,
                          int64_t start_ns, int64_t hold_ns, int64_t timeout_ns) {
-    *h = (struct holder){.pool = p, .start_ns = start_ns, .hold_ns = hold_ns,
-                         .timeout_ns = timeout_ns, .result = 1};
+    *h = (struct holder){
+        .pool = p, .start_ns = start_ns, .hold_ns = hold_ns, .timeout_ns = timeout_ns, .result = 1};
     cr_assert_eq(loop_spawn(fx->loop, &h->task, holder_step, name, NULL), 0);
 }
 
@@ -270,16 +274,22 @@ static void in_flight_bound(enum server_kind kind) {
     for (int i = 0; i < CLIENTS; i++)
         cr_assert(clients[i].result == 0 && is_ok(&clients[i].reply),
                   "client %d's queries all answered +OK (result %d)", i, clients[i].result);
-    cr_assert_eq(p.max_in_flight, N, "the pool had exactly N = %d connections leased at its "
-                 "peak, with 20 tasks wanting one (peak %zu)", N, p.max_in_flight);
+    cr_assert_eq(p.max_in_flight, N,
+                 "the pool had exactly N = %d connections leased at its "
+                 "peak, with 20 tasks wanting one (peak %zu)",
+                 N, p.max_in_flight);
     cr_assert_eq(p.opened, N, "it opened N connections and reused them (opened %llu)",
                  (unsigned long long)p.opened);
     if (kind == KVD)
-        cr_assert_eq(fx->kvd.max_in_progress, N, "kvd counted at most N = %d queries in "
-                     "progress at once (peak %u)", N, fx->kvd.max_in_progress);
+        cr_assert_eq(fx->kvd.max_in_progress, N,
+                     "kvd counted at most N = %d queries in "
+                     "progress at once (peak %u)",
+                     N, fx->kvd.max_in_progress);
     int clients_seen = connected_clients(fx, &p);
-    cr_assert(clients_seen >= 1 && clients_seen <= N, "the server sees at most N = %d "
-              "connections from the pool (it counts %d)", N, clients_seen);
+    cr_assert(clients_seen >= 1 && clients_seen <= N,
+              "the server sees at most N = %d "
+              "connections from the pool (it counts %d)",
+              N, clients_seen);
     pool_close(&p);
     fixture_stop(fx);
 }
@@ -346,7 +356,7 @@ static void waiting_leaks_nothing(enum server_kind kind) {
     int64_t k = spread();
     spawn_holder(fx, &owner, &p, "owner", 0, 60 * k * MS, -1);
     spawn_holder(fx, &timed, &p, "timed", 5 * k * MS, 0, 10 * k * MS); /* gives up after 10 */
-    spawn_holder(fx, &cancelled, &p, "cancelled", 5 * k * MS, 0, -1);   /* cancelled at 20 */
+    spawn_holder(fx, &cancelled, &p, "cancelled", 5 * k * MS, 0, -1);  /* cancelled at 20 */
     spawn_holder(fx, &patient, &p, "patient", 6 * k * MS, 0, -1);
     struct test_canceller canceller = {.ns = 20 * k * MS, .target = &cancelled.task};
     cr_assert_eq(loop_spawn(fx->loop, &canceller.task, test_canceller_step, "canceller", NULL), 0);
@@ -379,7 +389,8 @@ Test(connection_pool, waiting_leaks_nothing_redis, .timeout = 20,
     waiting_leaks_nothing(REDIS);
 }
 
-/* ---- the classic bug: a reply in flight at cancellation --------------------------------------- */
+/* ---- the classic bug: a reply in flight at cancellation ---------------------------------------
+ */
 
 static void cancelled_in_flight(enum server_kind kind) {
     struct fixture *fx = fixture_start(kind);
@@ -387,10 +398,9 @@ static void cancelled_in_flight(enum server_kind kind) {
     struct pool_conn conns[1];
     open_pool(fx, &p, conns, 1);
     struct client slow, next;
-    const char *const *sleep_50ms = spread() > 1 ? (const char *const[]){"DEBUG", "SLEEP",
-                                                                         "0.25", NULL}
-                                                 : (const char *const[]){"DEBUG", "SLEEP",
-                                                                         "0.05", NULL};
+    const char *const *sleep_50ms = spread() > 1
+                                        ? (const char *const[]){"DEBUG", "SLEEP", "0.25", NULL}
+                                        : (const char *const[]){"DEBUG", "SLEEP", "0.05", NULL};
     spawn_client(fx, &slow, &p, "slow", sleep_50ms, 1, 0); /* its reply comes at ~50 ms */
     struct test_canceller canceller = {.ns = 10 * MS, .target = &slow.task};
     cr_assert_eq(loop_spawn(fx->loop, &canceller.task, test_canceller_step, "canceller", NULL), 0);
@@ -404,7 +414,8 @@ static void cancelled_in_flight(enum server_kind kind) {
     cr_assert(next.reply.type == RESP_BULK && strcmp(next.reply.text, "mine") == 0,
               "the next user read its own reply \"mine\", not the slow query's +OK (got %c%s)",
               (char)next.reply.type, next.reply.text);
-    cr_assert_eq(p.replaced_in_flight, 1, "the connection with a reply in flight was closed and "
+    cr_assert_eq(p.replaced_in_flight, 1,
+                 "the connection with a reply in flight was closed and "
                  "replaced, not reused");
     cr_assert_eq(p.opened, 2, "so a second connection was opened (opened %llu)",
                  (unsigned long long)p.opened);
@@ -424,7 +435,8 @@ Test(connection_pool, cancelled_in_flight_redis, .timeout = 20,
     cancelled_in_flight(REDIS);
 }
 
-/* ---- a server that closes a connection -------------------------------------------------------- */
+/* ---- a server that closes a connection --------------------------------------------------------
+ */
 
 static void server_closes(enum server_kind kind) {
     struct fixture *fx = fixture_start(kind);
@@ -520,7 +532,8 @@ Test(connection_pool, asyncio_twin_same_lines, .timeout = 60,
     free(py);
 }
 
-/* ---- misuse, and what a dump shows (kvd only) ------------------------------------------------- */
+/* ---- misuse, and what a dump shows (kvd only) -------------------------------------------------
+ */
 
 Test(connection_pool, misuse_gets_clear_errors, .timeout = 20,
      .description = "Q: do a bad config, a send without a connection, an await with nothing "
@@ -552,8 +565,7 @@ Test(connection_pool, misuse_gets_clear_errors, .timeout = 20,
     spawn_client(fx, &late, &p, "late", (const char *const[]){"PING", NULL}, 1, 0);
     struct task *tasks[] = {&late.task};
     run_until_done(fx->loop, tasks, 1);
-    cr_assert_eq(late.result, -EPIPE, "an acquire after pool_close gets -EPIPE (%d)",
-                 late.result);
+    cr_assert_eq(late.result, -EPIPE, "an acquire after pool_close gets -EPIPE (%d)", late.result);
     fixture_stop(fx);
 }
 
@@ -564,8 +576,12 @@ Test(connection_pool, reply_over_limit_is_eproto, .timeout = 20,
     struct pool p;
     struct pool_conn conns[1];
     struct resp_limits small = {.max_bulk = 8};
-    struct pool_config config = {.host = NET_LOOPBACK, .port = fx->port, .conns = conns,
-                                 .size = 1, .limits = &small, .min_idle = 1};
+    struct pool_config config = {.host = NET_LOOPBACK,
+                                 .port = fx->port,
+                                 .conns = conns,
+                                 .size = 1,
+                                 .limits = &small,
+                                 .min_idle = 1};
     cr_assert_eq(pool_open(&p, fx->loop, &config), 0);
     cr_assert_eq(p.opened, 1, "min_idle = 1 opened one connection ahead");
     query(fx, &p, (const char *const[]){"SET", "big", "0123456789abcdef", NULL});
@@ -592,8 +608,11 @@ Test(connection_pool, max_lifetime_retires, .timeout = 20,
     struct fixture *fx = fixture_start(KVD);
     struct pool p;
     struct pool_conn conns[1];
-    struct pool_config config = {.host = NET_LOOPBACK, .port = fx->port, .conns = conns,
-                                 .size = 1, .max_lifetime_ns = 1}; /* older than 1 ns: always */
+    struct pool_config config = {.host = NET_LOOPBACK,
+                                 .port = fx->port,
+                                 .conns = conns,
+                                 .size = 1,
+                                 .max_lifetime_ns = 1}; /* older than 1 ns: always */
     cr_assert_eq(pool_open(&p, fx->loop, &config), 0);
     for (int i = 0; i < 3; i++)
         query(fx, &p, (const char *const[]){"PING", NULL});

@@ -107,8 +107,8 @@ static int run_until_done(struct loop *loop, struct task *const *tasks, size_t n
 
 static void open_pool(struct pool *p, struct pool_conn *conns, struct loop *loop, uint16_t port,
                       size_t n) {
-    struct pool_config config = {.host = NET_LOOPBACK, .port = port, .conns = conns, .size = n,
-                                 .name = "demo pool"};
+    struct pool_config config = {
+        .host = NET_LOOPBACK, .port = port, .conns = conns, .size = n, .name = "demo pool"};
     if (pool_open(p, loop, &config) < 0) {
         fprintf(stderr, "demo: cannot open a pool to port %u\n", port);
         exit(1);
@@ -196,7 +196,8 @@ static bool cancelled_mid_query(struct loop *loop, uint16_t port, bool trace) {
                next.reply.text, own ? "its own reply" : "slow's reply, taken for its own");
         if (own)
             printf("  had #%u been reused, next would have read \"+OK\", slow's reply, as its "
-                   "own\n", slow.lease.conn_id);
+                   "own\n",
+                   slow.lease.conn_id);
     }
     bool ok = slow.task.state == TASK_CANCELLED && own && p.replaced_in_flight == 1 &&
               next.lease.conn_id != slow.lease.conn_id;
@@ -222,8 +223,8 @@ static int scene(bool real) {
         return 1;
     }
     printf("%d tasks each run %d queries of DEBUG SLEEP 0.01 against kvd through a pool.\n"
-           "kvd runs in this process, on the same loop, on the %s clock%s.\n", TASKS, QUERIES,
-           real ? "wall" : "virtual", real ? "" : " (--real: the wall clock)");
+           "kvd runs in this process, on the same loop, on the %s clock%s.\n",
+           TASKS, QUERIES, real ? "wall" : "virtual", real ? "" : " (--real: the wall clock)");
     bool ok = true;
     const size_t sizes[] = {1, 4, 16};
     for (size_t i = 0; i < 3; i++) {

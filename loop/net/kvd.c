@@ -12,9 +12,12 @@
 
 enum { KVD_ACCEPTS_PER_WAKEUP = 64 };
 
-static const struct resp_limits kvd_limits = {
-    .max_line = 1024, .max_bulk = KVD_VALUE_MAX, .max_elements = 64, .max_depth = 1,
-    .max_nodes = 65, .max_bytes = 64 * 1024};
+static const struct resp_limits kvd_limits = {.max_line = 1024,
+                                              .max_bulk = KVD_VALUE_MAX,
+                                              .max_elements = 64,
+                                              .max_depth = 1,
+                                              .max_nodes = 65,
+                                              .max_bytes = 64 * 1024};
 
 /* A reply that breaks the connection: say why, then close once it is sent. */
 static void kvd_refuse(struct kvd_conn *c, const char *why) {
@@ -63,8 +66,8 @@ static ssize_t kvd_take_inline(struct kvd_conn *c, const char *data, size_t len)
     char *rest;
     for (char *word = strtok_r(line, " \t", &rest); word && argc < KVD_INLINE_WORDS;
          word = strtok_r(NULL, " \t", &rest))
-        command[++argc] = (struct resp_value){
-            .type = RESP_BULK, .str = word, .len = strlen(word), .span = 1};
+        command[++argc] =
+            (struct resp_value){.type = RESP_BULK, .str = word, .len = strlen(word), .span = 1};
     command[0].integer = (int64_t)argc;
     command[0].span = argc + 1;
     if (argc > 0 && kvd__execute(c, command) < 0)
@@ -255,12 +258,13 @@ void kvd_server_reset_peak(struct kvd_server *s) {
 }
 
 void kvd_server_dump(const struct kvd_server *s, FILE *out) {
-    fprintf(out, "kvd on port %u: %s; %zu of %zu slots open; %zu keys; accepted %llu, "
+    fprintf(out,
+            "kvd on port %u: %s; %zu of %zu slots open; %zu keys; accepted %llu, "
             "commands %llu, protocol errors %llu; in progress %u (peak %u); last error %d\n",
-            s->port, s->accepting ? "accepting" : "not accepting", s->open_connections,
-            s->capacity, s->keys, (unsigned long long)s->accepted,
-            (unsigned long long)s->commands, (unsigned long long)s->protocol_errors,
-            s->in_progress, s->max_in_progress, s->last_error);
+            s->port, s->accepting ? "accepting" : "not accepting", s->open_connections, s->capacity,
+            s->keys, (unsigned long long)s->accepted, (unsigned long long)s->commands,
+            (unsigned long long)s->protocol_errors, s->in_progress, s->max_in_progress,
+            s->last_error);
     for (size_t i = 0; i < s->capacity; i++) {
         if (s->conns[i].in_use) {
             fprintf(out, "  slot %zu%s: ", i, s->conns[i].sleeping ? " (in DEBUG SLEEP)" : "");

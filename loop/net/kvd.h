@@ -32,7 +32,7 @@ struct kvd_conn {
     struct resp_parser parser;
     struct loop_timer sleep_timer; /* armed while a DEBUG SLEEP runs */
     struct kvd_server *server;
-    struct list_node free_node;    /* on the server's free list while unused */
+    struct list_node free_node; /* on the server's free list while unused */
     size_t pending_len;
     size_t inline_len;
     bool in_inline; /* reading an inline command's line */

@@ -17,7 +17,8 @@ struct kvd_entry {
     char key[]; /* key_len bytes */
 };
 
-/* ---- the store --------------------------------------------------------------------------------- */
+/* ---- the store ---------------------------------------------------------------------------------
+ */
 
 static uint64_t kvd_hash(const char *key, size_t len) {
     uint64_t h = 1469598103934665603u; /* FNV-1a */
@@ -226,8 +227,10 @@ int kvd__execute(struct kvd_conn *c, const struct resp_value *command) {
         kvd_debug_sleep(c, &o, &argv[2]);
     } else if (kvd_named(&argv[0], "INFO")) {
         char text[128];
-        int len = snprintf(text, sizeof text, "# Clients\r\nconnected_clients:%zu\r\n"
-                           "# Keyspace\r\nkeys:%zu\r\n", s->open_connections, s->keys);
+        int len = snprintf(text, sizeof text,
+                           "# Clients\r\nconnected_clients:%zu\r\n"
+                           "# Keyspace\r\nkeys:%zu\r\n",
+                           s->open_connections, s->keys);
         resp_put_bulk(&o, text, (size_t)len);
     } else if (kvd_named(&argv[0], "QUIT")) {
         resp_put_simple(&o, "OK");

@@ -32,8 +32,8 @@ int kvd_serve_until_signal(uint16_t port, FILE *out, FILE *err) {
     int rc = conns ? loop_new(&loop, NULL) : -ENOMEM;
     if (rc < 0) {
         say(err, "cannot serve", strerror(-rc));
-    } else if ((rc = kvd_server_open(&server, loop, NET_LOOPBACK, port, conns,
-                                     KVD_SERVE_SLOTS)) < 0) {
+    } else if ((rc = kvd_server_open(&server, loop, NET_LOOPBACK, port, conns, KVD_SERVE_SLOTS)) <
+               0) {
         say(err, "cannot listen", strerror(-rc));
     } else {
         if (out) {
@@ -48,8 +48,7 @@ int kvd_serve_until_signal(uint16_t port, FILE *out, FILE *err) {
                 say(err, "the loop failed", loop_last_error(loop));
             else if (out)
                 fprintf(out, "stopping: %zu connection(s) open, %zu keys, %llu commands served\n",
-                        server.open_connections, server.keys,
-                        (unsigned long long)server.commands);
+                        server.open_connections, server.keys, (unsigned long long)server.commands);
             loop_signal_close(&sig);
         }
         kvd_server_close(&server);

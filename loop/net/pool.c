@@ -119,8 +119,12 @@ int pool_open(struct pool *p, struct loop *loop, const struct pool_config *confi
     struct resp_parser probe; /* validates the limits once, here, rather than at every open */
     if (resp_parser_init(&probe, config->limits) < 0)
         return -EINVAL;
-    *p = (struct pool){.loop = loop, .host = config->host, .port = config->port,
-                       .conns = config->conns, .size = config->size, .limits = probe.limits,
+    *p = (struct pool){.loop = loop,
+                       .host = config->host,
+                       .port = config->port,
+                       .conns = config->conns,
+                       .size = config->size,
+                       .limits = probe.limits,
                        .max_lifetime_ns = config->max_lifetime_ns,
                        .name = config->name ? config->name : "pool"};
     semaphore_init(&p->permits, (int)config->size, (int)config->size, p->name);
@@ -170,7 +174,8 @@ bool pool_acquire_begin(struct task *t, struct pool_lease *lease) {
         return false; /* a permit was free: result 0 */
     if (lease->timeout_ns >= 0) {
         int64_t now = loop_now(p->loop);
-        int64_t deadline = lease->timeout_ns > INT64_MAX - now ? INT64_MAX : now + lease->timeout_ns;
+        int64_t deadline =
+            lease->timeout_ns > INT64_MAX - now ? INT64_MAX : now + lease->timeout_ns;
         int rc = waiter_arm_timer(&t->waiter, t->sched, deadline, true);
         if (rc < 0)
             waiter_wake(&t->waiter, rc); /* leaves the queue: the task resumes with -ENOMEM */
@@ -184,7 +189,7 @@ int pool__acquired(struct pool_lease *lease, int result) {
         p->timeouts++;
     if (result < 0)
         return result; /* no permit: nothing to give back */
-    if (p->closed) { /* woken by pool_close with -EPIPE, or handed a permit just before it */
+    if (p->closed) {   /* woken by pool_close with -EPIPE, or handed a permit just before it */
         semaphore_release(&p->permits);
         return -EPIPE;
     }

@@ -43,11 +43,11 @@ struct pool_conn {
 };
 
 struct pool_config {
-    const char *host;      /* an IPv4 literal, e.g. NET_LOOPBACK; the pool keeps the pointer */
+    const char *host; /* an IPv4 literal, e.g. NET_LOOPBACK; the pool keeps the pointer */
     uint16_t port;
     struct pool_conn *conns; /* `size` slots, caller-owned: the pool never allocates one */
-    size_t size;           /* N: the most connections open at once, >= 1 */
-    size_t min_idle;       /* opened by pool_open, ahead of the first acquire (<= size) */
+    size_t size;             /* N: the most connections open at once, >= 1 */
+    size_t min_idle;         /* opened by pool_open, ahead of the first acquire (<= size) */
     int64_t max_lifetime_ns; /* a connection older than this is closed at release; 0: never */
     const struct resp_limits *limits; /* for the replies; NULL: resp.h's defaults */
     const char *name;
@@ -93,10 +93,10 @@ enum { POOL_REPLY_TEXT = 256 };
  * and the parser's value goes with it. */
 struct pool_reply {
     enum resp_type type;
-    int64_t integer;               /* RESP_INTEGER's number; RESP_ARRAY's element count */
-    size_t len;                    /* a string's full length */
-    bool truncated;                /* longer than text could hold */
-    char text[POOL_REPLY_TEXT];    /* SIMPLE, ERROR, BULK: the bytes, NUL-terminated */
+    int64_t integer;            /* RESP_INTEGER's number; RESP_ARRAY's element count */
+    size_t len;                 /* a string's full length */
+    bool truncated;             /* longer than text could hold */
+    char text[POOL_REPLY_TEXT]; /* SIMPLE, ERROR, BULK: the bytes, NUL-terminated */
 };
 
 struct pool_lease {

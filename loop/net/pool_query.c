@@ -46,8 +46,8 @@ bool pool_reply_begin(struct task *t, struct pool_lease *lease) {
     if (!c || c->broken || !c->in_flight) {
         /* No connection: -EINVAL. Broken: why. Not in flight: the reply is here already (0),
          * or nothing was sent (-EINVAL). */
-        t->waiter.result = !c             ? -EINVAL
-                           : c->broken     ? c->error
+        t->waiter.result = !c                             ? -EINVAL
+                           : c->broken                    ? c->error
                            : resp_parser_done(&c->parser) ? 0
                                                           : -EINVAL;
         return false;
@@ -116,7 +116,8 @@ static const char *pool_conn_state_name(const struct pool_conn *c) {
 }
 
 void pool_dump(const struct pool *p, FILE *out) {
-    fprintf(out, "pool %s -> %s:%u%s: %zu slots; in flight %zu (peak %zu), idle %zu, waiting %zu; "
+    fprintf(out,
+            "pool %s -> %s:%u%s: %zu slots; in flight %zu (peak %zu), idle %zu, waiting %zu; "
             "acquired %llu, opened %llu, closed %llu, replaced %llu (%llu with a reply in "
             "flight), timeouts %llu\n",
             p->name, p->host, p->port, p->closed ? " (closed)" : "", p->size, p->in_flight,

@@ -35,15 +35,15 @@ int resp_parser_init(struct resp_parser *p, const struct resp_limits *limits) {
     struct resp_limits l = limits ? *limits : (struct resp_limits){0};
     if (l.max_depth > RESP_DEPTH_MAX)
         return -EINVAL;
-    *p = (struct resp_parser){.limits = {
-                                  .max_line = l.max_line ? l.max_line : RESP_DEFAULT_MAX_LINE,
-                                  .max_bulk = l.max_bulk ? l.max_bulk : RESP_DEFAULT_MAX_BULK,
-                                  .max_elements = l.max_elements ? l.max_elements
-                                                                 : RESP_DEFAULT_MAX_ELEMENTS,
-                                  .max_depth = l.max_depth ? l.max_depth : RESP_DEFAULT_MAX_DEPTH,
-                                  .max_nodes = l.max_nodes ? l.max_nodes : RESP_DEFAULT_MAX_NODES,
-                                  .max_bytes = l.max_bytes ? l.max_bytes : RESP_DEFAULT_MAX_BYTES,
-                              }};
+    *p = (struct resp_parser){
+        .limits = {
+            .max_line = l.max_line ? l.max_line : RESP_DEFAULT_MAX_LINE,
+            .max_bulk = l.max_bulk ? l.max_bulk : RESP_DEFAULT_MAX_BULK,
+            .max_elements = l.max_elements ? l.max_elements : RESP_DEFAULT_MAX_ELEMENTS,
+            .max_depth = l.max_depth ? l.max_depth : RESP_DEFAULT_MAX_DEPTH,
+            .max_nodes = l.max_nodes ? l.max_nodes : RESP_DEFAULT_MAX_NODES,
+            .max_bytes = l.max_bytes ? l.max_bytes : RESP_DEFAULT_MAX_BYTES,
+        }};
     return 0;
 }
 
@@ -201,8 +201,10 @@ static ssize_t take_line(struct resp_parser *p, uint64_t at) {
         if (!parse_int64(text, text_len, &n) || n < -1)
             return fail(p, at, "a bulk length that is neither -1 nor a count of bytes");
         if (n > 0 && (uint64_t)n > p->limits.max_bulk)
-            return fail(p, at, "a bulk string of %" PRId64 " bytes, over the limit of %zu "
-                        "(max_bulk)", n, p->limits.max_bulk);
+            return fail(p, at,
+                        "a bulk string of %" PRId64 " bytes, over the limit of %zu "
+                        "(max_bulk)",
+                        n, p->limits.max_bulk);
         if ((err = add_node(p, n < 0 ? RESP_NULL : RESP_BULK, at)) < 0)
             return err;
         if (n < 0) {
@@ -224,8 +226,10 @@ static ssize_t take_line(struct resp_parser *p, uint64_t at) {
         if (!parse_int64(text, text_len, &n) || n < -1)
             return fail(p, at, "an array length that is neither -1 nor a count of elements");
         if (n > 0 && (uint64_t)n > p->limits.max_elements)
-            return fail(p, at, "an array of %" PRId64 " elements, over the limit of %zu "
-                        "(max_elements)", n, p->limits.max_elements);
+            return fail(p, at,
+                        "an array of %" PRId64 " elements, over the limit of %zu "
+                        "(max_elements)",
+                        n, p->limits.max_elements);
         if (n > 0 && p->depth >= p->limits.max_depth)
             return fail(p, at, "arrays nested deeper than %zu (max_depth)", p->limits.max_depth);
         if ((err = add_node(p, n < 0 ? RESP_NULL : RESP_ARRAY, at)) < 0)
@@ -305,10 +309,11 @@ static const char *state_name(enum resp_parse_state s) {
 }
 
 void resp_parser_dump(const struct resp_parser *p, FILE *out) {
-    fprintf(out, "resp parser: %s, depth %zu, %zu nodes (room %zu), %zu bytes (room %zu), "
-            "%" PRIu64 " values from %" PRIu64 " bytes", state_name(p->state), p->depth,
-            p->node_count, p->node_capacity, p->byte_count, p->byte_capacity, p->values,
-            p->consumed);
+    fprintf(out,
+            "resp parser: %s, depth %zu, %zu nodes (room %zu), %zu bytes (room %zu), "
+            "%" PRIu64 " values from %" PRIu64 " bytes",
+            state_name(p->state), p->depth, p->node_count, p->node_capacity, p->byte_count,
+            p->byte_capacity, p->values, p->consumed);
     if (p->state == RESP_PARSE_FAILED)
         fprintf(out, ": %s", p->error_text);
     fputc('\n', out);

@@ -80,19 +80,19 @@ struct resp_parser {
     enum resp_parse_state state;
     struct resp_value *nodes; /* the value in pre-order; node 0 is the value itself */
     size_t node_count, node_capacity;
-    char *bytes;              /* every string of the value, each NUL-terminated */
+    char *bytes; /* every string of the value, each NUL-terminated */
     size_t byte_count, byte_capacity;
-    size_t line_start;        /* where the current line began in bytes */
-    size_t current;           /* the node the line or payload belongs to */
-    int64_t payload_left;     /* bulk bytes still to read */
-    size_t crlf_seen;         /* of the CRLF after a payload */
-    struct {                  /* open arrays: which node, and how many elements are still due */
+    size_t line_start;    /* where the current line began in bytes */
+    size_t current;       /* the node the line or payload belongs to */
+    int64_t payload_left; /* bulk bytes still to read */
+    size_t crlf_seen;     /* of the CRLF after a payload */
+    struct {              /* open arrays: which node, and how many elements are still due */
         size_t node;
         int64_t left;
     } stack[RESP_DEPTH_MAX];
     size_t depth;
-    uint64_t values;          /* complete values so far */
-    uint64_t consumed;        /* bytes taken so far, all values: error messages cite offsets */
+    uint64_t values;   /* complete values so far */
+    uint64_t consumed; /* bytes taken so far, all values: error messages cite offsets */
     char error_text[RESP_ERROR_TEXT];
 };
 

@@ -24,7 +24,8 @@ enum { TASKS = 64, MAX_N = 64 };
 
 static const char *const ping[] = {"PING", NULL};
 
-/* ---- the server: kvd in a child, until SIGTERM ------------------------------------------------ */
+/* ---- the server: kvd in a child, until SIGTERM ------------------------------------------------
+ */
 
 static void stop_loop(struct loop_signal *s, int signo) {
     (void)signo;
@@ -61,8 +62,8 @@ static pid_t start_kvd(uint16_t *port) {
     }
     close(report[1]);
     struct pollfd p = {.fd = report[0], .events = POLLIN};
-    bool ok = pid > 0 && poll(&p, 1, 10000) == 1 &&
-              read(report[0], port, sizeof *port) == sizeof *port;
+    bool ok =
+        pid > 0 && poll(&p, 1, 10000) == 1 && read(report[0], port, sizeof *port) == sizeof *port;
     close(report[0]);
     return ok ? pid : -1;
 }
