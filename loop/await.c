@@ -51,17 +51,17 @@ static void fd_unwatch(struct waiter *w, void *arg) {
         loop_unwatch(fw->watcher.loop, &fw->watcher);
 }
 
-bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned events) {
+bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned interest) {
     loop_watcher_init(&fw->watcher, t->run.name);
     fw->task = t;
-    int err = loop_watch_fd(loop_of(t), &fw->watcher, fd, events, fd_ready, fw);
+    int err = loop_watch_fd(loop_of(t), &fw->watcher, fd, interest, fd_ready, fw);
     if (err) {
         t->waiter.result = err;
         return false;
     }
     t->waiter.undo = fd_unwatch;
     t->waiter.undo_arg = fw;
-    task_park(t, events & LOOP_WRITABLE ? "fd writable" : "fd readable");
+    task_park(t, interest & LOOP_WRITABLE ? "fd writable" : "fd readable");
     return true;
 }
 

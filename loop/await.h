@@ -40,7 +40,7 @@ struct loop_fd_wait {
 
 bool loop_sleep_begin(struct task *t, int64_t ns);
 bool loop_sleep_until_begin(struct task *t, int64_t deadline);
-bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned events);
+bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned interest);
 
 /* asyncio.wait_for: wait for every member of s (a set of one: task_set_add the awaited task)
  * for at most ns. When the time is up the members are cancelled and awaited, and the result is

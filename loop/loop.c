@@ -32,22 +32,24 @@ int loop_new(struct loop **out, const struct loop_config *config) {
     loop->last_timeout = -1;
 
     const struct backend_ops *backend = config->backend ? config->backend : &backend_poll;
-    int err = sched_init(&loop->sched, config->policy, alloc, config->report);
+    struct policy *policy;
+    int err = policy_new(&policy, config->policy, alloc);
     if (err) {
-        sched_free(alloc, loop);
+        sched_dealloc(alloc, loop);
         return err;
     }
+    sched_init(&loop->sched, policy, alloc, config->report);
     loop->sched.now = loop_now(loop);
     loop->sched.owner = loop;
-    /* The events array exists from the start: a loop with timers but no fd still asks the
+    /* The ready_fds array exists from the start: a loop with timers but no fd still asks the
      * backend "anything ready?", and a wait needs room for at least one answer. */
-    loop->events_cap = 64;
-    loop->events = sched_alloc(alloc, (size_t)loop->events_cap * sizeof *loop->events);
-    err = loop->events ? backend->create(&loop->backend, alloc) : -ENOMEM;
+    loop->ready_fds_cap = 64;
+    loop->ready_fds = sched_alloc(alloc, (size_t)loop->ready_fds_cap * sizeof *loop->ready_fds);
+    err = loop->ready_fds ? backend->new(&loop->backend, alloc) : -ENOMEM;
     if (err) {
-        sched_free(alloc, loop->events);
-        sched_destroy(&loop->sched);
-        sched_free(alloc, loop);
+        sched_dealloc(alloc, loop->ready_fds);
+        sched_free(&loop->sched);
+        sched_dealloc(alloc, loop);
         return err;
     }
     *out = loop;
@@ -58,11 +60,11 @@ void loop_free(struct loop *loop) {
     if (!loop)
         return;
     loop_unwatch_all(loop);
-    sched_destroy(&loop->sched);
+    sched_free(&loop->sched);
     loop->backend->ops->free(loop->backend);
-    sched_free(loop->alloc, loop->by_fd);
-    sched_free(loop->alloc, loop->events);
-    sched_free(loop->alloc, loop);
+    sched_dealloc(loop->alloc, loop->by_fd);
+    sched_dealloc(loop->alloc, loop->ready_fds);
+    sched_dealloc(loop->alloc, loop);
 }
 
 void loop_set_error(struct loop *loop, const char *fmt, ...) {
@@ -92,8 +94,8 @@ int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *
     return sched_push_ready(&loop->sched, r);
 }
 
-int loop_cancel(struct loop *loop, struct runnable *r) {
-    return sched_cancel(&loop->sched, r);
+int loop_unqueue(struct loop *loop, struct runnable *r) {
+    return sched_unqueue(&loop->sched, r);
 }
 
 /* ---- one tick ------------------------------------------------------------------------------- */
@@ -128,8 +130,8 @@ static int64_t compute_timeout(struct loop *loop) {
 static int wait_for_readiness(struct loop *loop, int64_t timeout) {
     struct loop_clock *clock = loop->clock;
     bool jump = clock->is_virtual && clock->autojump && timeout > 0;
-    int n = loop->backend->ops->wait(loop->backend, jump ? 0 : timeout, loop->events,
-                                     loop->events_cap);
+    int n = loop->backend->ops->wait(loop->backend, jump ? 0 : timeout, loop->ready_fds,
+                                     loop->ready_fds_cap);
     if (n == 0 && jump) {
         struct timerq_entry *next = timerq_peek(&loop->sched.timers);
         if (next && next->deadline > clock->virtual_ns)
@@ -177,7 +179,7 @@ int loop_run_once(struct loop *loop) {
         return n;
     }
     if (loop->hooks.after_wait)
-        loop->hooks.after_wait(loop->hooks.ctx, loop, loop->events, n);
+        loop->hooks.after_wait(loop->hooks.ctx, loop, loop->ready_fds, n);
     s->now = loop_now(loop); /* the wait took time */
     loop_queue_ready_fds(loop, n);            /* step 3: fds ... */
     sched_fire_due_timers(s, s->now);         /* ... and timers */

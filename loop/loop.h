@@ -21,7 +21,7 @@ struct sched;
 struct loop_hooks {
     void *ctx;
     void (*before_wait)(void *ctx, struct loop *loop, int64_t timeout_ns);
-    void (*after_wait)(void *ctx, struct loop *loop, const struct backend_event *ready, int n);
+    void (*after_wait)(void *ctx, struct loop *loop, const struct backend_ready *ready, int n);
     void (*before_run)(void *ctx, struct loop *loop, const struct runnable *r);
     /* r is NULL when the runnable's owner ended during its run (a finished task). */
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
@@ -58,7 +58,7 @@ struct loop_watcher {
     struct list_node node; /* in the loop's list of watchers, in the order they were added */
     struct loop *loop;     /* NULL while not watching */
     int fd;
-    unsigned events; /* interest */
+    unsigned interest; /* LOOP_READABLE and/or LOOP_WRITABLE */
     unsigned ready;  /* readiness gathered since the callback last ran */
     loop_fd_fn callback;
     void *arg;
@@ -68,9 +68,9 @@ struct loop_watcher {
 void loop_watcher_init(struct loop_watcher *w, const char *name);
 /* -EINVAL (NULL callback, no interest bits), -EBUSY (w or fd already watched), or the backend's
  * refusal (-EBADF negative fd, -ERANGE fd too big for select: loop_last_error says why). */
-int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned events,
+int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned interest,
                   loop_fd_fn callback, void *arg);
-int loop_modify(struct loop *loop, struct loop_watcher *w, unsigned events);
+int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned interest);
 /* Stops watching and drops any readiness not yet delivered. 0, or -EALREADY. Call it BEFORE
  * close(fd): select fails whole on a closed fd, and a reused fd number must start clean. */
 int loop_unwatch(struct loop *loop, struct loop_watcher *w);
@@ -81,7 +81,7 @@ int loop_unwatch(struct loop *loop, struct loop_watcher *w);
  * -EINVAL for a NULL fn. Calling it for a runnable already queued changes nothing. */
 int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg);
 /* Takes a queued runnable back off the ready queue: 0, or -EALREADY if it was not queued. */
-int loop_cancel(struct loop *loop, struct runnable *r);
+int loop_unqueue(struct loop *loop, struct runnable *r);
 /* Queues a runnable already set up (used by timers, watchers and tasks): 0 or -ENOMEM. */
 int loop_push_ready(struct loop *loop, struct runnable *r);
 

@@ -21,8 +21,8 @@ struct loop {
     size_t watch_count;
     struct loop_watcher **by_fd;   /* fd -> watcher, so a ready fd finds its owner in O(1) */
     size_t by_fd_len;
-    struct backend_event *events;  /* what the backend fills each wait */
-    int events_cap;
+    struct backend_ready *ready_fds; /* what the backend fills each wait */
+    int ready_fds_cap;
 
     bool stop_requested;
     int64_t last_timeout;

@@ -32,7 +32,7 @@ int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadlin
         loop_set_error(loop, "loop_timer_start(%s): the callback is NULL", t->entry.name);
         return -EINVAL;
     }
-    loop_cancel(loop, &t->run); /* re-armed while due: it is no longer due */
+    loop_unqueue(loop, &t->run); /* re-armed while due: it is no longer due */
     t->loop = loop;
     t->callback = callback;
     t->arg = arg;
@@ -56,8 +56,8 @@ int loop_timer_start(struct loop *loop, struct loop_timer *t, int64_t delay_ns,
 int loop_timer_stop(struct loop *loop, struct loop_timer *t) {
     if (!loop || !t)
         return -EINVAL;
-    if (timerq_cancel(&loop->sched.timers, &t->entry) == 0)
+    if (timerq_remove(&loop->sched.timers, &t->entry) == 0)
         return 0;
     /* Already due, its callback waiting on the ready queue: stopping still prevents it. */
-    return loop_cancel(loop, &t->run);
+    return loop_unqueue(loop, &t->run);
 }

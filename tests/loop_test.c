@@ -29,11 +29,11 @@ static struct loop *new_loop(void) {
 }
 
 /* Queues one answer of the scripted backend: the fds (all readable) the next wait reports. */
-static void script_ready(struct loop *loop, const int *fds, int n, unsigned events) {
-    struct backend_event ev[8];
-    cr_assert_leq(n, 8, "a scripted answer here holds at most 8 events");
+static void script_ready(struct loop *loop, const int *fds, int n, unsigned readiness) {
+    struct backend_ready ev[8];
+    cr_assert_leq(n, 8, "a scripted answer here holds at most 8 ready fds");
     for (int i = 0; i < n; i++)
-        ev[i] = (struct backend_event){.fd = fds[i], .events = events};
+        ev[i] = (struct backend_ready){.fd = fds[i], .readiness = readiness};
     cr_assert_eq(backend_script_add(loop_backend(loop), ev, n), 0, "the script takes the answer");
 }
 
@@ -475,8 +475,8 @@ Test(loop, call_soon_twice_runs_once,
     cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(c.calls, 1, "it runs once");
     loop_call_soon(loop, &c.run, count_call, &c);
-    cr_assert_eq(loop_cancel(loop, &c.run), 0, "cancelling a queued runnable returns 0");
-    cr_assert_eq(loop_cancel(loop, &c.run), -EALREADY, "cancelling it again returns -EALREADY");
+    cr_assert_eq(loop_unqueue(loop, &c.run), 0, "cancelling a queued runnable returns 0");
+    cr_assert_eq(loop_unqueue(loop, &c.run), -EALREADY, "cancelling it again returns -EALREADY");
     cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(c.calls, 1, "a cancelled runnable does not run");
     loop_free(loop);

@@ -375,10 +375,12 @@ static void play(const struct policy_ops *ops, uint64_t seed, char *why, size_t 
     run.now = 1000 * MS;
     for (int i = 0; i < POOL; i++)
         runnable_init(&run.pool[i], NULL, NULL, "pooled");
-    if (readyq_init(&run.q, ops, NULL) != 0) {
-        snprintf(why, why_len, "readyq_init failed");
+    struct policy *policy;
+    if (policy_new(&policy, ops, NULL) != 0) {
+        snprintf(why, why_len, "policy_new failed");
         return;
     }
+    readyq_init(&run.q, policy);
     if (ops == &policy_lottery)
         policy_lottery_seed(run.q.policy, seed);
     if (ops == &policy_mlfq)

@@ -81,9 +81,9 @@ Test(timerq, rearm_and_cancel,
     cr_assert_eq(timerq_pop_due(&q, 100), &c, "c, moved from 10 to 70, comes last");
 
     timerq_add(&q, &a, 5);
-    cr_assert_eq(timerq_cancel(&q, &a), 0, "cancelling an armed timer returns 0");
-    cr_assert_eq(timerq_cancel(&q, &a), -EALREADY, "cancelling it again returns -EALREADY");
-    cr_assert_eq(timerq_cancel(&q, &b), -EALREADY,
+    cr_assert_eq(timerq_remove(&q, &a), 0, "cancelling an armed timer returns 0");
+    cr_assert_eq(timerq_remove(&q, &a), -EALREADY, "cancelling it again returns -EALREADY");
+    cr_assert_eq(timerq_remove(&q, &b), -EALREADY,
                  "cancelling a timer that already fired returns -EALREADY, not a failure");
     cr_assert_eq(timerq_count(&q), 0u, "nothing is left armed");
     timerq_free(&q);
@@ -193,7 +193,7 @@ static const char *play(uint64_t seed, char *why, size_t why_len) {
                 snprintf(why, why_len, "op %ld: timerq_add returned %d", op, rc);
             model_arm(&m, i, deadline);
         } else if (kind < 6) { /* stop */
-            int rc = timerq_cancel(&q, &entries[i]);
+            int rc = timerq_remove(&q, &entries[i]);
             int want = m.armed[i] ? 0 : -EALREADY;
             if (rc != want)
                 snprintf(why, why_len, "op %ld: cancel of timer %d returned %d, the model says %d",

@@ -141,8 +141,8 @@ static void pinger_ready(struct loop_watcher *w, unsigned ready) {
     if (p->sent < p->len)
         pinger_send(p);
     unsigned want = p->sent < p->len ? LOOP_WRITABLE : LOOP_READABLE;
-    if (want != w->events)
-        cr_assert_eq(loop_modify(p->loop, w, want), 0, "interest changes");
+    if (want != w->interest)
+        cr_assert_eq(loop_set_interest(p->loop, w, want), 0, "interest changes");
 }
 
 struct crowd {

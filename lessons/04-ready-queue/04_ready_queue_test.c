@@ -48,7 +48,7 @@ static void run_step(void *arg) {
         journal.count++;
     }
     if (s->cancels)
-        cr_assert_eq(loop_cancel(s->loop, &s->cancels->run), 0,
+        cr_assert_eq(loop_unqueue(s->loop, &s->cancels->run), 0,
                      "%s cancels %s, which was still queued: 0", s->name, s->cancels->name);
     if (s->schedules)
         cr_assert_eq(loop_call_soon(s->loop, &s->schedules->run, run_step, s->schedules), 0,

@@ -137,7 +137,7 @@ static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
         printf("nothing ready; the next timer is %.0f ms away\n", (double)timeout / 1e6);
 }
 
-static void after_wait(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
+static void after_wait(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     struct narrator *narrator = ctx;
     if (loop_now(loop) != narrator->before_wait_ns)
         printf("  poll() found nothing, so the virtual clock jumps to %.0f ms\n",

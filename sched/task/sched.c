@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-int sched_init(struct sched *s, const struct policy_ops *policy, const struct sched_alloc *alloc,
-               FILE *report) {
+void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc *alloc,
+                FILE *report) {
     s->alloc = alloc ? alloc : sched_alloc_libc();
     s->report = report ? report : stderr;
     s->now = 0;
@@ -22,10 +22,7 @@ int sched_init(struct sched *s, const struct policy_ops *policy, const struct sc
     s->unretrieved_count = 0;
     s->unretrieved_dropped = 0;
     timerq_init(&s->timers, s->alloc);
-    int err = readyq_init(&s->ready, policy, s->alloc);
-    if (err)
-        timerq_free(&s->timers);
-    return err;
+    readyq_init(&s->ready, policy);
 }
 
 /* asyncio prints "Task exception was never retrieved" when such a task is collected; here the
@@ -43,7 +40,7 @@ static void report_unretrieved(struct sched *s) {
     fflush(s->report);
 }
 
-void sched_destroy(struct sched *s) {
+void sched_free(struct sched *s) {
     report_unretrieved(s);
     while (readyq_pop(&s->ready, s->now)) {
         /* unlink whatever never ran */
@@ -59,7 +56,7 @@ int sched_push_ready(struct sched *s, struct runnable *r) {
     return readyq_push(&s->ready, r, s->now);
 }
 
-int sched_cancel(struct sched *s, struct runnable *r) {
+int sched_unqueue(struct sched *s, struct runnable *r) {
     int err = readyq_remove(&s->ready, r);
     if (err == 0 && s->in_batch && r->tick <= s->tick && s->batch_left > 0)
         s->batch_left--;

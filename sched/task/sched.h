@@ -44,16 +44,18 @@ struct sched {
     size_t unretrieved_dropped;
 };
 
-int sched_init(struct sched *s, const struct policy_ops *policy, const struct sched_alloc *alloc,
-               FILE *report);
-/* Unlinks whatever is still queued or armed (the handles belong to their owners). */
-void sched_destroy(struct sched *s);
+/* Never allocates: the ready queue takes `policy` (made by policy_new) and owns it. */
+void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc *alloc,
+                FILE *report);
+/* Reports failures nobody joined, unlinks whatever is still queued or armed (the handles belong
+ * to their owners) and frees the policy and the timer queue's array. */
+void sched_free(struct sched *s);
 
 /* Queues r. The batch rule: while a batch runs, r is stamped for the next tick, so it waits.
  * Pushing a queued runnable is a no-op. 0 or -ENOMEM. */
 int sched_push_ready(struct sched *s, struct runnable *r);
 /* Takes r off the ready queue; if it was counted in this batch's N, N shrinks. 0 or -EALREADY. */
-int sched_cancel(struct sched *s, struct runnable *r);
+int sched_unqueue(struct sched *s, struct runnable *r);
 
 /* Step 3 for timers: every entry due by `now` fires its on_due(entry, s). */
 void sched_fire_due_timers(struct sched *s, int64_t now);

@@ -35,7 +35,7 @@ static void finish(struct task *t) {
      * that registration: on_done may free the frame, and nothing may keep pointing into it. */
     if (t->waiter.waiting)
         waiter_wake(&t->waiter, -EDEADLK);
-    sched_cancel(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
+    sched_unqueue(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
     t->error = coro_error(&t->co);
     t->state = coro_is_cancelled(&t->co) ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
     list_remove(&t->live);

@@ -15,7 +15,7 @@ void waiter_wake(struct waiter *w, int result) {
     w->result = result;
     list_remove(&w->node);                        /* out of any wait queue */
     if (timerq_armed(&w->timer))
-        timerq_cancel(&t->sched->timers, &w->timer); /* a timeout that will not fire now */
+        timerq_remove(&t->sched->timers, &w->timer); /* a timeout that will not fire now */
     if (w->undo) {
         void (*undo)(struct waiter *, void *) = w->undo;
         w->undo = NULL;

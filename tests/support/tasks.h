@@ -17,7 +17,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "sched/sync/semaphore.h"
 
 /* ---- the loop -------------------------------------------------------------------------------- */
@@ -86,7 +86,7 @@ static inline void test_alloc_init(struct test_alloc *a, size_t limit) {
 
 /* A loop hook (after_run): after every single runnable, how full is the queue? */
 struct test_queue_watch {
-    const struct queue *q;
+    const struct channel *q;
     size_t max;
     long samples;
 };
@@ -95,8 +95,8 @@ static inline void test_queue_watch_after_run(void *ctx, struct loop *loop,
                                               const struct runnable *r, int64_t ran_ns) {
     (void)loop, (void)r, (void)ran_ns;
     struct test_queue_watch *w = ctx;
-    if (queue_length(w->q) > w->max)
-        w->max = queue_length(w->q);
+    if (channel_length(w->q) > w->max)
+        w->max = channel_length(w->q);
     w->samples++;
 }
 
@@ -281,7 +281,7 @@ static inline void test_spawn_permit_taker(struct loop *loop, struct test_permit
  * item, as a number, in got[]; item is the last one got. */
 struct test_getter {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     int want;
     void *item;
     long got[16];
@@ -294,7 +294,7 @@ static inline enum coro_status test_getter_step(struct task *t) {
     struct test_getter *f = TASK_FRAME(t, struct test_getter, task);
     CORO_BEGIN(&t->co);
     while (f->count < f->want) {
-        QUEUE_GET(t, f->q, f->item);
+        CHANNEL_GET(t, f->q, f->item);
         f->result = task_result(t);
         if (f->result != 0)
             CORO_RETURN(&t->co);
@@ -305,7 +305,7 @@ static inline enum coro_status test_getter_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-static inline void test_spawn_getter(struct loop *loop, struct test_getter *f, struct queue *q,
+static inline void test_spawn_getter(struct loop *loop, struct test_getter *f, struct channel *q,
                                      const char *name, int want) {
     *f = (struct test_getter){.q = q, .want = want, .result = 1};
     cr_assert_eq(loop_spawn(loop, &f->task, test_getter_step, name, NULL), 0);
