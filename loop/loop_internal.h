@@ -1,10 +1,13 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
  * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_dump.c). Not for users: they
- * hold a struct loop * and go through loop.h. */
+ * hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
+ * which reach the scheduler directly and never call back into loop.c. */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "loop/loop.h"
 #include "sched/task/sched.h"
@@ -29,8 +32,14 @@ struct loop {
     char error[200];
 };
 
-/* Records the words loop_last_error() returns. */
-void loop_set_error(struct loop *loop, const char *fmt, ...);
+/* Records the words loop_last_error() returns. Here, not in loop.c, so that every file of the
+ * loop can explain a refusal without calling back into the tick's file. */
+static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(loop->error, sizeof loop->error, fmt, ap);
+    va_end(ap);
+}
 /* Unlinks every watcher (loop_free). */
 void loop_unwatch_all(struct loop *loop);
 /* Step 3 for fds: the backend said these fds are ready; queue their watchers. */

@@ -124,7 +124,7 @@ int loop_unwatch(struct loop *loop, struct loop_watcher *w) {
     loop->watch_count--;
     /* Readiness gathered but not yet delivered belongs to an fd we no longer watch: drop it,
      * so a callback never hears about an fd that was unwatched (and maybe closed and reused). */
-    loop_unqueue(loop, &w->run);
+    sched_unqueue(&loop->sched, &w->run);
     w->ready = 0;
     w->loop = NULL;
     return 0;
@@ -146,6 +146,6 @@ void loop_queue_ready_fds(struct loop *loop, int n) {
             continue; /* not ours (a script may say anything): nobody to tell */
         w->ready |= loop->ready_fds[i].readiness & (w->interest | LOOP_INVALID);
         if (w->ready)
-            loop_push_ready(loop, &w->run);
+            sched_push_ready(&loop->sched, &w->run);
     }
 }

@@ -239,9 +239,9 @@ struct sleeper {
 static enum coro_status sleeper_step(struct task *t) {
     struct sleeper *f = TASK_FRAME(t, struct sleeper, task);
     CORO_BEGIN(&t->co);
-    f->deadline = loop_now(t->sched->owner) + f->ns;
+    f->deadline = loop_now(task_loop(t)) + f->ns;
     LOOP_SLEEP_UNTIL(t, f->deadline);
-    f->woke_at = loop_now(t->sched->owner);
+    f->woke_at = loop_now(task_loop(t));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }

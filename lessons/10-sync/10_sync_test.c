@@ -37,10 +37,10 @@ static enum coro_status fast_producer_step(struct task *t) {
     CORO_BEGIN(&t->co);
     while (f->put < f->count) {
         f->length_before[f->put] = channel_length(f->q);
-        f->tick_before = loop_tick(t->sched->owner);
+        f->tick_before = loop_tick(task_loop(t));
         CHANNEL_PUT(t, f->q, (void *)(intptr_t)(f->put + 1));
         cr_assert_eq(task_result(t), 0);
-        f->suspended[f->put] = loop_tick(t->sched->owner) != f->tick_before;
+        f->suspended[f->put] = loop_tick(task_loop(t)) != f->tick_before;
         f->put++;
     }
     CORO_CLEANUP(&t->co);

@@ -1,7 +1,10 @@
 /* sched.c — the ready queue's batch rule and the timer queue's firing, in one place (lessons 04
- * and 05). The rule: N is fixed when a batch begins; work queued during the batch is stamped with
- * the next tick; removing a runnable that was counted in N lowers N. Under FIFO that is exactly
- * asyncio's snapshot of its ready deque. */
+ * and 05). The batch rule: N = the runnables ready as the batch begins; N times, run the one the
+ * policy picks among those ready at that moment; removing a runnable counted in N lowers N.
+ * Under FIFO that is exactly asyncio's snapshot (work queued during the batch waits for the next
+ * tick); under any other policy a runnable queued during the batch may be picked in this batch,
+ * but a batch never exceeds N. A push during a batch is stamped with the next tick, so that
+ * removing it does not lower N: it was not counted. */
 #include "sched/task/sched.h"
 
 #include <errno.h>
@@ -18,7 +21,8 @@ void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc
     s->running = NULL;
     list_init(&s->tasks);
     s->task_count = 0;
-    s->owner = NULL;
+    s->loop = NULL;
+    s->resume_waiter = NULL;
     s->unretrieved_count = 0;
     s->unretrieved_dropped = 0;
     timerq_init(&s->timers, s->alloc);

@@ -138,7 +138,7 @@ static inline enum coro_status test_sleeper_step(struct task *t) {
         CORO_FAIL(&t->co, f->fail_with);
     CORO_CLEANUP(&t->co);
     f->cleanups++;
-    f->ended_at = loop_now(t->sched->owner);
+    f->ended_at = loop_now(task_loop(t));
     CORO_END(&t->co);
 }
 
