@@ -157,11 +157,12 @@ deps-check:
 
 # The same runner is built twice: the portable switch coroutines and the labels-as-values ones.
 # Both run even if the first fails; the last line is one verdict over both, which CI reads.
-TEST_BUILDS = build build/labels
+TEST_BUILDS = $(BUILD) $(BUILD)/labels
 test: deps
 	@rm -f $(addsuffix /tests/counts,$(TEST_BUILDS))
-	@ok=0; $(MAKE) --no-print-directory BUILD=build run-tests || ok=1; \
-	$(MAKE) --no-print-directory BUILD=build/labels EXTRA_CFLAGS=-DCORO_USE_LABELS run-tests || ok=1; \
+	@ok=0; $(MAKE) --no-print-directory BUILD=$(BUILD) run-tests || ok=1; \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/labels EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DCORO_USE_LABELS" \
+	  run-tests || ok=1; \
 	sh tests/test_total.sh $(TEST_BUILDS) && exit $$ok
 
 # The runner's workers run in parallel, so its report is written to files and printed afterwards:
