@@ -176,7 +176,7 @@ bool pool_acquire_begin(struct task *t, struct pool_lease *lease) {
         int64_t now = loop_now(p->loop);
         int64_t deadline =
             lease->timeout_ns > INT64_MAX - now ? INT64_MAX : now + lease->timeout_ns;
-        int rc = waiter_arm_timer(&t->waiter, t->sched, deadline, true);
+        int rc = waiter_arm_timer(&t->waiter, deadline, true);
         if (rc < 0)
             waiter_wake(&t->waiter, rc); /* leaves the queue: the task resumes with -ENOMEM */
     }
