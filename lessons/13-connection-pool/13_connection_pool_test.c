@@ -624,3 +624,28 @@ Test(connection_pool, max_lifetime_retires, .timeout = 20,
     pool_close(&p);
     fixture_stop(fx);
 }
+
+Test(connection_pool, server_down_leaks_nothing, .timeout = 20,
+     .description = "Q: when nobody listens, does a query fail with -ECONNREFUSED and give its "
+                    "permit back, so every later query fails the same way instead of hanging?") {
+    struct fixture *fx = fixture_start(KVD);
+    uint16_t nobody = free_port();
+    struct pool p;
+    struct pool_conn conns[1];
+    struct pool_config config = {.host = NET_LOOPBACK, .port = nobody, .conns = conns, .size = 1};
+    cr_assert_eq(pool_open(&p, fx->loop, &config), 0, "a lazy pool opens without connecting");
+    struct client c[3];
+    struct task *tasks[3];
+    for (int i = 0; i < 3; i++) {
+        spawn_client(fx, &c[i], &p, "client", (const char *const[]){"PING", NULL}, 1, 0);
+        tasks[i] = &c[i].task;
+    }
+    run_until_done(fx->loop, tasks, 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert(c[i].result == -ECONNREFUSED || c[i].result == -ECONNRESET,
+                  "client %d's query failed: nobody listens (%d)", i, c[i].result);
+    cr_assert(p.in_flight == 0 && pool_waiting(&p) == 0 && p.permits.value == 1,
+              "nothing leaked: 0 leased, 0 waiting, the permit free (%d)", p.permits.value);
+    pool_close(&p);
+    fixture_stop(fx);
+}
