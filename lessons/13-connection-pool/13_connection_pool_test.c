@@ -634,10 +634,11 @@ Test(connection_pool, server_down_leaks_nothing, .timeout = 20,
     struct pool_conn conns[1];
     struct pool_config config = {.host = NET_LOOPBACK, .port = nobody, .conns = conns, .size = 1};
     cr_assert_eq(pool_open(&p, fx->loop, &config), 0, "a lazy pool opens without connecting");
+    static const char *const ping[] = {"PING", NULL}; /* outlives the loop that spawns */
     struct client c[3];
     struct task *tasks[3];
     for (int i = 0; i < 3; i++) {
-        spawn_client(fx, &c[i], &p, "client", (const char *const[]){"PING", NULL}, 1, 0);
+        spawn_client(fx, &c[i], &p, "client", ping, 1, 0);
         tasks[i] = &c[i].task;
     }
     run_until_done(fx->loop, tasks, 3);
