@@ -28,7 +28,7 @@ bool loop_sleep_begin(struct task *t, int64_t ns) {
 
 /* The watcher's callback: the fd is ready, so the wait is over. */
 static void fd_ready(struct loop_watcher *w, unsigned ready) {
-    struct loop_fd_wait *fw = LIST_ENTRY(w, struct loop_fd_wait, watcher);
+    struct loop_fd_wait *fw = container_of(w, struct loop_fd_wait, watcher);
     waiter_wake(&fw->task->waiter, (int)ready);
 }
 

@@ -131,9 +131,8 @@ int loop_unwatch(struct loop *loop, struct loop_watcher *w) {
 }
 
 void loop_unwatch_all(struct loop *loop) {
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &loop->watchers) {
-        loop_unwatch(loop, LIST_ENTRY(it, struct loop_watcher, node));
+    list_for_each(it, &loop->watchers) {
+        loop_unwatch(loop, container_of(it, struct loop_watcher, node));
     }
 }
 

@@ -1,4 +1,4 @@
-/* backend_poll.c — the poll() backend of lesson 03: a dense pollfd array (what the kernel reads)
+/* poll.c — the poll() backend of lesson 03: a dense pollfd array (what the kernel reads)
  * and an fd -> slot index (so watch and unwatch are O(1): removal moves the last entry into the
  * hole). No FD_SETSIZE: any fd the process may open can be watched. */
 #include "loop/backend/backend.h"

@@ -1,4 +1,4 @@
-/* backend_script.c — a backend that waits for nothing: each wait returns the next answer a test
+/* script.c — a backend that waits for nothing: each wait returns the next answer a test
  * queued and records the timeout it was asked for. Introduced with lesson 02's tests; lessons 04
  * and 05 test the loop's batches and timeout arithmetic with it, without a socket in sight. */
 #include "loop/backend/backend.h"
