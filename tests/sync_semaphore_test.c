@@ -11,6 +11,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h"
 
