@@ -97,16 +97,8 @@ struct stress {
     long incarnations, started, cleanups, bad_cleanups, cancels_accepted, cancels_ealready;
 };
 
-/* splitmix64: small, seedable, good enough to shuffle a workload. */
-static uint64_t next_random(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static int below(uint64_t *state, int n) {
-    return (int)(next_random(state) % (uint64_t)n);
+    return (int)test_random_below(state, (uint64_t)n);
 }
 
 static enum op pick_op(uint64_t *state) {

@@ -9,15 +9,11 @@
 #include <string.h>
 
 #include "sched/timerq.h"
+#include "tests/support/random.h"
 
 static void never_called(struct timerq_entry *e, void *ctx) {
     (void)e;
     (void)ctx;
-}
-
-static uint32_t next_random(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 33);
 }
 
 TestSuite(timerq, .description = "In what order does the timer queue hand out its timers, and do "
@@ -183,10 +179,10 @@ static const char *play(uint64_t seed, char *why, size_t why_len) {
     int64_t now = 0;
     why[0] = '\0';
     for (long op = 0; op < OPERATIONS && why[0] == '\0'; op++) {
-        int i = (int)(next_random(&rng) % POOL);
-        uint32_t kind = next_random(&rng) % 10;
+        int i = (int)(test_random(&rng) % POOL);
+        uint32_t kind = test_random(&rng) % 10;
         /* Coarse deadlines, so that many timers share one and the tie order is exercised. */
-        int64_t deadline = now + (int64_t)(next_random(&rng) % HORIZON) / 1000 * 1000;
+        int64_t deadline = now + (int64_t)(test_random(&rng) % HORIZON) / 1000 * 1000;
         if (kind < 4) { /* start, or re-arm if it is armed */
             int rc = timerq_add(&q, &entries[i], deadline);
             if (rc != 0)
@@ -202,7 +198,7 @@ static const char *play(uint64_t seed, char *why, size_t why_len) {
                 m.count--;
             m.armed[i] = false;
         } else { /* time moves on, and everything due is popped */
-            now += (int64_t)(next_random(&rng) % (HORIZON / 4));
+            now += (int64_t)(test_random(&rng) % (HORIZON / 4));
             for (;;) {
                 int want = model_earliest(&m);
                 if (want >= 0 && m.deadline[want] > now)

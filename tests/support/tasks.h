@@ -1,8 +1,9 @@
-/* tasks.h — what the task, sync and cancellation tests share (lessons 08, 10 and 11): a loop on
- * the virtual clock, small task frames that sleep, join, cancel, take a lock, a permit or a queue
- * item and note what they saw, an allocator that counts and refuses, and a queue-length hook.
- * Header only, all `static inline`: a test file uses what it needs and pays nothing for the rest.
- * Names start with test_ so they never clash with a test file's own frames. */
+/* tasks.h — what the task, sync and cancellation tests share (lessons 08, 10 and 11): the virtual
+ * loop and the random numbers (loop.h and random.h, included here), small task frames that sleep,
+ * join, cancel, take a lock, a permit or a queue item and note what they saw, an allocator that
+ * counts and refuses, and a queue-length hook. Header only, all `static inline`: a test file uses
+ * what it needs and pays nothing for the rest. Names start with test_ so they never clash with a
+ * test file's own frames. */
 #ifndef LOOPSCHOOL_TESTS_SUPPORT_TASKS_H
 #define LOOPSCHOOL_TESTS_SUPPORT_TASKS_H
 
@@ -20,23 +21,10 @@
 #include "sched/sync/channel.h"
 #include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
+#include "tests/support/loop.h"   /* test_virtual_loop */
+#include "tests/support/random.h" /* test_random */
 
-/* ---- the loop -------------------------------------------------------------------------------- */
-
-/* A loop on a virtual clock that starts at 0: when nothing is ready it jumps to the next deadline
- * instead of sleeping. `config` (NULL: none) says the rest; its clock is replaced by this one,
- * and a NULL backend means the script backend, which watches any fd number without a real one. */
-static inline struct loop *test_virtual_loop(struct loop_clock *clock,
-                                             const struct loop_config *config) {
-    struct loop_config c = config ? *config : (struct loop_config){0};
-    c.clock = clock;
-    if (!c.backend)
-        c.backend = &backend_script;
-    loop_clock_init_virtual(clock, 0);
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &c), 0, "a loop on the virtual clock can be made");
-    return loop;
-}
+/* ---- dumps ---------------------------------------------------------------------------------- */
 
 /* A dump into a string: buf (an array) receives what `call` printed on the stream named `out`. */
 #define TEST_DUMP_INTO(buf, call)                                                                  \
@@ -47,14 +35,6 @@ static inline struct loop *test_virtual_loop(struct loop_clock *clock,
         call;                                                                                      \
         fclose(out);                                                                               \
     } while (0)
-
-/* xorshift64: the same "random" numbers on every run, from a non-zero seed. */
-static inline uint64_t test_random(uint64_t *state) {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
 
 /* An allocator for a loop's config (or an unbounded queue) that counts its calls and refuses,
  * with NULL, every request for memory while `refuse` is set or that is larger than `limit` bytes
