@@ -1,6 +1,6 @@
 /* await.c — the awaits that need the loop: sleeping on the timer queue and waiting for an fd
  * (lesson 08). Each registers the task's waiter where the wake will come from, and leaves an
- * undo so that whichever wake comes first cancels the others. */
+ * undo so that whichever wake comes first undoes the others. */
 #include "loop/await.h"
 
 #include <errno.h>

@@ -4,7 +4,8 @@
 #include "sched/task/task.h"
 
 static void print_interest(unsigned interest, FILE *out) {
-    fprintf(out, "%s%s", (interest & LOOP_READABLE) ? "r" : "-", (interest & LOOP_WRITABLE) ? "w" : "-");
+    fprintf(out, "%s%s", (interest & LOOP_READABLE) ? "r" : "-",
+            (interest & LOOP_WRITABLE) ? "w" : "-");
 }
 
 void loop_dump(const struct loop *loop, FILE *out) {

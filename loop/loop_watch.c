@@ -42,7 +42,8 @@ static int make_room(struct loop *loop, int fd) {
     }
     if ((size_t)loop->ready_fds_cap <= loop->watch_count) {
         int cap = loop->ready_fds_cap ? loop->ready_fds_cap * 2 : 64;
-        struct backend_ready *grown = sched_realloc(loop->alloc, loop->ready_fds, (size_t)cap * sizeof *grown);
+        struct backend_ready *grown =
+            sched_realloc(loop->alloc, loop->ready_fds, (size_t)cap * sizeof *grown);
         if (!grown)
             return -ENOMEM;
         loop->ready_fds = grown;

@@ -117,7 +117,8 @@ static int script_set_interest(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (script_find(script_of(b), fd) < 0)
-        return backend_refuse(b, -ENOENT, "script: cannot set_interest on fd %d, it is not watched", fd);
+        return backend_refuse(b, -ENOENT, "script: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
     return 0; /* interest does not change what a script answers */
 }
 

@@ -88,7 +88,8 @@ static int select_set_interest(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (!select_is_watched(s, fd))
-        return backend_refuse(b, -ENOENT, "select: cannot set_interest on fd %d, it is not watched", fd);
+        return backend_refuse(b, -ENOENT, "select: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
     select_set_bits(s, fd, interest);
     return 0;
 }

@@ -114,7 +114,7 @@ void echo_server_close(struct echo_server *s) {
         struct echo_conn *c = &s->conns[i];
         if (!c->in_use)
             continue;
-        stream_close_now(&c->stream); /* also cancels an on_close not yet delivered */
+        stream_close_now(&c->stream); /* also drops an on_close not yet delivered */
         c->in_use = false;
         list_push_front(&s->free_slots, &c->free_node);
         s->open_connections--;
