@@ -14,6 +14,7 @@
 #include "sched/sync/queue.h"
 #include "sched/task/taskset.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_canceller */
+#include "tests/support/twin.h"
 
 #define MS 1000000LL
 
@@ -424,4 +425,84 @@ Test(cancellation, nobody_sees_it_report,
                    "a cancel nobody joined is not a failure: not reported");
     cr_assert_null(strstr(report, "'joined'"), "a failure that was joined was seen: not reported");
     cr_assert_eq(j.seen, -EPIPE, "the joiner saw it instead");
+}
+
+/* ---- asyncio side by side -------------------------------------------------------------------- */
+
+/* The lines where loopschool and asyncio differ on purpose, before scene 5: the same event, said
+ * by each side. Every other line must be the same. */
+static const char *const twin_differences[][2] = {
+    /* wait_for, gather and TaskGroup wait through a future whose done-callbacks go through
+     * call_soon: asyncio resumes the waiter two iterations after the last member ended. */
+    {"100 ms: patient resumed 1 iteration(s) after fetch ended",
+     "100 ms: patient resumed 2 iteration(s) after fetch ended"},
+    {"40 ms: gather resumed 1 iteration(s) after its last member ended",
+     "40 ms: gather resumed 2 iteration(s) after its last member ended"},
+    /* A group reports its first failure here; asyncio raises an ExceptionGroup of all. */
+    {"20 ms: group returns -EIO, its first failure",
+     "20 ms: group raises an ExceptionGroup of [-EIO]"},
+    /* The group's wait ends in the very tick its last member (c', cancelled) ended. */
+    {"20 ms: group resumed 0 iteration(s) after its last member ended",
+     "20 ms: group resumed 2 iteration(s) after its last member ended"},
+};
+
+/* Scene 5, as each side plays it: asyncio's cancel of a joiner cancels the joined task first;
+ * loopschool's join leaves it running (it behaves like await asyncio.shield(task)). */
+static const char *const scene5_loopschool[] = {
+    "scene 5",
+    "0 ms: boss joins worker",
+    "0 ms: worker asks the pool for a slot",
+    "0 ms: worker has the slot; asks for the lock",
+    "0 ms: worker has the lock; works for 50 ms (sleeps)",
+    "10 ms: super cancels boss: accepted",
+    "10 ms: boss cleanup (error -ECANCELED)",
+    "50 ms: worker finished its work",
+    "50 ms: worker cleanup (error 0): puts the slot back, releases the lock",
+};
+static const char *const scene5_asyncio[] = {
+    "scene 5",
+    "0 ms: boss joins worker",
+    "0 ms: worker asks the pool for a slot",
+    "0 ms: worker has the slot; asks for the lock",
+    "0 ms: worker has the lock; works for 50 ms (sleeps)",
+    "10 ms: super cancels boss: accepted",
+    "10 ms: worker cleanup (error -ECANCELED): puts the slot back, releases the lock",
+    "10 ms: boss cleanup (error -ECANCELED)",
+};
+
+static void assert_block(const struct test_twin_output *out, size_t from, const char *const *want,
+                         size_t n, const char *who) {
+    cr_assert_eq(out->count - from, n, "%s prints %zu lines for scene 5, not %zu", who, n,
+                 out->count - from);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_str_eq(out->lines[from + i], want[i], "%s, scene 5, line %zu", who, i + 1);
+}
+
+Test(cancellation, asyncio_twin_differs_only_as_documented,
+     .description = "Q: does asyncio cancel, time out, gather and group the same children the "
+                    "same way, and where exactly does it differ?",
+     .timeout = 30) {
+    struct test_twin_output *c, *py;
+    test_twin_pair("11-cancellation", &c, &py);
+    size_t i = 0, differences = 0;
+    for (; i < c->count && i < py->count && strcmp(c->lines[i], "scene 5") != 0; i++) {
+        if (strcmp(c->lines[i], py->lines[i]) == 0)
+            continue;
+        bool documented = false;
+        for (size_t d = 0; d < sizeof twin_differences / sizeof twin_differences[0]; d++)
+            documented |= strcmp(c->lines[i], twin_differences[d][0]) == 0 &&
+                          strcmp(py->lines[i], twin_differences[d][1]) == 0;
+        cr_assert(documented,
+                  "line %zu differs only as documented: loopschool \"%s\", asyncio \"%s\"",
+                  i + 1, c->lines[i], py->lines[i]);
+        differences++;
+    }
+    cr_assert_eq(differences, 4, "each of the 4 documented differences shows, not %zu",
+                 differences);
+    cr_assert_str_eq(py->lines[i], "scene 5", "both reach scene 5 on the same line");
+    assert_block(c, i, scene5_loopschool, sizeof scene5_loopschool / sizeof *scene5_loopschool,
+                 "loopschool");
+    assert_block(py, i, scene5_asyncio, sizeof scene5_asyncio / sizeof *scene5_asyncio, "asyncio");
+    free(c);
+    free(py);
 }
