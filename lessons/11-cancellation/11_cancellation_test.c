@@ -427,6 +427,100 @@ Test(cancellation, nobody_sees_it_report,
     cr_assert_eq(j.seen, -EPIPE, "the joiner saw it instead");
 }
 
+/* ---- documented differences from asyncio, pinned as they are today -------------------------- */
+
+/* Needs no time, only one more turn: it yields once, then ends. */
+static enum coro_status instant_step(struct task *t) {
+    CORO_BEGIN(&t->co);
+    TASK_YIELD(t);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+struct zero_waiter {
+    struct task task;
+    struct task_set *set;
+    int result;
+};
+
+static enum coro_status zero_waiter_step(struct task *t) {
+    struct zero_waiter *f = TASK_FRAME(t, struct zero_waiter, task);
+    CORO_BEGIN(&t->co);
+    LOOP_WAIT_FOR(t, f->set, 0);
+    f->result = task_result(t);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+Test(cancellation, wait_for_zero_timeout_says_timed_out,
+     .description = "Q: what does wait_for with a timeout of 0 report for a task that needs no "
+                    "time at all (asyncio: it cancels the task before it starts)?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct task instant;
+    struct task_set one;
+    struct task *storage[1];
+    task_set_init(&one, storage, 1, false);
+    /* The waiter first: it calls wait_for before the task has had its first step. */
+    struct zero_waiter w = {.set = &one, .result = 1};
+    loop_spawn(loop, &w.task, zero_waiter_step, "waiter", NULL);
+    cr_assert_eq(task_set_spawn(&one, loop_sched(loop), &instant, instant_step, "instant", NULL),
+                 0);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(instant.state, TASK_DONE,
+                 "the task ran to completion (state %d): nothing cancelled it before its first "
+                 "step",
+                 instant.state);
+    cr_assert_eq(w.result, -ETIMEDOUT,
+                 "and wait_for still says -ETIMEDOUT (got %d): the result is fixed when the "
+                 "deadline fires, whatever the task then did (asyncio 3.11 cancels it first)",
+                 w.result);
+    loop_free(loop);
+}
+
+/* A parent that starts a group, then does more work in its body before the group's wait. */
+struct group_parent {
+    struct task task;
+    struct loop *loop;
+    struct task_set *set;
+    struct job kids[2];
+};
+
+static enum coro_status group_parent_step(struct task *t) {
+    struct group_parent *f = TASK_FRAME(t, struct group_parent, task);
+    CORO_BEGIN(&t->co);
+    spawn_job(f->loop, &f->kids[0], "kid0", 50 * MS, 0, f->set);
+    spawn_job(f->loop, &f->kids[1], "kid1", 50 * MS, 0, f->set);
+    LOOP_SLEEP(t, 20 * MS); /* the body's own work, before the group's wait */
+    TASK_GROUP_WAIT(t, f->set);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+Test(cancellation, group_body_cancel_leaves_children_running,
+     .description = "Q: when a group's parent is cancelled in its body, before the group's wait, "
+                    "what becomes of the children (asyncio: cancelled and awaited)?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct task_set group;
+    struct task *storage[2];
+    task_set_init(&group, storage, 2, true);
+    struct group_parent p = {.loop = loop, .set = &group};
+    loop_spawn(loop, &p.task, group_parent_step, "parent", NULL);
+    struct test_canceller c = {.ns = 10 * MS, .target = &p.task};
+    loop_spawn(loop, &c.task, test_canceller_step, "canceller", NULL);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(p.task.state, TASK_CANCELLED, "the parent left through its cleanup at 10 ms");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(p.kids[i].task.state, TASK_DONE,
+                     "child %d was neither cancelled nor awaited: it ran on to its end (the group "
+                     "protects only its wait; asyncio's TaskGroup also protects its body)",
+                     i);
+        cr_assert_eq(p.kids[i].cleaned_at, 50 * MS, "child %d ended at 50 ms, after the parent", i);
+    }
+    loop_free(loop);
+}
+
 /* ---- asyncio side by side -------------------------------------------------------------------- */
 
 /* The lines where loopschool and asyncio differ on purpose, before scene 5: the same event, said
