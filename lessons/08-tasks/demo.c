@@ -204,7 +204,7 @@ static void note_timer(struct wake *w, int64_t deadline, struct loop *loop) {
         *w = (struct wake){"its timer fired", loop_tick(loop)};
 }
 
-static void after_wait(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
+static void after_wait(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     struct narrator *narrator = ctx;
     for (int i = 0; i < 2; i++)
         note_timer(&narrator->fetches[i]->timer, narrator->fetches[i]->deadline, loop);
@@ -363,9 +363,9 @@ struct sleeper {
 static enum coro_status sleeper_step(struct task *t) {
     struct sleeper *f = TASK_FRAME(t, struct sleeper, task);
     CORO_BEGIN(&t->co);
-    f->deadline = loop_now(t->sched->owner) + f->ns;
+    f->deadline = loop_now(task_loop(t)) + f->ns;
     LOOP_SLEEP_UNTIL(t, f->deadline);
-    f->woke_at = loop_now(t->sched->owner);
+    f->woke_at = loop_now(task_loop(t));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
