@@ -88,8 +88,8 @@ static enum coro_status parent_step(struct parent *p) {
 static void show(int resume, const struct parent *p, enum coro_status s) {
     if (s == CORO_DONE)
         event("parent %s", coro_state(&p->co) == CORO_STATE_CANCELLED ? "cancelled"
-                           : coro_error(&p->co) != 0                 ? "failed"
-                                                                     : "done");
+                           : coro_error(&p->co) != 0                  ? "failed"
+                                                                      : "done");
     if (trace_mode)
         return;
     printf("   resume %d -> %s; parent %s", resume, coro_status_name(s),

@@ -298,8 +298,7 @@ static enum coro_status self_joiner_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(tasks, join_misuse,
-     .description = "Q: what does a task get if it joins itself, or NULL?") {
+Test(tasks, join_misuse, .description = "Q: what does a task get if it joins itself, or NULL?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct self_joiner s = {0};
@@ -469,7 +468,7 @@ enum { README_CORO = 16, README_TASK_BYTES = 296 };
 Test(tasks, bytes_per_task,
      .description = "Q: how many bytes does the library add to each task, field by field?") {
     static const struct field fields[] = {
-        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 104), FIELD(joiners, 16),
+        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 104),  FIELD(joiners, 16),
         FIELD(live, 16),   FIELD(sched, 8),        FIELD(done_hook, 8), FIELD(step, 8),
         FIELD(on_done, 8), FIELD(error, 4),        FIELD(state, 1),
     };

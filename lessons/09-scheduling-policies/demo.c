@@ -71,7 +71,8 @@ static void print_table(const struct workload_spec *spec, const struct workload_
     }
     printf("\ncpu%%: its share of the CPU the tasks used. wait: the longest it was ready and not\n"
            "running, in ms. Missed deadlines (jobs that ended after their deadline, or had not\n"
-           "ended when it passed):\n\n%-10s", "policy");
+           "ended when it passed):\n\n%-10s",
+           "policy");
     for (size_t i = 0; i < spec->task_count; i++)
         printf(" %8s", spec->tasks[i].name);
     printf("\n");

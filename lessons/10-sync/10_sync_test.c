@@ -185,8 +185,11 @@ Test(sync, every_item_once_in_order,
     int len = 0;
     struct paced_consumer c[CONSUMERS];
     for (int i = 0; i < CONSUMERS; i++) {
-        c[i] = (struct paced_consumer){.q = &q, .pace_ns = 3 * MS, .seed = 0xC0FFEEu + (uint64_t)i,
-                                       .log = log, .log_len = &len};
+        c[i] = (struct paced_consumer){.q = &q,
+                                       .pace_ns = 3 * MS,
+                                       .seed = 0xC0FFEEu + (uint64_t)i,
+                                       .log = log,
+                                       .log_len = &len};
         loop_spawn(loop, &c[i].task, paced_consumer_step, "consumer", NULL);
     }
     cr_assert_eq(loop_run(loop), 0);
@@ -250,8 +253,10 @@ Test(sync, lock_handoff_is_fifo,
     cr_assert_eq(len, 4);
     int expect[] = {0, 1, 2, 0};
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(log[i], expect[i], "acquisition %d went to %s, expected %s: a queued "
-                     "behind b and c", i, names[log[i]], names[expect[i]]);
+        cr_assert_eq(log[i], expect[i],
+                     "acquisition %d went to %s, expected %s: a queued "
+                     "behind b and c",
+                     i, names[log[i]], names[expect[i]]);
     cr_assert_null(l.owner);
     loop_free(loop);
 }
@@ -299,8 +304,10 @@ Test(sync, lost_updates_without_lock,
      .description = "Q: in one thread, can a read-await-write still lose updates, and does a "
                     "lock prevent it?") {
     int unguarded = run_adders(NULL, 5, 10);
-    cr_assert_eq(unguarded, 10, "without a lock, 50 increments left the counter at %d: each "
-                 "round all five read the same value before any wrote", unguarded);
+    cr_assert_eq(unguarded, 10,
+                 "without a lock, 50 increments left the counter at %d: each "
+                 "round all five read the same value before any wrote",
+                 unguarded);
     struct lock l;
     lock_init(&l, "counter");
     int guarded = run_adders(&l, 5, 10);
@@ -343,9 +350,13 @@ Test(sync, semaphore_admits_at_most_n,
     uint64_t seed = 0xFEED;
     struct limited t[TASKS];
     for (int i = 0; i < TASKS; i++) {
-        t[i] = (struct limited){.sem = &s, .work_ns = (int64_t)(1 + test_random(&seed) % 9) * MS,
-                                .inside = &inside, .max_inside = &max_inside, .order = order,
-                                .order_len = &len, .id = i};
+        t[i] = (struct limited){.sem = &s,
+                                .work_ns = (int64_t)(1 + test_random(&seed) % 9) * MS,
+                                .inside = &inside,
+                                .max_inside = &max_inside,
+                                .order = order,
+                                .order_len = &len,
+                                .id = i};
         loop_spawn(loop, &t[i].task, limited_step, "limited", NULL);
     }
     cr_assert_eq(loop_run(loop), 0);

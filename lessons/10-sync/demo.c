@@ -89,8 +89,7 @@ static enum coro_status producer_step(struct task *t) {
         CHANNEL_PUT(t, f->q, (void *)(intptr_t)f->i);
         f->waited_ns += t->sched->now - f->wait_began;
         if (f->row)
-            note(f->row, "producer", "%sputs item %d%s",
-                 f->had_to_wait ? "woken: " : "", f->i,
+            note(f->row, "producer", "%sputs item %d%s", f->had_to_wait ? "woken: " : "", f->i,
                  f->consumer_waiting ? ", wakes consumer" : "");
     }
     channel_close(f->q);
@@ -122,8 +121,7 @@ static enum coro_status consumer_step(struct task *t) {
             break;
         f->got++;
         if (f->row)
-            note(f->row, "consumer", "gets item %d%s",
-                 (int)(intptr_t)f->item,
+            note(f->row, "consumer", "gets item %d%s", (int)(intptr_t)f->item,
                  f->producer_was_waiting ? ", wakes producer" : "");
         LOOP_SLEEP(t, WORK_MS * MS); /* the work: 4 ms per item */
     }
@@ -220,8 +218,9 @@ static void trace_summary(const char *kind, const struct run_result *r) {
 static bool part1(void) {
     if (!trace_mode)
         printf("Part 1: backpressure. The producer makes an item every %d ms; the consumer needs\n"
-           "%d ms per item; between them, a queue of %d slots. Virtual clock: times are exact.\n\n",
-           MAKE_MS, WORK_MS, SLOTS);
+               "%d ms per item; between them, a queue of %d slots. Virtual clock: times are "
+               "exact.\n\n",
+               MAKE_MS, WORK_MS, SLOTS);
     void *slots[SLOTS];
     struct channel q;
     struct run_result bounded, unbounded;
@@ -230,25 +229,27 @@ static bool part1(void) {
     channel_free(&q);
     trace_summary("bounded", &bounded);
     if (!trace_mode)
-        printf("\n  The producer could make all %d items in %d ms, but it finished at %lld ms: it\n"
-           "  waited %lld ms in put. After the queue first filled, it put one item each time the\n"
-           "  consumer took one: the queue made it run at the consumer's pace, and never held\n"
-           "  more than %zu items.\n",
-           ITEMS, ITEMS * MAKE_MS, (long long)(bounded.producer_done / MS),
-           (long long)(bounded.producer_waited / MS), bounded.max_length);
+        printf(
+            "\n  The producer could make all %d items in %d ms, but it finished at %lld ms: it\n"
+            "  waited %lld ms in put. After the queue first filled, it put one item each time the\n"
+            "  consumer took one: the queue made it run at the consumer's pace, and never held\n"
+            "  more than %zu items.\n",
+            ITEMS, ITEMS * MAKE_MS, (long long)(bounded.producer_done / MS),
+            (long long)(bounded.producer_waited / MS), bounded.max_length);
 
     if (channel_init_unbounded(&q, NULL, "jobs") != 0 || !run_pair(&q, false, &unbounded))
         return false;
     channel_free(&q);
     trace_summary("unbounded", &unbounded);
     if (!trace_mode)
-        printf("\n  The same pair over an UNBOUNDED queue: the producer finished at %lld ms and\n"
-           "  never waited, but the queue grew to %zu items. The consumer finished at %lld ms\n"
-           "  both times (%lld ms bounded): the bound cost no throughput, and it capped the\n"
-           "  memory. With a producer that never stops (a socket, a log), only the bound keeps\n"
-           "  it finite.\n",
-           (long long)(unbounded.producer_done / MS), unbounded.max_length,
-           (long long)(unbounded.consumer_done / MS), (long long)(bounded.consumer_done / MS));
+        printf(
+            "\n  The same pair over an UNBOUNDED queue: the producer finished at %lld ms and\n"
+            "  never waited, but the queue grew to %zu items. The consumer finished at %lld ms\n"
+            "  both times (%lld ms bounded): the bound cost no throughput, and it capped the\n"
+            "  memory. With a producer that never stops (a socket, a log), only the bound keeps\n"
+            "  it finite.\n",
+            (long long)(unbounded.producer_done / MS), unbounded.max_length,
+            (long long)(unbounded.consumer_done / MS), (long long)(bounded.consumer_done / MS));
     return bounded.got == ITEMS && unbounded.got == ITEMS && bounded.max_length == SLOTS &&
            bounded.producer_waited > 0 && unbounded.producer_waited == 0 &&
            unbounded.max_length > SLOTS && bounded.consumer_done == unbounded.consumer_done;
@@ -256,9 +257,9 @@ static bool part1(void) {
 
 /* ---- part 2: a semaphore as a concurrency limit ---------------------------------------------- */
 enum { VISITORS = 20, ADMIT = 3 };
-static const char *const visitor_names[VISITORS] = {
-    "v01", "v02", "v03", "v04", "v05", "v06", "v07", "v08", "v09", "v10",
-    "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20"};
+static const char *const visitor_names[VISITORS] = {"v01", "v02", "v03", "v04", "v05", "v06", "v07",
+                                                    "v08", "v09", "v10", "v11", "v12", "v13", "v14",
+                                                    "v15", "v16", "v17", "v18", "v19", "v20"};
 
 struct gate {
     struct semaphore sem;
@@ -315,10 +316,11 @@ static void gate_before_wait(void *ctx, struct loop *loop, int64_t timeout) {
 
 static bool part2(void) {
     if (!trace_mode)
-        printf("\nPart 2: a semaphore of %d permits in front of %d tasks (asyncio.Semaphore(%d)); "
-           "each\nholds a permit for 5 to 15 ms of work. One row per instant the loop settles at:"
-           "\n\n",
-           ADMIT, VISITORS, ADMIT);
+        printf(
+            "\nPart 2: a semaphore of %d permits in front of %d tasks (asyncio.Semaphore(%d)); "
+            "each\nholds a permit for 5 to 15 ms of work. One row per instant the loop settles at:"
+            "\n\n",
+            ADMIT, VISITORS, ADMIT);
     struct gate gate = {0};
     if (semaphore_init(&gate.sem, ADMIT, ADMIT, "gate") != 0)
         return false;
@@ -354,13 +356,14 @@ static bool part2(void) {
     int err = loop_run(loop);
     gate_before_wait(&gate, loop, -1); /* the last instant: the loop has nothing left to wait for */
     if (!trace_mode)
-        printf("\n  At most %d were ever inside at once; all %d were served in %lld ms. One at a\n"
-           "  time would take %lld ms; all at once, %lld ms, with nothing limiting the load on\n"
-           "  whatever the permits stand for (connections, memory, an API's rate limit).\n",
-           gate.max_count, gate.served, (long long)(loop_now(loop) / MS),
-           (long long)(gate.work_total_ns / MS), (long long)(longest / MS));
-    bool ok = err == 0 && gate.max_count == ADMIT && gate.served == VISITORS &&
-              gate.sem.value == ADMIT;
+        printf(
+            "\n  At most %d were ever inside at once; all %d were served in %lld ms. One at a\n"
+            "  time would take %lld ms; all at once, %lld ms, with nothing limiting the load on\n"
+            "  whatever the permits stand for (connections, memory, an API's rate limit).\n",
+            gate.max_count, gate.served, (long long)(loop_now(loop) / MS),
+            (long long)(gate.work_total_ns / MS), (long long)(longest / MS));
+    bool ok =
+        err == 0 && gate.max_count == ADMIT && gate.served == VISITORS && gate.sem.value == ADMIT;
     loop_free(loop);
     return ok;
 }
@@ -391,8 +394,7 @@ static enum coro_status adder_step(struct task *t) {
         TASK_YIELD(t); /* an await between the read and the write: others run here */
         *f->counter = f->seen + 1;
         if (f->trace && f->round == 0)
-            printf(trace_mode ? "%s writes %d\n" : "    %s writes %d\n", t->run.name,
-                   f->seen + 1);
+            printf(trace_mode ? "%s writes %d\n" : "    %s writes %d\n", t->run.name, f->seen + 1);
         if (f->lock)
             lock_release(f->lock, t);
     }

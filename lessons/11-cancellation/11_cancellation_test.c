@@ -587,8 +587,8 @@ Test(cancellation, asyncio_twin_differs_only_as_documented,
             documented |= strcmp(c->lines[i], twin_differences[d][0]) == 0 &&
                           strcmp(py->lines[i], twin_differences[d][1]) == 0;
         cr_assert(documented,
-                  "line %zu differs only as documented: loopschool \"%s\", asyncio \"%s\"",
-                  i + 1, c->lines[i], py->lines[i]);
+                  "line %zu differs only as documented: loopschool \"%s\", asyncio \"%s\"", i + 1,
+                  c->lines[i], py->lines[i]);
         differences++;
     }
     cr_assert_eq(differences, 4, "each of the 4 documented differences shows, not %zu",

@@ -198,7 +198,7 @@ static enum coro_status supervisor_step(struct task *t) {
 static bool scene1(void) {
     trace("scene 1");
     narrate("Scene 1. A holds the pool's only slot and the lock, and sleeps 100 ms of work. B\n"
-           "waits for the slot. At 30 ms the supervisor cancels A.\n\n");
+            "waits for the slot. At 30 ms the supervisor cancels A.\n\n");
     struct loop_clock clock;
     struct narrator n;
     struct loop *loop = new_loop(&clock, &n, NULL);
@@ -387,7 +387,7 @@ static enum coro_status parent_step(struct task *t) {
 static bool scene3(int only) {
     trace(only == 0 ? "scene 3, gather" : "scene 3, task group");
     narrate("Scene 3. The same three children twice: a (10 ms), b (fails at 20 ms), c (40 ms).\n"
-           "Left, gather(..., return_exceptions=True); right, a TaskGroup.\n\n");
+            "Left, gather(..., return_exceptions=True); right, a TaskGroup.\n\n");
     struct loop_clock clock;
     struct narrator n;
     struct loop *loop = new_loop(&clock, &n, NULL);
@@ -418,8 +418,8 @@ static bool scene3(int only) {
     n.right[3] = &parents[1].task;
     loop_run(loop);
     narrate("\n  gather let c run to its end and handed back every error, in order; the group\n"
-           "  cancelled c' the moment b' failed, waited for c' to clean up, and reported -EIO.\n"
-           "  Neither parent failed: what to do with the error is the parent's own choice.\n\n");
+            "  cancelled c' the moment b' failed, waited for c' to clean up, and reported -EIO.\n"
+            "  Neither parent failed: what to do with the error is the parent's own choice.\n\n");
     bool gather_ok = parents[0].result == 0 && kids[0][2].task.state == TASK_DONE;
     bool group_ok = parents[1].result == -EIO && kids[1][2].task.state == TASK_CANCELLED;
     bool ok = (only == 1 || gather_ok) && (only == 0 || group_ok) &&
@@ -510,8 +510,8 @@ static bool scene5(void) {
             "  asyncio would, cancel worker as well: task_cancel(worker).\n",
             task_state_name((enum task_state)boss.task.state),
             task_state_name((enum task_state)w.task.state), (long long)(loop_now(loop) / MS));
-    bool ok = boss.task.state == TASK_CANCELLED && w.task.state == TASK_DONE &&
-              loop_now(loop) == 50 * MS;
+    bool ok =
+        boss.task.state == TASK_CANCELLED && w.task.state == TASK_DONE && loop_now(loop) == 50 * MS;
     loop_free(loop);
     return ok;
 }
@@ -533,7 +533,8 @@ int main(int argc, char **argv) {
         "  the task        its await completes with -ECANCELED: it leaves through its cleanup,\n"
         "                  or, with a _CATCH await, gets -ECANCELED in its body\n"
         "  a joiner        the joined task's error; -ECANCELED cancels it too, unless it catches;\n"
-        "                  a cancelled joiner leaves the joined task running (asyncio: cancels it)\n"
+        "                  a cancelled joiner leaves the joined task running (asyncio: cancels "
+        "it)\n"
         "  gather          every member's error, in member order; its own result is 0\n"
         "  a task group    its first failure, after cancelling and awaiting the rest\n"
         "                  (asyncio: an ExceptionGroup of every failure)\n"
