@@ -175,7 +175,7 @@ static void kvd_on_listener(struct loop_watcher *w, unsigned ready) {
             s->last_error = rc;
             return;
         }
-        struct kvd_conn *c = LIST_ENTRY(list_first(&s->free_slots), struct kvd_conn, free_node);
+        struct kvd_conn *c = container_of(list_first(&s->free_slots), struct kvd_conn, free_node);
         resp_parser_init(&c->parser, &kvd_limits);
         loop_timer_init(&c->sleep_timer, "kvd sleep");
         c->pending_len = c->inline_len = 0;
