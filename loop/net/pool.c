@@ -195,7 +195,8 @@ int pool__acquired(struct pool_lease *lease, int result) {
     }
     struct pool_conn *c = NULL;
     while (!c && !list_empty(&p->idle)) {
-        struct pool_conn *candidate = container_of(list_first(&p->idle), struct pool_conn, idle_node);
+        struct pool_conn *candidate =
+            container_of(list_first(&p->idle), struct pool_conn, idle_node);
         bool alive = pool_conn_alive(candidate);
         if (alive && !pool_conn_expired(p, candidate)) {
             c = candidate;
