@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -73,6 +76,16 @@ static bool accepts(uint16_t port) {
     return false;
 }
 
+/* In a child about to exec a server: a failed assertion ends the test's process without its
+ * cleanup, so on Linux the server is told to die with its parent instead of living on. */
+static void die_with_parent(pid_t parent) {
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+    if (getppid() != parent)
+        _exit(127); /* the parent is already gone */
+}
+
 static void start_redis(struct fixture *fx) {
     if (system("command -v redis-server >/dev/null 2>&1") != 0)
         cr_skip_test("redis-server is not installed, so the pool cannot be tried against real "
@@ -81,9 +94,11 @@ static void start_redis(struct fixture *fx) {
     fx->port = free_port();
     char port[8];
     snprintf(port, sizeof port, "%u", fx->port);
+    pid_t parent = getpid();
     fx->redis = fork();
     cr_assert_geq(fx->redis, 0, "fork");
     if (fx->redis == 0) {
+        die_with_parent(parent);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
@@ -481,9 +496,11 @@ Test(connection_pool, server_closes_redis, .timeout = 20,
 static pid_t start_demo_server(uint16_t *port, FILE **from_out) {
     int out[2];
     cr_assert_eq(pipe(out), 0);
+    pid_t parent = getpid();
     pid_t pid = fork();
     cr_assert_geq(pid, 0, "fork");
     if (pid == 0) {
+        die_with_parent(parent);
         dup2(out[1], 1);
         close(out[0]);
         close(out[1]);
