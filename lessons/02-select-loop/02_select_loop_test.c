@@ -22,6 +22,7 @@
 #include "loop/net/net.h"
 #include "loop/net/stream.h"
 #include "tests/support/net_client.h"
+#include "tests/support/twin.h"
 
 TestSuite(select_loop, .description = "How can one thread serve many clients at once?");
 
@@ -378,4 +379,18 @@ Test(select_loop, serve_stops_on_sigterm, .timeout = 120,
     cr_assert_eq(read_within(c, echo, 1, 60000), 0, "the client sees its connection closed");
     close(c);
     close(out[0]);
+}
+
+/* ---- the asyncio twin ----------------------------------------------------------------------- */
+
+Test(select_loop, asyncio_twin, .timeout = 60,
+     .description = "Q: does an asyncio select loop with a Protocol echo server tell the same "
+                    "story, event for event?") {
+    struct test_twin_output *c, *py;
+    test_twin_pair("02-select-loop", &c, &py);
+    test_twin_assert_same(c, py);
+    cr_assert_eq(c->count, 15, "the story has 15 events, from listening to closing (got %zu)",
+                 c->count);
+    free(c);
+    free(py);
 }
