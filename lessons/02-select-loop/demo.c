@@ -1,8 +1,8 @@
 /* demo.c — lesson 02 (select-loop): how can one thread serve many clients at once? The echo
  * server of loop/net/echo.c runs on the select backend, with lesson 01's two clients: A
- * connects and says nothing, B sends a line. The loop's hooks narrate every select() call: its timeout, and
- * the fds that came back ready. `--trace` prints only the canonical event lines that
- * asyncio_twin.py prints too; `--serve PORT` runs the bare server until SIGINT or SIGTERM
+ * connects and says nothing, B sends a line. The loop's hooks narrate every select() call: its
+ * timeout, and the fds that came back ready. `--trace` prints only the canonical event lines
+ * that asyncio_twin.py prints too; `--serve PORT` runs the bare server until SIGINT or SIGTERM
  * (loop/net/echo_serve.c). */
 #include <arpa/inet.h>
 #include <errno.h>
