@@ -76,7 +76,7 @@ static void trace(struct demo *d, const char *fmt, ...) {
 /* What an fd is, in words: the listener, a client, or the server's side of a client. */
 static void describe_fd(struct demo *d, int fd, char *out, size_t len) {
     if (fd == d->server.listen_fd) {
-        snprintf(out, len, "fd %d (the listener: a client waits to be accepted)", fd);
+        snprintf(out, len, "fd %d (the listener: a client waits)", fd);
         return;
     }
     if (fd == d->a.fd || fd == d->b.fd) {
