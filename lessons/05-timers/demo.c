@@ -67,15 +67,19 @@ static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
     draw_heap(loop, s->now);
     n->armed_before = timerq_count(&s->timers);
     trace(loop, "wait %.3f ms", (double)timeout / 1e6);
-    if (next && timeout > 0) {
+    if (loop_ready_count(loop) > 0) {
+        story("step 1: callbacks are ready already: timeout 0\n");
+    } else if (next && next->deadline <= s->now) {
+        story("step 1: the root, %s, is due already: timeout 0\n", next->name);
+    } else if (next) {
         /* Says what the loop did, not what it should do: after the exercise's change to round
          * down, this line says so. */
         int64_t due = next->deadline - s->now;
-        const char *how = timeout > due ? "rounded UP" : timeout < due ? "rounded DOWN" : "exact";
-        story("step 1: the root, %s, is due in %.3f ms; %s to poll's whole ms: %lld ms\n",
+        const char *how = timeout > due   ? "rounded UP to poll's whole ms"
+                          : timeout < due ? "rounded DOWN to poll's whole ms"
+                                          : "whole ms already";
+        story("step 1: the root, %s, is due in %.3f ms; %s: %lld ms\n",
               next->name, (double)due / 1e6, how, (long long)(timeout / MS));
-    } else {
-        story("step 1: something is due already: timeout 0\n");
     }
     if (n->virtual_time)
         story("step 2: poll(fds, 0 fds, timeout 0): on virtual time the loop only looks\n");
