@@ -72,14 +72,14 @@ static void narrate_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
 /* Hook: the wait returned. One line names the ready fds; the backend's own dump (for poll, the
  * pollfd array with the kernel's answer in revents) only when the set of watched fds changed
  * since it was last shown: the same array again would say nothing new. */
-static void narrate_ready(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
+static void narrate_ready(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     struct demo *d = ctx;
     char what[160];
     int len = snprintf(what, sizeof what, "  returned %d:", n);
     for (int i = 0; i < n && len < (int)sizeof what; i++)
         len += snprintf(what + len, sizeof what - (size_t)len, "%s fd %d%s", i ? "," : "",
                         ready[i].fd,
-                        (ready[i].events & LOOP_READABLE) ? " readable" : "");
+                        (ready[i].readiness & LOOP_READABLE) ? " readable" : "");
     if (n == 0)
         snprintf(what + len, sizeof what - (size_t)len, " nothing ready");
     say(d, "loop", what);

@@ -8,18 +8,11 @@
 #include <unistd.h>
 
 #include "loop/loop.h"
+#include "tests/support/loop.h" /* test_virtual_loop, test_loop_new */
 #include "tests/support/twin.h"
 
-static struct loop_clock test_clock;
-
 /* The scripted backend on a virtual clock: nothing here waits for real. */
-static struct loop *new_loop(void) {
-    loop_clock_init_virtual(&test_clock, 0);
-    struct loop_config config = {.backend = &backend_script, .clock = &test_clock};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
-    return loop;
-}
+static struct loop_clock test_clock;
 
 /* Every callback here is a `step`: it notes (name, tick) in the journal, then does its job. */
 struct step {
@@ -49,7 +42,7 @@ static void run_step(void *arg) {
         journal.count++;
     }
     if (s->cancels)
-        cr_assert_eq(loop_cancel(s->loop, &s->cancels->run), 0,
+        cr_assert_eq(loop_unqueue(s->loop, &s->cancels->run), 0,
                      "%s cancels %s, which was still queued: 0", s->name, s->cancels->name);
     if (s->schedules)
         cr_assert_eq(loop_call_soon(s->loop, &s->schedules->run, run_step, s->schedules), 0,
@@ -86,7 +79,7 @@ Test(
     ready_queue, scheduled_during_tick_runs_next_tick,
     .description = "Q: when a callback schedules another, does the new one run in the same tick?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct step a, b, c;
     step_init(&a, loop, "A");
     step_init(&b, loop, "B");
@@ -106,7 +99,7 @@ Test(
 
 Test(ready_queue, fifo_order, .description = "Q: in what order does one batch run its callbacks?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     static const char *const names[5] = {"first", "second", "third", "fourth", "fifth"};
     struct step s[5];
     for (int i = 0; i < 5; i++) {
@@ -138,10 +131,7 @@ Test(ready_queue, busy_callback_does_not_starve_io, .timeout = 30,
      .description = "Q: can a callback that re-schedules itself forever keep the loop from "
                     "serving a readable fd?") {
     journal.count = 0;
-    /* A real pipe on the real poll backend; no clock given, so the loop reads the real one. */
-    struct loop_config config = {.backend = &backend_poll};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
+    struct loop *loop = test_loop_new(&backend_poll); /* a real pipe on the real clock */
     struct step spinner;
     step_init(&spinner, loop, "spinner");
     spinner.forever = true;
@@ -174,7 +164,7 @@ Test(ready_queue, busy_callback_does_not_starve_io, .timeout = 30,
 Test(ready_queue, stop_ends_run_after_the_tick,
      .description = "Q: when a callback calls loop_stop, when does loop_run return?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct step a, b, c, later;
     step_init(&a, loop, "A");
     step_init(&b, loop, "B-stops");
@@ -201,7 +191,7 @@ Test(ready_queue, cancel_lowers_n,
      .description = "Q: if A cancels B (counted in this tick's N) "
                     "and schedules C, does C take B's place?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct step a, b, c;
     step_init(&a, loop, "A");
     step_init(&b, loop, "B");

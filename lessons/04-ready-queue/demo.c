@@ -75,7 +75,7 @@ static void act_run(void *arg) {
     a->runs++;
     if (a->cancel) {
         size_t left_before = loop_sched(a->loop)->batch_left;
-        int rc = loop_cancel(a->loop, &a->cancel->run);
+        int rc = loop_unqueue(a->loop, &a->cancel->run);
         size_t left = loop_sched(a->loop)->batch_left;
         trace(a->loop, "%s cancels %s (the ready queue now holds %zu)", a->run.name,
               a->cancel->run.name, loop_ready_count(a->loop));
