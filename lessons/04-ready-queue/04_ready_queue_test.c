@@ -228,7 +228,7 @@ Test(ready_queue, asyncio_twin, .timeout = 60,
                              i + 1, c->lines[i], py->lines[i]);
             continue;
         }
-        /* The documented difference: loop_cancel unlinks the runnable, Handle.cancel() only
+        /* The documented difference: loop_unqueue unlinks the runnable, Handle.cancel() only
          * marks the handle, which stays in loop._ready until its turn comes and is skipped. */
         differences++;
         const char *cancel_line = "tick 2: child-a cancels child-b (the ready queue now holds ";

@@ -12,7 +12,7 @@ wrapping _run_once, and prints the batch's N from len(loop._ready) as the iterat
 
 Where asyncio differs on purpose (the test asserts exactly this line): Handle.cancel() only
 marks the handle. It stays in loop._ready, still counted in this batch, and is thrown away when
-its turn comes. loopschool's loop_cancel unlinks the runnable at once. So right after child-a
+its turn comes. loopschool's loop_unqueue unlinks the runnable at once. So right after child-a
 cancels child-b, loopschool's ready queue holds 1 (counter) and asyncio's holds 2 (counter and
 the cancelled child-b). Which callbacks run, and in which tick, is the same.
 """
