@@ -29,7 +29,7 @@ struct client {
     const char *name;
     const char *line; /* what it will say */
     int fd;
-    uint16_t port;    /* its local port: tells which server connection is its */
+    uint16_t port; /* its local port: tells which server connection is its */
     struct loop_watcher watcher;
     char got[64];
     size_t got_len;
@@ -45,7 +45,7 @@ struct demo {
     uint64_t seen_accepted; /* the server's counters at the last narration */
     uint64_t seen_echoed;
     size_t seen_open;
-    bool trace;   /* --trace: only the canonical lines (the twin prints the same ones) */
+    bool trace; /* --trace: only the canonical lines (the twin prints the same ones) */
     bool ok;
 };
 
@@ -148,8 +148,9 @@ static void narrate_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
 static void narrate_ready(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     struct demo *d = ctx;
     if (n == 0)
-        say(d, "loop", loop_last_timeout(loop) == 0 ? "  -> nothing ready"
-                                                     : "  -> nothing ready: the timeout expired");
+        say(d, "loop",
+            loop_last_timeout(loop) == 0 ? "  -> nothing ready"
+                                         : "  -> nothing ready: the timeout expired");
     for (int i = 0; i < n; i++) {
         char fd_words[96], line[160];
         describe_fd(d, ready[i].fd, fd_words, sizeof fd_words);

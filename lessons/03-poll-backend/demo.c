@@ -78,8 +78,7 @@ static void narrate_ready(void *ctx, struct loop *loop, const struct backend_rea
     int len = snprintf(what, sizeof what, "  returned %d:", n);
     for (int i = 0; i < n && len < (int)sizeof what; i++)
         len += snprintf(what + len, sizeof what - (size_t)len, "%s fd %d%s", i ? "," : "",
-                        ready[i].fd,
-                        (ready[i].readiness & LOOP_READABLE) ? " readable" : "");
+                        ready[i].fd, (ready[i].readiness & LOOP_READABLE) ? " readable" : "");
     if (n == 0)
         snprintf(what + len, sizeof what - (size_t)len, " nothing ready");
     say(d, "loop", what);
@@ -232,7 +231,8 @@ static int scenario(const struct backend_ops *backend) {
         say(&d, "client B", "connected");
         loop_watcher_init(&d.a.watcher, "client A");
         loop_watcher_init(&d.b.watcher, "client B");
-        ok = loop_watch_fd(d.loop, &d.a.watcher, d.a.fd, LOOP_READABLE, client_readable, &d.a) == 0 &&
+        ok = loop_watch_fd(d.loop, &d.a.watcher, d.a.fd, LOOP_READABLE, client_readable, &d.a) ==
+                 0 &&
              loop_watch_fd(d.loop, &d.b.watcher, d.b.fd, LOOP_READABLE, client_readable, &d.b) == 0;
     }
     if (ok) {

@@ -67,7 +67,7 @@ static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     (void)ctx;
     trace(loop, "run %s", r->name);
     story("    pick: %-10s (stamped for tick %llu; picks left in this batch after it: %zu)\n",
-           r->name, (unsigned long long)r->tick, loop_sched(loop)->batch_left);
+          r->name, (unsigned long long)r->tick, loop_sched(loop)->batch_left);
 }
 
 static void act_run(void *arg) {
@@ -80,16 +80,16 @@ static void act_run(void *arg) {
         trace(a->loop, "%s cancels %s (the ready queue now holds %zu)", a->run.name,
               a->cancel->run.name, loop_ready_count(a->loop));
         if (rc != 0)
-            story("      %s cancels %s: it was not queued (%d)\n", a->run.name,
-                   a->cancel->run.name, rc);
+            story("      %s cancels %s: it was not queued (%d)\n", a->run.name, a->cancel->run.name,
+                  rc);
         else if (left < left_before)
             story("      %s cancels %s: it was counted in this tick's N, so the batch\n"
-                   "      shrinks by one: picks left now %zu\n",
-                   a->run.name, a->cancel->run.name, left);
+                  "      shrinks by one: picks left now %zu\n",
+                  a->run.name, a->cancel->run.name, left);
         else
             story("      %s cancels %s: it was stamped for a later tick, so this batch\n"
-                   "      keeps its length: picks left still %zu\n",
-                   a->run.name, a->cancel->run.name, left);
+                  "      keeps its length: picks left still %zu\n",
+                  a->run.name, a->cancel->run.name, left);
     }
     for (int i = 0; i < 2; i++) {
         if (!a->spawn[i])
@@ -97,7 +97,7 @@ static void act_run(void *arg) {
         loop_call_soon(a->loop, &a->spawn[i]->run, act_run, a->spawn[i]);
         trace(a->loop, "%s schedules %s", a->run.name, a->spawn[i]->run.name);
         story("      %s schedules %s: queued now, stamped for tick %llu\n", a->run.name,
-               a->spawn[i]->run.name, (unsigned long long)a->spawn[i]->run.tick);
+              a->spawn[i]->run.name, (unsigned long long)a->spawn[i]->run.tick);
     }
     if (!a->cancel && !a->spawn[0] && a->countdown == 0)
         story("      %s does its work and schedules nothing\n", a->run.name);
@@ -106,7 +106,7 @@ static void act_run(void *arg) {
         loop_call_soon(a->loop, &a->run, act_run, a);
         trace(a->loop, "%s schedules %s", a->run.name, a->run.name);
         story("      %s re-schedules itself (%d more time%s after this)\n", a->run.name,
-               a->countdown, a->countdown == 1 ? "" : "s");
+              a->countdown, a->countdown == 1 ? "" : "s");
     }
 }
 
@@ -158,8 +158,8 @@ int main(int argc, char **argv) {
         print_ready_queue(loop, "left for the next tick:");
     }
     /* What the story shows: four ticks; counter ran in each, child-b in none (cancelled). */
-    bool ok = loop_tick(loop) == 4 && counter.runs == 4 && child_b.runs == 0 &&
-              child_c.runs == 1 && hello.runs == 1;
+    bool ok = loop_tick(loop) == 4 && counter.runs == 4 && child_b.runs == 0 && child_c.runs == 1 &&
+              hello.runs == 1;
     loop_free(loop);
     if (!ok) {
         printf("\nThe demo did not see what it expected (above).\n");

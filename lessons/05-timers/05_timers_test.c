@@ -300,7 +300,8 @@ Test(timers, asyncio_twin, .timeout = 60,
         cr_assert_eq(ct, pt, "in the same tick");
         cr_assert_float_eq(c_ms, ceil(py_ms - 1e-9), 1e-9,
                            "loopschool's wait (%.3f ms) is asyncio's (%.3f ms) rounded up to "
-                           "whole ms", c_ms, py_ms);
+                           "whole ms",
+                           c_ms, py_ms);
     }
     cr_assert_eq(waits, 4, "four waits: one per tick");
     cr_assert(strcmp(c->lines[1], py->lines[1]) == 0 && strstr(c->lines[0], "2.000") &&

@@ -78,8 +78,8 @@ static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
         const char *how = timeout > due   ? "rounded UP to poll's whole ms"
                           : timeout < due ? "rounded DOWN to poll's whole ms"
                                           : "whole ms already";
-        story("step 1: the root, %s, is due in %.3f ms; %s: %lld ms\n",
-              next->name, (double)due / 1e6, how, (long long)(timeout / MS));
+        story("step 1: the root, %s, is due in %.3f ms; %s: %lld ms\n", next->name,
+              (double)due / 1e6, how, (long long)(timeout / MS));
     }
     if (n->virtual_time)
         story("step 2: poll(fds, 0 fds, timeout 0): on virtual time the loop only looks\n");
@@ -106,8 +106,8 @@ static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     if (n->narrated_tick != loop_tick(loop)) {
         n->narrated_tick = loop_tick(loop);
         size_t popped = n->armed_before - timerq_count(&loop_sched(loop)->timers);
-        story("step 3: popped %zu due timer%s onto the ready queue; %zu left in the heap\n",
-              popped, popped == 1 ? "" : "s", timerq_count(&loop_sched(loop)->timers));
+        story("step 3: popped %zu due timer%s onto the ready queue; %zu left in the heap\n", popped,
+              popped == 1 ? "" : "s", timerq_count(&loop_sched(loop)->timers));
         story("step 4: run the batch\n");
     }
     story("        runs %s at +%.3f ms\n", r->name, ms_since(n, loop_now(loop)));
@@ -126,8 +126,7 @@ static void just_fire(struct loop_timer *t) {
 static void read_email(struct loop_timer *t) {
     struct loop *loop = t->arg;
     int rc = loop_timer_stop(loop, &alarm_clock);
-    story("        email stops alarm (loop_timer_stop returns %d): heap_remove takes it out\n",
-          rc);
+    story("        email stops alarm (loop_timer_stop returns %d): heap_remove takes it out\n", rc);
     trace(loop, "email cancels alarm");
     loop_timer_start(loop, &snooze, 25 * MS, just_fire, NULL);
     story("        email re-arms snooze for 25 ms from now: heap_update moves it down\n");

@@ -77,8 +77,8 @@ static bool pipeline(void) {
     }
     story("   sum = %d. count is %s, evens is %s: a stage ends when its source does.\n\n", sum,
           coro_state_name(coro_state(&count.co)), coro_state_name(coro_state(&evens.co)));
-    trace("pipeline: sum %d; count is %s, evens is %s", sum,
-          coro_state_name(coro_state(&count.co)), coro_state_name(coro_state(&evens.co)));
+    trace("pipeline: sum %d; count is %s, evens is %s", sum, coro_state_name(coro_state(&count.co)),
+          coro_state_name(coro_state(&evens.co)));
     return sum == 30 && coro_state(&evens.co) == CORO_STATE_DONE;
 }
 
