@@ -1,8 +1,9 @@
 /* demo.c — lesson 04 (ready-queue): callbacks that schedule callbacks, narrated tick by tick.
  * Each tick prints the ready queue as the batch begins (so N, the batch size), every pick the
- * batch makes, and the queue it leaves for the next tick. Watch: work queued during a tick waits
- * for the next one, and a cancelled callback that was counted in N makes the batch shorter.
- * `--trace` prints only the canonical event lines that asyncio_twin.py prints too. */
+ * batch makes, and the queue it leaves for the next tick. Watch, under FIFO (asyncio's order):
+ * work queued during a tick waits for the next one, and a callback taken off the queue
+ * (loop_unqueue) that was counted in N makes the batch shorter. `--trace` prints only the
+ * canonical event lines that asyncio_twin.py prints too. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
