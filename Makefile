@@ -169,7 +169,7 @@ test: deps
 # one line per test, sorted, failures with their messages, then the runner's own log if anything
 # failed or crashed. $(BUILD)/tests/counts keeps "passed failed skipped" for `make test`'s total.
 run-tests: $(RUNNER) demos
-	@rm -f $(BUILD)/tests/counts; rc=0; \
+	@rm -f $(BUILD)/tests/counts $(BUILD)/tests/report.tap; rc=0; \
 	$(RUNNER) --tap=$(BUILD)/tests/report.tap >$(BUILD)/tests/runner.log 2>&1 || rc=$$?; \
 	awk -v rc=$$rc -v build=$(BUILD) -v counts=$(BUILD)/tests/counts \
 	    -f tests/tap_report.awk $(BUILD)/tests/report.tap || rc=1; \
