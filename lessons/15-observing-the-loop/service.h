@@ -1,0 +1,65 @@
+/* service.h — lesson 15's patient: a small image service on the virtual clock. A producer puts
+ * five jobs on a queue, one every 100 ms; a resizer takes each and makes a thumbnail; a health
+ * check beats every 50 ms. One job is a big photo, and its thumbnail is made in one go: 212 ms
+ * of CPU during which the loop runs nothing else. The demo and the tests run the same service. */
+#ifndef LOOPSCHOOL_LESSON15_SERVICE_H
+#define LOOPSCHOOL_LESSON15_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "loop/await.h"
+#include "sched/sync/channel.h"
+
+enum {
+    SERVICE_JOBS = 5,
+    SERVICE_BIG_JOB = 3, /* the third job is the big photo */
+    SERVICE_BEATS = 12,
+};
+#define SERVICE_MS           ((int64_t)1000000)
+#define SERVICE_SMALL_CPU_NS (4 * SERVICE_MS)
+#define SERVICE_BIG_CPU_NS   (212 * SERVICE_MS)
+#define SERVICE_CHUNK_NS     (SERVICE_BIG_CPU_NS / 8) /* the fix: 8 slices of 26.5 ms */
+
+/* The resizer waits for its next job inside a child coroutine, so its await chain is two deep. */
+struct service_fetch {
+    struct coro co;
+    void *job;
+    int result;
+};
+
+struct service_resizer {
+    struct task task;
+    struct service_fetch fetch;
+    struct service *service;
+    int64_t left_ns; /* CPU still to spend on the current job */
+};
+
+struct service_worker { /* the producer and the health check */
+    struct task task;
+    struct service *service;
+    int i;
+};
+
+struct service {
+    struct loop_clock clock;
+    struct loop *loop;
+    struct channel jobs;
+    void *storage[SERVICE_JOBS + 1];
+    int sizes[SERVICE_JOBS]; /* job i's CPU cost in ms, what the queue carries a pointer to */
+    struct service_worker producer, health;
+    struct service_resizer resizer;
+    bool fixed; /* the big thumbnail made in slices, yielding between them */
+    int thumbnails, beats;
+};
+
+/* Makes the loop (virtual clock at 0) and spawns the three tasks; nothing runs yet. 0 or a
+ * negative errno. */
+int service_init(struct service *s, bool fixed);
+/* Runs until all three tasks are done. 0, or the first task error. */
+int service_run(struct service *s);
+void service_free(struct service *s);
+/* The chain function for observe_tasks (see loop/observe/tasks.h): the resizer's fetch. */
+size_t service_chain(const struct task *t, const struct coro **out, size_t max);
+
+#endif
