@@ -111,9 +111,7 @@ static bool show_trace(bool fixed) {
         rc = observe_trace_save_json(&tr, json);
     if (!rc)
         rc = timeline_save_svg(&tr, OBSERVE_SLOW_DEFAULT_NS,
-                               fixed ? "Lesson 15, the fix: the thumbnail in slices"
-                                     : "Lesson 15: one blocking call in the resizer",
-                               svg);
+                               fixed ? SERVICE_TITLE_FIXED : SERVICE_TITLE, svg);
     if (!rc && longest) {
         SAY("  %zu events recorded; the longest run: '%s' in tick %llu, from %.1f ms for %.1f "
             "ms\n", observe_trace_count(&tr), longest->name, (unsigned long long)longest->tick,

@@ -21,6 +21,10 @@ enum {
 #define SERVICE_BIG_CPU_NS   (212 * SERVICE_MS)
 #define SERVICE_CHUNK_NS     (SERVICE_BIG_CPU_NS / 8) /* the fix: 8 slices of 26.5 ms */
 
+/* The titles of the two timelines the demo draws (and the test redraws). */
+#define SERVICE_TITLE       "Lesson 15: one blocking call in the resizer"
+#define SERVICE_TITLE_FIXED "Lesson 15, the fix: the thumbnail in slices"
+
 /* The resizer waits for its next job inside a child coroutine, so its await chain is two deep. */
 struct service_fetch {
     struct coro co;
