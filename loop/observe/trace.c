@@ -1,12 +1,14 @@
-/* trace.c — the trace recorder of lesson 15; see trace.h. It reads the clock before each run
- * (the tick only reads it after), so tracing costs one clock read per run more than the
- * slow-callback check; nothing is allocated while recording. */
+/* trace.c — the trace recorder of lesson 15; see trace.h. A run's times come from the tick's own
+ * clock read (the scheduler's `now` when after_run is called, and the duration it measured), so
+ * tracing reads the clock once per tick more than the slow-callback check, never per run; it
+ * copies one event per run and allocates nothing. */
 #include "loop/observe/trace.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "loop/observe/tasks.h"
+#include "sched/task/sched.h"
 
 static void push(struct observe_trace *tr, const struct observe_trace_event *e) {
     tr->ring[tr->head] = *e;
@@ -25,7 +27,8 @@ static void copy_name(char *dst, const char *src) {
 
 static void on_before_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
     struct observe_trace *tr = ctx;
-    tr->pending = (struct observe_trace_event){.start = loop_now(loop), .timeout = timeout_ns,
+    tr->pending = (struct observe_trace_event){.start = loop_sched(loop)->now,
+                                               .timeout = timeout_ns,
                                                .tick = loop_tick(loop),
                                                .kind = OBSERVE_TRACE_WAIT};
     copy_name(tr->pending.name, "wait");
@@ -40,7 +43,7 @@ static void on_after_wait(void *ctx, struct loop *loop, const struct backend_rea
 
 static void on_before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     struct observe_trace *tr = ctx;
-    tr->pending = (struct observe_trace_event){.start = loop_now(loop), .tick = loop_tick(loop),
+    tr->pending = (struct observe_trace_event){.tick = loop_tick(loop),
                                                .kind = OBSERVE_TRACE_RUN,
                                                .task = observe_task_of(loop, r) != NULL};
     copy_name(tr->pending.name, r->name ? r->name : "?");
@@ -49,11 +52,9 @@ static void on_before_run(void *ctx, struct loop *loop, const struct runnable *r
 static void on_after_run(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns) {
     struct observe_trace *tr = ctx;
     (void)r;
-    /* The tick measured from its own start; ours began a little later, after the hooks before
-     * us: end where the tick says the run ended. */
-    tr->pending.duration = loop_now(loop) - tr->pending.start;
-    if (tr->pending.duration < 0 || tr->pending.duration > ran_ns)
-        tr->pending.duration = ran_ns;
+    /* The tick has just read the clock into the scheduler's now: the run ended there. */
+    tr->pending.start = loop_sched(loop)->now - ran_ns;
+    tr->pending.duration = ran_ns;
     push(tr, &tr->pending);
 }
 
