@@ -25,7 +25,7 @@
 #include "tests/bench/lib/bench.h"
 #include "tests/bench/lib/loadclient.h"
 
-enum { MAX_CONNECTIONS = 1000, SERVER_SLOTS = MAX_CONNECTIONS + 16 };
+enum { MAX_CONNECTIONS = 1000 };
 
 /* A server in a forked child, so its CPU time is its own (RUSAGE_CHILDREN after wait). */
 struct server_child {
@@ -44,11 +44,9 @@ static void stop_loop(struct loop_signal *s, int signo) {
 static int run_loop_server(const struct backend_ops *backend, int report_fd) {
     struct loop *loop;
     struct loop_config config = {.backend = backend};
-    struct echo_conn *conns = calloc(SERVER_SLOTS, sizeof *conns);
     struct echo_server server;
     struct loop_signal sig;
-    if (!conns || loop_new(&loop, &config) < 0 ||
-        echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, SERVER_SLOTS) < 0 ||
+    if (loop_new(&loop, &config) < 0 || echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL) < 0 ||
         loop_signal_open(loop, &sig, stop_loop, loop) < 0)
         return 1;
     if (write(report_fd, &server.port, sizeof server.port) != sizeof server.port)
@@ -57,7 +55,6 @@ static int run_loop_server(const struct backend_ops *backend, int report_fd) {
     loop_signal_close(&sig);
     echo_server_close(&server);
     loop_free(loop);
-    free(conns);
     return rc == 0 ? 0 : 1;
 }
 
