@@ -178,7 +178,7 @@ int echo_serve_until_signal(const struct echo_serve_args *args, FILE *out, FILE 
     } else {
         /* Only now: a parent that reads this line may connect, and may stop us with a signal. */
         echo_serve_print(out, "listening on %s:%u\n", NET_LOOPBACK, run.server.port);
-        echo_serve_print(out, "descriptors: soft limit %llu raised to %llu (hard limit %llu); "
+        echo_serve_print(out, "descriptors: soft limit %llu -> %llu (the hard limit is %llu); "
                          "at most %zu connections\n", fds.was, fds.now, fds.hard, max_conns);
         rc = loop_run(run.loop); /* until the shutdown has drained, or a second signal */
         if (rc == 0)
