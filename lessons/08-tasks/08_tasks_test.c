@@ -46,7 +46,7 @@ static enum coro_status napper_step(struct task *t) {
     CORO_BEGIN(&t->co);
     for (f->round = 0; f->round < f->times; f->round++) {
         LOOP_SLEEP(t, f->ms * MS);
-        f->log->wakes[f->log->count++] = (struct wake){f->name, loop_now(t->sched->owner)};
+        f->log->wakes[f->log->count++] = (struct wake){f->name, loop_now(task_loop(t))};
     }
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
@@ -117,7 +117,7 @@ static enum coro_status pipe_reader_step(struct task *t) {
     CORO_BEGIN(&t->co);
     LOOP_WAIT_READABLE(t, &f->wait, f->fd);
     f->result = task_result(t);
-    f->woke_at = loop_now(t->sched->owner);
+    f->woke_at = loop_now(task_loop(t));
     if (f->result > 0 && read(f->fd, &f->byte, 1) != 1)
         CORO_FAIL(&t->co, -EIO);
     CORO_CLEANUP(&t->co);
@@ -136,7 +136,7 @@ static enum coro_status pipe_writer_step(struct task *t) {
     LOOP_SLEEP(t, 50 * MS);
     if (write(f->fd, "!", 1) != 1)
         CORO_FAIL(&t->co, -EIO);
-    f->wrote_in_tick = loop_tick(t->sched->owner);
+    f->wrote_in_tick = loop_tick(task_loop(t));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
@@ -401,7 +401,7 @@ static enum coro_status crowd_step(struct task *t) {
     CORO_BEGIN(&t->co);
     LOOP_SLEEP_UNTIL(t, f->deadline);
     f->wakes++;
-    f->woke_at = loop_now(t->sched->owner);
+    f->woke_at = loop_now(task_loop(t));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
@@ -460,16 +460,16 @@ struct field {
     { #member, offsetof(struct task, member), sizeof(((struct task *)0)->member), (readme) }
 
 #ifdef CORO_USE_LABELS
-enum { README_CORO = 24, README_TASK_BYTES = 288 }; /* the labels build saves a label address */
+enum { README_CORO = 24, README_TASK_BYTES = 304 }; /* the labels build saves a label address */
 #else
-enum { README_CORO = 16, README_TASK_BYTES = 280 };
+enum { README_CORO = 16, README_TASK_BYTES = 296 };
 #endif
 
 Test(tasks, bytes_per_task,
      .description = "Q: how many bytes does the library add to each task, field by field?") {
     static const struct field fields[] = {
-        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 88), FIELD(joiners, 16),
-        FIELD(live, 16),   FIELD(sched, 8),        FIELD(set, 8),     FIELD(step, 8),
+        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 104), FIELD(joiners, 16),
+        FIELD(live, 16),   FIELD(sched, 8),        FIELD(done_hook, 8), FIELD(step, 8),
         FIELD(on_done, 8), FIELD(error, 4),        FIELD(state, 1),
     };
     size_t expected_offset = 0, sum = 0;

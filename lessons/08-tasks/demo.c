@@ -137,7 +137,7 @@ static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
         printf("nothing ready; the next timer is %.0f ms away\n", (double)timeout / 1e6);
 }
 
-static void after_wait(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
+static void after_wait(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     struct narrator *narrator = ctx;
     if (loop_now(loop) != narrator->before_wait_ns)
         printf("  poll() found nothing, so the virtual clock jumps to %.0f ms\n",
@@ -239,9 +239,9 @@ struct sleeper {
 static enum coro_status sleeper_step(struct task *t) {
     struct sleeper *f = TASK_FRAME(t, struct sleeper, task);
     CORO_BEGIN(&t->co);
-    f->deadline = loop_now(t->sched->owner) + f->ns;
+    f->deadline = loop_now(task_loop(t)) + f->ns;
     LOOP_SLEEP_UNTIL(t, f->deadline);
-    f->woke_at = loop_now(t->sched->owner);
+    f->woke_at = loop_now(task_loop(t));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }

@@ -11,7 +11,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_random, test_queue_watch */
 
@@ -25,7 +25,7 @@ TestSuite(sync, .description = "How does a bounded queue slow a fast producer do
  * and whether the put suspended it (the loop's tick moved on while it was inside the put). */
 struct fast_producer {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     int count, put;
     uint64_t tick_before;
     size_t length_before[64];
@@ -36,11 +36,11 @@ static enum coro_status fast_producer_step(struct task *t) {
     struct fast_producer *f = TASK_FRAME(t, struct fast_producer, task);
     CORO_BEGIN(&t->co);
     while (f->put < f->count) {
-        f->length_before[f->put] = queue_length(f->q);
-        f->tick_before = loop_tick(t->sched->owner);
-        QUEUE_PUT(t, f->q, (void *)(intptr_t)(f->put + 1));
+        f->length_before[f->put] = channel_length(f->q);
+        f->tick_before = loop_tick(task_loop(t));
+        CHANNEL_PUT(t, f->q, (void *)(intptr_t)(f->put + 1));
         cr_assert_eq(task_result(t), 0);
-        f->suspended[f->put] = loop_tick(t->sched->owner) != f->tick_before;
+        f->suspended[f->put] = loop_tick(task_loop(t)) != f->tick_before;
         f->put++;
     }
     CORO_CLEANUP(&t->co);
@@ -53,27 +53,27 @@ Test(sync, producer_parked_exactly_when_full,
     enum { CAPACITY = 4 };
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct queue q;
+    struct channel q;
     void *slots[CAPACITY];
-    cr_assert_eq(queue_init(&q, slots, CAPACITY, "jobs"), 0);
+    cr_assert_eq(channel_init(&q, slots, CAPACITY, "jobs"), 0);
     struct fast_producer p = {.q = &q, .count = 12};
     loop_spawn(loop, &p.task, fast_producer_step, "producer", NULL);
 
     cr_assert_eq(loop_run(loop), 0, "with no consumer the loop runs out of work");
     cr_assert_eq(p.put, CAPACITY, "the producer put %d items, as many as there are slots",
                  CAPACITY);
-    cr_assert_eq(queue_length(&q), CAPACITY);
+    cr_assert_eq(channel_length(&q), CAPACITY);
     cr_assert_eq(p.task.state, TASK_WAITING, "then it was suspended in put, on the full queue");
     cr_assert_str_eq(p.task.waiter.what, "jobs", "task_dump would say: waiting on jobs");
 
     for (int get = 1; get <= 6; get++) {
         void *item;
-        cr_assert_eq(queue_try_get(&q, &item), 0);
+        cr_assert_eq(channel_try_get(&q, &item), 0);
         cr_assert_eq((long)(intptr_t)item, get, "items come out in the order they went in");
         cr_assert_eq(p.task.state, TASK_READY, "get %d freed one slot and woke the producer", get);
         cr_assert_eq(loop_run(loop), 0);
         cr_assert_eq(p.put, CAPACITY + get, "after get %d it put exactly one more item", get);
-        cr_assert_eq(queue_length(&q), CAPACITY, "the queue is full again...");
+        cr_assert_eq(channel_length(&q), CAPACITY, "the queue is full again...");
         cr_assert_eq(p.task.state, TASK_WAITING, "...and the producer suspended again");
     }
     for (int i = 0; i < p.put; i++)
@@ -88,7 +88,7 @@ Test(sync, producer_parked_exactly_when_full,
  * shared by every consumer, so the log is the global order in which items came out. */
 struct paced_consumer {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     int64_t pace_ns;
     uint64_t seed; /* 0: a fixed pace; else a random 0..pace */
     void *item;
@@ -101,7 +101,7 @@ static enum coro_status paced_consumer_step(struct task *t) {
     struct paced_consumer *f = TASK_FRAME(t, struct paced_consumer, task);
     CORO_BEGIN(&t->co);
     for (;;) {
-        QUEUE_GET(t, f->q, f->item);
+        CHANNEL_GET(t, f->q, f->item);
         if (task_result(t) != 0)
             break;
         f->log[(*f->log_len)++] = (long)(intptr_t)f->item;
@@ -116,7 +116,7 @@ static enum coro_status paced_consumer_step(struct task *t) {
 /* Puts first, first + 1, ... then (if it is the closer) closes the queue. */
 struct producer {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     long first;
     int count, i;
     bool closes;
@@ -126,11 +126,11 @@ static enum coro_status producer_step(struct task *t) {
     struct producer *f = TASK_FRAME(t, struct producer, task);
     CORO_BEGIN(&t->co);
     for (f->i = 0; f->i < f->count; f->i++) {
-        QUEUE_PUT(t, f->q, (void *)(intptr_t)(f->first + f->i));
+        CHANNEL_PUT(t, f->q, (void *)(intptr_t)(f->first + f->i));
         cr_assert_eq(task_result(t), 0);
     }
     if (f->closes)
-        queue_close(f->q);
+        channel_close(f->q);
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
@@ -139,9 +139,9 @@ Test(sync, never_exceeds_bound,
      .description = "Q: with three fast producers and one slow consumer, does the queue ever "
                     "hold more than its bound?") {
     enum { CAPACITY = 8, EACH = 100 };
-    struct queue q;
+    struct channel q;
     void *slots[CAPACITY];
-    cr_assert_eq(queue_init(&q, slots, CAPACITY, "jobs"), 0);
+    cr_assert_eq(channel_init(&q, slots, CAPACITY, "jobs"), 0);
     /* A loop hook: after every single runnable, how full is the queue? */
     struct test_queue_watch watch = {.q = &q};
     struct loop_hooks hooks = {.ctx = &watch, .after_run = test_queue_watch_after_run};
@@ -158,7 +158,7 @@ Test(sync, never_exceeds_bound,
     loop_spawn(loop, &c.task, paced_consumer_step, "consumer", NULL);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(loop_run_until_complete(loop, &p[i].task), 0);
-    queue_close(&q);
+    channel_close(&q);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(len, 3 * EACH, "every item arrived");
     cr_assert_gt(watch.samples, 3 * EACH, "the queue was measured after every runnable");
@@ -175,9 +175,9 @@ Test(sync, every_item_once_in_order,
     enum { CAPACITY = 5, ITEMS = 400, CONSUMERS = 3 };
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct queue q;
+    struct channel q;
     void *slots[CAPACITY];
-    cr_assert_eq(queue_init(&q, slots, CAPACITY, "jobs"), 0);
+    cr_assert_eq(channel_init(&q, slots, CAPACITY, "jobs"), 0);
     struct producer p = {.q = &q, .first = 0, .count = ITEMS, .closes = true};
     loop_spawn(loop, &p.task, producer_step, "producer", NULL);
     static long log[ITEMS];

@@ -6,7 +6,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "sched/sync/semaphore.h"
 
 #include <errno.h>
@@ -51,7 +51,7 @@ static void note(char *cell, size_t size, const char *fmt, ...) {
  *         q.shutdown()  (Python 3.13; before it, a sentinel item told the consumer to stop) */
 struct producer {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     struct row *row; /* NULL: say nothing */
     int i;
     bool had_to_wait, consumer_waiting;
@@ -65,19 +65,19 @@ static enum coro_status producer_step(struct task *t) {
         note(f->row->producer, sizeof f->row->producer, "starts making item 1");
     for (f->i = 1; f->i <= ITEMS; f->i++) {
         LOOP_SLEEP(t, MAKE_MS * MS); /* making the item takes 1 ms */
-        f->had_to_wait = f->q->bounded && queue_length(f->q) == f->q->capacity;
+        f->had_to_wait = f->q->bounded && channel_length(f->q) == f->q->capacity;
         if (f->row && f->had_to_wait)
             note(f->row->producer, sizeof f->row->producer, "item %d made; full: WAITS", f->i);
         f->consumer_waiting = !waitq_empty(&f->q->getters); /* this put will wake it */
         f->wait_began = t->sched->now;
-        QUEUE_PUT(t, f->q, (void *)(intptr_t)f->i);
+        CHANNEL_PUT(t, f->q, (void *)(intptr_t)f->i);
         f->waited_ns += t->sched->now - f->wait_began;
         if (f->row)
             note(f->row->producer, sizeof f->row->producer, "%sputs item %d%s",
                  f->had_to_wait ? "woken: " : "", f->i,
                  f->consumer_waiting ? ", wakes consumer" : "");
     }
-    queue_close(f->q);
+    channel_close(f->q);
     if (f->row)
         note(f->row->producer, sizeof f->row->producer, "closes queue");
     CORO_CLEANUP(&t->co);
@@ -87,7 +87,7 @@ static enum coro_status producer_step(struct task *t) {
 /* Python: while True: item = await q.get(); await asyncio.sleep(0.004)  # the work */
 struct consumer {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     struct row *row;
     void *item;
     bool producer_was_waiting;
@@ -98,10 +98,10 @@ static enum coro_status consumer_step(struct task *t) {
     struct consumer *f = TASK_FRAME(t, struct consumer, task);
     CORO_BEGIN(&t->co);
     for (;;) {
-        if (f->row && queue_length(f->q) == 0 && !f->q->closed)
+        if (f->row && channel_length(f->q) == 0 && !f->q->closed)
             note(f->row->consumer, sizeof f->row->consumer, "queue empty: WAITS");
         f->producer_was_waiting = !waitq_empty(&f->q->putters);
-        QUEUE_GET(t, f->q, f->item);
+        CHANNEL_GET(t, f->q, f->item);
         if (task_result(t) == -EPIPE)
             break;
         f->got++;
@@ -128,7 +128,7 @@ static void print_indented(const char *text, const char *indent) {
     }
 }
 
-static void queue_bar(const struct queue *q, char *out) {
+static void channel_bar(const struct channel *q, char *out) {
     size_t i = 0;
     for (; i < q->count; i++)
         out[i] = '#';
@@ -144,7 +144,7 @@ struct run_result {
 };
 
 /* Runs one producer and one consumer over q; prints a row per tick if `timeline`. */
-static bool run_pair(struct queue *q, bool timeline, struct run_result *res) {
+static bool run_pair(struct channel *q, bool timeline, struct run_result *res) {
     struct loop_clock clock;
     struct loop *loop = virtual_loop(&clock, NULL);
     if (!loop)
@@ -161,14 +161,14 @@ static bool run_pair(struct queue *q, bool timeline, struct run_result *res) {
     while (!task_done(&prod.task) || !task_done(&cons.task)) {
         if (loop_run_once(loop) != 0)
             break;
-        if (queue_length(q) > res->max_length)
-            res->max_length = queue_length(q);
+        if (channel_length(q) > res->max_length)
+            res->max_length = channel_length(q);
         if (task_done(&prod.task) && !res->producer_done)
             res->producer_done = loop_now(loop);
         if (!timeline)
             continue;
         char bar[SLOTS + 1];
-        queue_bar(q, bar);
+        channel_bar(q, bar);
         printf("  %3lld ms %4llu  [%s]  %-36s %s\n", (long long)(loop_now(loop) / MS),
                (unsigned long long)loop_tick(loop), bar, row.producer, row.consumer);
         row = (struct row){0};
@@ -176,10 +176,10 @@ static bool run_pair(struct queue *q, bool timeline, struct run_result *res) {
             char text[256] = "";
             FILE *mem = fmemopen(text, sizeof text - 1, "w");
             if (mem) {
-                queue_dump(q, mem);
+                channel_dump(q, mem);
                 fclose(mem);
             }
-            printf("         the producer is parked in put; queue_dump(q, stdout) prints:\n");
+            printf("         the producer is parked in put; channel_dump(q, stdout) prints:\n");
             print_indented(text, "           | ");
             dumped = true;
         }
@@ -196,11 +196,11 @@ static bool part1(void) {
            "%d ms per item; between them, a queue of %d slots. Virtual clock: times are exact.\n\n",
            MAKE_MS, WORK_MS, SLOTS);
     void *slots[SLOTS];
-    struct queue q;
+    struct channel q;
     struct run_result bounded, unbounded;
-    if (queue_init(&q, slots, SLOTS, "jobs") != 0 || !run_pair(&q, true, &bounded))
+    if (channel_init(&q, slots, SLOTS, "jobs") != 0 || !run_pair(&q, true, &bounded))
         return false;
-    queue_free(&q);
+    channel_free(&q);
     printf("\n  The producer could make all %d items in %d ms, but it finished at %lld ms: it\n"
            "  waited %lld ms in put. After the queue first filled, it put one item each time the\n"
            "  consumer took one: the queue made it run at the consumer's pace, and never held\n"
@@ -208,9 +208,9 @@ static bool part1(void) {
            ITEMS, ITEMS * MAKE_MS, (long long)(bounded.producer_done / MS),
            (long long)(bounded.producer_waited / MS), bounded.max_length);
 
-    if (queue_init_unbounded(&q, NULL, "jobs") != 0 || !run_pair(&q, false, &unbounded))
+    if (channel_init_unbounded(&q, NULL, "jobs") != 0 || !run_pair(&q, false, &unbounded))
         return false;
-    queue_free(&q);
+    channel_free(&q);
     printf("\n  The same pair over an UNBOUNDED queue: the producer finished at %lld ms and\n"
            "  never waited, but the queue grew to %zu items. The consumer finished at %lld ms\n"
            "  both times (%lld ms bounded): the bound cost no throughput, and it capped the\n"

@@ -11,7 +11,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "sched/task/taskset.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_canceller */
 
@@ -59,7 +59,7 @@ TestSuite(cancellation,
 struct worker {
     struct task task;
     struct loop *loop;
-    struct queue *pool;
+    struct channel *pool;
     struct lock *lock;
     int64_t work_ns;
     void *slot;
@@ -72,7 +72,7 @@ struct worker {
 static enum coro_status worker_step(struct task *t) {
     struct worker *f = TASK_FRAME(t, struct worker, task);
     CORO_BEGIN(&t->co);
-    QUEUE_GET(t, f->pool, f->slot);
+    CHANNEL_GET(t, f->pool, f->slot);
     f->has_slot = true;
     LOCK_ACQUIRE(t, f->lock);
     f->got_lock_at = loop_now(f->loop);
@@ -81,7 +81,7 @@ static enum coro_status worker_step(struct task *t) {
     CORO_CLEANUP(&t->co);
     f->cleanups++;
     if (f->has_slot)
-        queue_try_put(f->pool, f->slot);
+        channel_try_put(f->pool, f->slot);
     lock_release_if_held(f->lock, t);
     CORO_END(&t->co);
 }
@@ -93,10 +93,10 @@ Test(cancellation, cleanup_gives_back_lock_and_slot,
     struct loop *loop = test_virtual_loop(&clock, NULL);
     void *storage[1];
     static char token;
-    struct queue pool;
+    struct channel pool;
     struct lock lock;
-    queue_init(&pool, storage, 1, "pool");
-    queue_try_put(&pool, &token);
+    channel_init(&pool, storage, 1, "pool");
+    channel_try_put(&pool, &token);
     lock_init(&lock, "lock");
     struct worker a = {.loop = loop, .pool = &pool, .lock = &lock, .work_ns = 100 * MS};
     struct worker b = {.loop = loop, .pool = &pool, .lock = &lock, .work_ns = 20 * MS};
@@ -114,7 +114,7 @@ Test(cancellation, cleanup_gives_back_lock_and_slot,
     cr_assert_eq(b.task.state, TASK_DONE);
     cr_assert_eq(loop_now(loop), 50 * MS, "B finished its 20 ms of work at 50 ms");
     cr_assert_null(lock.owner, "the lock is free at the end");
-    cr_assert_eq(queue_length(&pool), 1, "the slot is back in the pool, once");
+    cr_assert_eq(channel_length(&pool), 1, "the slot is back in the pool, once");
     loop_free(loop);
 }
 

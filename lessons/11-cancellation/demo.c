@@ -6,7 +6,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "sched/task/taskset.h"
 
 #include <errno.h>
@@ -110,7 +110,7 @@ static const char *error_name(int err) {
  *           slots.put_nowait(slot)                                                              */
 struct worker {
     struct task task;
-    struct queue *slots; /* a pool: a queue holding one token per slot */
+    struct channel *slots; /* a pool: a queue holding one token per slot */
     struct lock *lock;
     int64_t work_ns;
     void *slot;
@@ -121,8 +121,8 @@ struct worker {
 static enum coro_status worker_step(struct task *t) {
     struct worker *f = TASK_FRAME(t, struct worker, task);
     CORO_BEGIN(&t->co);
-    say(t, "asks the pool for a slot%s", queue_length(f->slots) ? "" : ": none is free, waits");
-    QUEUE_GET(t, f->slots, f->slot);
+    say(t, "asks the pool for a slot%s", channel_length(f->slots) ? "" : ": none is free, waits");
+    CHANNEL_GET(t, f->slots, f->slot);
     f->has_slot = true;
     say(t, "has the slot; asks for the lock%s", f->lock->owner ? ": held, waits" : "");
     LOCK_ACQUIRE(t, f->lock);
@@ -137,7 +137,7 @@ static enum coro_status worker_step(struct task *t) {
         f->has_slot ? "puts the slot back" : "holds no slot",
         f->lock->owner == t ? ", releases the lock" : "");
     if (f->has_slot)
-        queue_try_put(f->slots, f->slot);
+        channel_try_put(f->slots, f->slot);
     lock_release_if_held(f->lock, t);
     CORO_END(&t->co);
 }
@@ -170,10 +170,10 @@ static bool scene1(void) {
         return false;
     void *storage[1];
     static char token; /* the slot itself: any address will do */
-    struct queue slots;
+    struct channel slots;
     struct lock lock;
-    queue_init(&slots, storage, 1, "pool");
-    queue_try_put(&slots, &token);
+    channel_init(&slots, storage, 1, "pool");
+    channel_try_put(&slots, &token);
     lock_init(&lock, "lock");
     struct worker a = {.slots = &slots, .lock = &lock, .work_ns = 100 * MS};
     struct worker b = {.slots = &slots, .lock = &lock, .work_ns = 20 * MS};
@@ -187,9 +187,9 @@ static bool scene1(void) {
            "  The lock is %s; the pool holds %zu slot.\n\n",
            task_state_name((enum task_state)a.task.state), error_name(a.task.error), a.cleanups,
            error_name(task_cancel(&a.task)), task_state_name((enum task_state)b.task.state),
-           (long long)(loop_now(loop) / MS), lock.owner ? "held" : "free", queue_length(&slots));
+           (long long)(loop_now(loop) / MS), lock.owner ? "held" : "free", channel_length(&slots));
     bool ok = a.task.state == TASK_CANCELLED && a.cleanups == 1 && b.task.state == TASK_DONE &&
-              !lock.owner && queue_length(&slots) == 1 && loop_now(loop) == 50 * MS;
+              !lock.owner && channel_length(&slots) == 1 && loop_now(loop) == 50 * MS;
     loop_free(loop);
     return ok;
 }
