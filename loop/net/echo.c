@@ -65,7 +65,7 @@ void echo_conn_free(struct echo_server *s, struct echo_conn *c) {
     loop_timer_stop(s->loop, &c->idle);
     list_remove(&c->node);
     s->open_connections--;
-    sched_free(echo_alloc(s), c);
+    sched_dealloc(echo_alloc(s), c);
     if (s->out_of_fds && s->listen_fd >= 0 && !s->draining)
         echo_watch_listener(s); /* a descriptor is free again */
     echo_check_drained(s);
@@ -121,7 +121,7 @@ static void echo_take(struct echo_server *s, int fd) {
         /* -ERANGE is select's FD_SETSIZE: the loop's sentence says so and names the fix. */
         snprintf(why, sizeof why, "%s", rc == -ERANGE ? loop_last_error(s->loop) : strerror(-rc));
         s->last_error = rc;
-        sched_free(echo_alloc(s), c);
+        sched_dealloc(echo_alloc(s), c);
         echo_refuse(s, fd, why);
         return;
     }
@@ -130,7 +130,7 @@ static void echo_take(struct echo_server *s, int fd) {
             0) {
         stream_close_now(&c->stream); /* closes fd too */
         s->last_error = rc;
-        sched_free(echo_alloc(s), c);
+        sched_dealloc(echo_alloc(s), c);
         echo_refuse(s, -1, "no memory for its idle timer");
         return;
     }

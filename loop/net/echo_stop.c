@@ -100,7 +100,7 @@ void echo_server_close(struct echo_server *s) {
         return;
     echo_close_listener(s);
     loop_timer_stop(s->loop, &s->deadline);
-    loop_cancel(s->loop, &s->drained_run);
+    loop_unqueue(s->loop, &s->drained_run);
     struct list_node *it, *next;
     LIST_FOR_EACH_SAFE(it, next, &s->conns) {
         struct echo_conn *c = LIST_ENTRY(it, struct echo_conn, node);
@@ -108,7 +108,7 @@ void echo_server_close(struct echo_server *s) {
         loop_timer_stop(s->loop, &c->idle);
         list_remove(&c->node);
         s->open_connections--;
-        sched_free(loop_sched(s->loop)->alloc, c);
+        sched_dealloc(loop_sched(s->loop)->alloc, c);
     }
     outbuf_pool_release(&s->buffers);
 }

@@ -29,7 +29,7 @@ void outbuf_give(struct outbuf_pool *p, unsigned char *buf) {
         return;
     p->lent--;
     if (p->free_count >= p->keep) {
-        sched_free(p->alloc, buf);
+        sched_dealloc(p->alloc, buf);
         return;
     }
     memcpy(buf, &p->free_list, sizeof p->free_list);
@@ -41,7 +41,7 @@ void outbuf_pool_release(struct outbuf_pool *p) {
     while (p->free_list) {
         unsigned char *buf = p->free_list;
         memcpy(&p->free_list, buf, sizeof p->free_list);
-        sched_free(p->alloc, buf);
+        sched_dealloc(p->alloc, buf);
     }
     p->free_count = 0;
 }

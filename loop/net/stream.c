@@ -27,7 +27,7 @@ static void stream_ring_give(struct stream *s) {
     if (s->pool)
         outbuf_give(s->pool, s->out);
     else
-        sched_free(loop_sched(s->loop)->alloc, s->out);
+        sched_dealloc(loop_sched(s->loop)->alloc, s->out);
     s->out = NULL;
     s->head = s->len = 0;
 }
