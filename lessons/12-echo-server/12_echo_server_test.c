@@ -22,6 +22,7 @@
 #include "tests/support/echo_child.h"
 #include "tests/support/net_client.h"
 #include "tests/support/tasks.h"
+#include "tests/support/twin.h"
 
 TestSuite(echo_server, .description = "Can one thread hold 10,000 connections?");
 
@@ -484,4 +485,16 @@ Test(echo_server, select_says_why_it_refuses, .timeout = 120,
     fclose(log);
     free(log_text);
     loop_free(loop);
+}
+
+/* ---- asyncio side by side ---------------------------------------------------------------------- */
+
+Test(echo_server, asyncio_twin_agrees, .timeout = 120,
+     .description = "Q: Does asyncio.start_server, with the same idle timeout and graceful stop, "
+                    "print the same lines as the demo's --trace?") {
+    struct test_twin_output *c, *py;
+    test_twin_pair("12-echo-server", &c, &py);
+    test_twin_assert_same(c, py);
+    free(c);
+    free(py);
 }

@@ -195,6 +195,22 @@ int echo_server_open(struct echo_server *s, struct loop *loop, const char *host,
     return rc;
 }
 
+int echo_server_set_idle_timeout(struct echo_server *s, int64_t timeout_ns) {
+    if (!s || !s->loop || timeout_ns < 0)
+        return -EINVAL;
+    s->config.idle_timeout_ns = timeout_ns;
+    int64_t now = loop_now(s->loop);
+    for (struct list_node *n = s->conns.next; n != &s->conns; n = n->next) {
+        struct echo_conn *c = LIST_ENTRY(n, struct echo_conn, node);
+        c->last_active_ns = now;
+        int rc = timeout_ns ? loop_timer_start(s->loop, &c->idle, timeout_ns, echo_on_idle, c)
+                            : loop_timer_stop(s->loop, &c->idle);
+        if (rc == -ENOMEM)
+            return rc;
+    }
+    return 0;
+}
+
 /* The i-th open connection, oldest first, or NULL. */
 static struct echo_conn *echo_nth(const struct echo_server *s, size_t i) {
     if (!s || !s->loop)

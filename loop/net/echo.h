@@ -76,6 +76,10 @@ struct echo_server {
  * or a negative idle timeout; or net_listen_tcp's or loop_watch_fd's error. */
 int echo_server_open(struct echo_server *s, struct loop *loop, const char *host, uint16_t port,
                      const struct echo_config *config);
+/* Changes the idle timeout of every open connection and of those to come (0: off); each open one
+ * counts its silence from now. 0, -EINVAL (negative), or -ENOMEM if a timer could not be armed
+ * (the connections before it have the new timeout). */
+int echo_server_set_idle_timeout(struct echo_server *s, int64_t timeout_ns);
 /* Graceful stop: closes the listener, asks every connection to send what it holds and close
  * (stream_close), and cuts those still sending after drain_ns. config.on_drained runs once all
  * are gone. 0, or -EALREADY if already shutting down or closed; -EINVAL for a negative drain_ns. */
