@@ -65,7 +65,7 @@ int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
     *args = (struct echo_serve_args){.program = slash ? slash + 1 : argv[0], .backend = fallback,
                                      .drain_ms = ECHO_SERVE_DRAIN_MS};
     char names[64];
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes one value */
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         long n = value ? echo_serve_number(value, 0, 1000000000) : -1;
         if (strcmp(flag, "--backend") == 0 && value) {
@@ -102,7 +102,6 @@ int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
                              "[--idle-timeout MS] [--drain-ms MS]\n", argv[0], names);
             return -EINVAL;
         }
-        i++; /* every option takes one value */
     }
     return 0;
 }
