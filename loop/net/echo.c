@@ -25,16 +25,6 @@ static const struct sched_alloc *echo_alloc(const struct echo_server *s) {
     return loop_sched(s->loop)->alloc;
 }
 
-static void echo_on_data(struct stream *st, const char *data, size_t len) {
-    struct echo_conn *c = st->arg;
-    c->last_active_ns = loop_now(c->server->loop); /* the idle timer reads it when it fires */
-    /* Always fits: a stream reads no more than the room under its high-water mark. */
-    if (stream_write(st, data, len) == 0)
-        c->server->bytes_echoed += len;
-    else
-        stream_close(st); /* a reset or no memory is already ending it; else give up cleanly */
-}
-
 /* The idle timer is armed once per timeout, not once per read: a read only stamps the time, and
  * when the timer fires it either closes the connection or re-arms for the rest of the silence.
  * So activity costs a store, and the heap sees one operation per connection per timeout. */
@@ -50,6 +40,16 @@ static void echo_on_idle(struct loop_timer *t) {
         echo_log(s, &s->idle_log, "closed a connection silent for %lld ms",
                  (long long)(s->config.idle_timeout_ns / 1000000));
     }
+}
+
+static void echo_on_data(struct stream *st, const char *data, size_t len) {
+    struct echo_conn *c = st->arg;
+    c->last_active_ns = loop_now(c->server->loop); /* the idle timer reads it when it fires */
+    /* Always fits: a stream reads no more than the room under its high-water mark. */
+    if (stream_write(st, data, len) == 0)
+        c->server->bytes_echoed += len;
+    else
+        stream_close(st); /* a reset or no memory is already ending it; else give up cleanly */
 }
 
 static void echo_on_close(struct stream *st, int error) {
