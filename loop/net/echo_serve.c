@@ -181,7 +181,7 @@ int echo_serve_until_signal(const struct echo_serve_args *args, FILE *out, FILE 
                          "at most %zu connections\n", fds.was, fds.now, fds.hard, max_conns);
         rc = loop_run(run.loop); /* until the shutdown has drained, or a second signal */
         if (rc == 0)
-            echo_serve_print(out, "stopped by %s: served %llu connection(s), echoed %llu bytes, "
+            echo_serve_print(out, "stopped by %s: served %llu connection(s), echoed %llu bytes\n"
                              "closed %llu idle, refused %llu; %llu drained, %llu cut\n",
                              run.signo == SIGINT ? "SIGINT" : "SIGTERM",
                              (unsigned long long)run.server.accepted,
