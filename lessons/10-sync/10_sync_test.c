@@ -14,6 +14,7 @@
 #include "sched/sync/channel.h"
 #include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_random, test_queue_watch */
+#include "tests/support/twin.h"
 
 TestSuite(sync, .description = "How does a bounded queue slow a fast producer down?");
 
@@ -184,8 +185,11 @@ Test(sync, every_item_once_in_order,
     int len = 0;
     struct paced_consumer c[CONSUMERS];
     for (int i = 0; i < CONSUMERS; i++) {
-        c[i] = (struct paced_consumer){.q = &q, .pace_ns = 3 * MS, .seed = 0xC0FFEEu + (uint64_t)i,
-                                       .log = log, .log_len = &len};
+        c[i] = (struct paced_consumer){.q = &q,
+                                       .pace_ns = 3 * MS,
+                                       .seed = 0xC0FFEEu + (uint64_t)i,
+                                       .log = log,
+                                       .log_len = &len};
         loop_spawn(loop, &c[i].task, paced_consumer_step, "consumer", NULL);
     }
     cr_assert_eq(loop_run(loop), 0);
@@ -249,8 +253,10 @@ Test(sync, lock_handoff_is_fifo,
     cr_assert_eq(len, 4);
     int expect[] = {0, 1, 2, 0};
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(log[i], expect[i], "acquisition %d went to %s, expected %s: a queued "
-                     "behind b and c", i, names[log[i]], names[expect[i]]);
+        cr_assert_eq(log[i], expect[i],
+                     "acquisition %d went to %s, expected %s: a queued "
+                     "behind b and c",
+                     i, names[log[i]], names[expect[i]]);
     cr_assert_null(l.owner);
     loop_free(loop);
 }
@@ -298,8 +304,10 @@ Test(sync, lost_updates_without_lock,
      .description = "Q: in one thread, can a read-await-write still lose updates, and does a "
                     "lock prevent it?") {
     int unguarded = run_adders(NULL, 5, 10);
-    cr_assert_eq(unguarded, 10, "without a lock, 50 increments left the counter at %d: each "
-                 "round all five read the same value before any wrote", unguarded);
+    cr_assert_eq(unguarded, 10,
+                 "without a lock, 50 increments left the counter at %d: each "
+                 "round all five read the same value before any wrote",
+                 unguarded);
     struct lock l;
     lock_init(&l, "counter");
     int guarded = run_adders(&l, 5, 10);
@@ -342,9 +350,13 @@ Test(sync, semaphore_admits_at_most_n,
     uint64_t seed = 0xFEED;
     struct limited t[TASKS];
     for (int i = 0; i < TASKS; i++) {
-        t[i] = (struct limited){.sem = &s, .work_ns = (int64_t)(1 + test_random(&seed) % 9) * MS,
-                                .inside = &inside, .max_inside = &max_inside, .order = order,
-                                .order_len = &len, .id = i};
+        t[i] = (struct limited){.sem = &s,
+                                .work_ns = (int64_t)(1 + test_random(&seed) % 9) * MS,
+                                .inside = &inside,
+                                .max_inside = &max_inside,
+                                .order = order,
+                                .order_len = &len,
+                                .id = i};
         loop_spawn(loop, &t[i].task, limited_step, "limited", NULL);
     }
     cr_assert_eq(loop_run(loop), 0);
@@ -488,5 +500,102 @@ Test(sync, event_wakes_everyone,
     cr_assert_eq(s.woken, 5, "one set woke all five waiters");
     for (int i = 0; i < 5; i++)
         cr_assert_eq(w[i].woke_at, 7 * MS, "waiter %d went on at 7 ms, when the event was set", i);
+    loop_free(loop);
+}
+
+/* ---- asyncio side by side -------------------------------------------------------------------- */
+
+Test(sync, asyncio_twin_matches,
+     .description = "Q: do asyncio's Queue(3), Semaphore(3) and Lock, in the same three scenes, do "
+                    "exactly what loopschool's do, at the same virtual instants?",
+     .timeout = 30) {
+    struct test_twin_output *c, *py;
+    test_twin_pair("10-sync", &c, &py);
+    test_twin_assert_same(c, py); /* no difference on purpose in these scenes */
+    free(c);
+    free(py);
+}
+
+Test(sync, condition_notify_without_lock_is_accepted,
+     .description = "Q: what does condition_notify do when the caller does not hold the lock "
+                    "(asyncio raises RuntimeError)?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct lock l;
+    lock_init(&l, "shop");
+    struct condition c;
+    condition_init(&c, &l, "restocked");
+    int stock = 0;
+    struct buyer b = {.cond = &c, .stock = &stock, .bought_at = -1};
+    loop_spawn(loop, &b.task, buyer_step, "buyer", NULL);
+    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_null(l.owner, "the buyer waits on the condition, and nobody holds the lock");
+    /* Pinned as it is today, a documented difference: no -EPERM, the waiter is moved and, the
+     * lock being free, handed the lock at once. */
+    cr_assert_eq(condition_notify(&c, 1), 1,
+                 "notify without the lock is accepted: it says it moved 1 waiter (asyncio: "
+                 "RuntimeError, cannot notify on un-acquired lock)");
+    cr_assert_eq(l.owner, &b.task, "the free lock was handed to the notified waiter at once");
+    stock = 1;
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(stock, 0, "the buyer, woken holding the lock, bought the item");
+    cr_assert_null(l.owner);
+    loop_free(loop);
+}
+
+/* Holds the permit across one yield, releases it and at once asks for it again. */
+struct regrabber {
+    struct task task;
+    struct semaphore *sem;
+    char *log;
+};
+
+static enum coro_status regrabber_step(struct task *t) {
+    struct regrabber *f = TASK_FRAME(t, struct regrabber, task);
+    CORO_BEGIN(&t->co);
+    SEMAPHORE_ACQUIRE(t, f->sem);
+    strcat(f->log, "a1 ");
+    TASK_YIELD(t);
+    semaphore_release(f->sem);
+    SEMAPHORE_ACQUIRE(t, f->sem); /* the waiter was handed the permit: this one waits */
+    strcat(f->log, "a2 ");
+    semaphore_release(f->sem);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+struct once_in {
+    struct task task;
+    struct semaphore *sem;
+    char *log;
+};
+
+static enum coro_status once_in_step(struct task *t) {
+    struct once_in *f = TASK_FRAME(t, struct once_in, task);
+    CORO_BEGIN(&t->co);
+    SEMAPHORE_ACQUIRE(t, f->sem);
+    strcat(f->log, "b ");
+    semaphore_release(f->sem);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+Test(sync, semaphore_release_then_reacquire_waits_its_turn,
+     .description = "Q: can a task that releases a permit and asks for it again at once take it "
+                    "back ahead of the waiter it was handed to?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct semaphore s;
+    cr_assert_eq(semaphore_init(&s, 1, 1, "one"), 0);
+    char log[32] = "";
+    struct regrabber a = {.sem = &s, .log = log};
+    struct once_in b = {.sem = &s, .log = log};
+    loop_spawn(loop, &a.task, regrabber_step, "a", NULL);
+    loop_spawn(loop, &b.task, once_in_step, "b", NULL);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_str_eq(log, "a1 b a2 ",
+                     "no: the release handed the permit to b, so a waits behind it (asyncio "
+                     "3.11 gives the same order: a woken waiter keeps the semaphore locked)");
+    cr_assert_eq(s.value, 1, "the permit came back");
     loop_free(loop);
 }
