@@ -71,7 +71,8 @@ Test(misuse_fds, out_of_descriptors_does_not_spin, .timeout = 120,
               "the server stops cleanly on SIGTERM (status %d, stderr: %s)", status, server.err);
     cr_assert_lt(cpu_s, 0.2 * window_s,
                  "over %.0f s out of descriptors the server used %.3f s of CPU, under 20%% of a "
-                 "core: it does not spin", window_s, cpu_s);
+                 "core: it does not spin",
+                 window_s, cpu_s);
     cr_assert_leq(count_lines_with(server.err, "cannot accept"), 2 + (int)window_s,
                   "the log line is rate-limited, not one per failed accept: %s", server.err);
     cr_assert(strstr(server.out, "stopped by SIGTERM"), "it prints its summary: %s", server.out);
@@ -87,8 +88,7 @@ Test(misuse_fds, tiny_limit_never_claims_to_listen, .timeout = 120,
     int status = test_echo_child_stop(&server, 0, NULL);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "it exits 1 (status %d)", status);
     cr_assert(!strstr(server.out, "listening on"),
-              "it never said 'listening on', so no parent waits on a dead server: %s",
-              server.out);
-    cr_assert(strstr(server.err, "cannot catch SIGINT and SIGTERM"),
-              "stderr says what failed: %s", server.err);
+              "it never said 'listening on', so no parent waits on a dead server: %s", server.out);
+    cr_assert(strstr(server.err, "cannot catch SIGINT and SIGTERM"), "stderr says what failed: %s",
+              server.err);
 }

@@ -32,8 +32,9 @@ static void need_fds(rlim_t need) {
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &lim), 0, "getrlimit");
     if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < need)
         cr_skip_test("this test needs %llu file descriptors and the hard limit is %llu: raise "
-                     "it (as root: ulimit -Hn %llu) to run it", (unsigned long long)need,
-                     (unsigned long long)lim.rlim_max, (unsigned long long)need);
+                     "it (as root: ulimit -Hn %llu) to run it",
+                     (unsigned long long)need, (unsigned long long)lim.rlim_max,
+                     (unsigned long long)need);
     if (lim.rlim_cur < need) {
         lim.rlim_cur = need;
         cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "the soft limit is raised to %llu",
@@ -45,7 +46,8 @@ static bool checking(void) {
     return getenv("LOOPSCHOOL_CHECK") != NULL;
 }
 
-/* ---- 10,000 connections, every byte checked --------------------------------------------------- */
+/* ---- 10,000 connections, every byte checked ---------------------------------------------------
+ */
 
 /* The backends that can hold 10,000 fds, by name: one line to add one. (select cannot: its
  * fd_set ends at FD_SETSIZE.) */
@@ -117,12 +119,16 @@ Test(echo_server, ten_thousand_connections, .timeout = 120,
         struct echo_server server;
         struct crowd_scene sc = {.loop = test_loop_new(backend), .server = &server};
         cr_assert_eq(echo_server_open(&server, sc.loop, NET_LOOPBACK, 0, NULL), 0, "open");
-        struct crowd_config cfg = {.port = server.port, .connections = n, .active = n,
-                                   .rounds = rounds, .stall_ms = 30000};
+        struct crowd_config cfg = {.port = server.port,
+                                   .connections = n,
+                                   .active = n,
+                                   .rounds = rounds,
+                                   .stall_ms = 30000};
         cr_assert_eq(crowd_start(&sc.crowd, &cfg), 0, "the client process starts");
         loop_watcher_init(&sc.reports, "crowd reports");
         cr_assert_eq(loop_watch_fd(sc.loop, &sc.reports, sc.crowd.reports, LOOP_READABLE,
-                                   crowd_reported, &sc), 0, "the reports are watched");
+                                   crowd_reported, &sc),
+                     0, "the reports are watched");
         loop_timer_init(&sc.guard, "guard");
         loop_timer_start(sc.loop, &sc.guard, 100 * (int64_t)1000000000, crowd_guard, &sc);
         cr_assert_eq(loop_run(sc.loop), 0, "the loop runs");
@@ -133,13 +139,19 @@ Test(echo_server, ten_thousand_connections, .timeout = 120,
         cr_assert_eq(sc.open_when_connected, (size_t)n,
                      "on %s the server held all %d connections at once (%zu)", backend->name, n,
                      sc.open_when_connected);
-        cr_assert_eq(sc.echoed.error, 0, "every round trip came back right (error %d: -EPIPE "
-                     "is a wrong byte or a closed connection)", sc.echoed.error);
-        cr_assert_eq(sc.echoed.round_trips, (long)n * rounds, "%d round trips on each of the %d "
-                     "connections", rounds, n);
+        cr_assert_eq(sc.echoed.error, 0,
+                     "every round trip came back right (error %d: -EPIPE "
+                     "is a wrong byte or a closed connection)",
+                     sc.echoed.error);
+        cr_assert_eq(sc.echoed.round_trips, (long)n * rounds,
+                     "%d round trips on each of the %d "
+                     "connections",
+                     rounds, n);
         long long expected = crowd_expected_bytes(n, rounds);
-        cr_assert_eq(sc.echoed.bytes_verified, expected, "every byte came back and was compared: "
-                     "%lld of %lld", sc.echoed.bytes_verified, expected);
+        cr_assert_eq(sc.echoed.bytes_verified, expected,
+                     "every byte came back and was compared: "
+                     "%lld of %lld",
+                     sc.echoed.bytes_verified, expected);
         cr_assert_eq((long long)server.bytes_echoed, expected, "the server echoed exactly that");
         cr_assert_eq(server.accepted, (uint64_t)n, "and accepted each connection once");
         cr_assert_eq(sc.done.closed_by_server, 0, "it closed none of them on its own");
@@ -150,7 +162,8 @@ Test(echo_server, ten_thousand_connections, .timeout = 120,
     }
 }
 
-/* ---- 2,000 idle clients, and the idle timeout ------------------------------------------------- */
+/* ---- 2,000 idle clients, and the idle timeout -------------------------------------------------
+ */
 
 /* Ticks until pred holds; fails after 30 s of real time (the clock here is virtual). */
 static void tick_until(struct loop *loop, bool (*pred)(void *), void *ctx, const char *what) {
@@ -209,8 +222,8 @@ Test(echo_server, idle_clients_lock_nobody_out, .timeout = 120,
     cr_assert_not_null(idle, "memory");
     for (int i = 0; i < n; i++)
         idle[i] = test_connect(server.port);
-    struct idle_scene sc = {.server = &server, .want_open = (size_t)n + 1,
-                            .fd = test_connect(server.port)};
+    struct idle_scene sc = {
+        .server = &server, .want_open = (size_t)n + 1, .fd = test_connect(server.port)};
     cr_assert_eq(send(sc.fd, "ping", 4, MSG_NOSIGNAL), 4, "the new client sends");
     tick_until(loop, all_accepted, &sc, "every client accepted");
     tick_until(loop, ping_back, &sc, "the new client's echo");
@@ -219,13 +232,15 @@ Test(echo_server, idle_clients_lock_nobody_out, .timeout = 120,
                  "while all %d idle connections are still open: nobody is locked out", n);
     cr_assert_eq(loop_now(loop), 0, "and no (virtual) time has passed yet");
     tick_until(loop, none_open, &sc, "the idle timeout closing everyone");
-    cr_assert_eq(loop_now(loop), 200000000, "they were closed exactly 200 ms after their last "
-                 "bytes (the clock jumped to the deadline: %lld ns)", (long long)loop_now(loop));
+    cr_assert_eq(loop_now(loop), 200000000,
+                 "they were closed exactly 200 ms after their last "
+                 "bytes (the clock jumped to the deadline: %lld ns)",
+                 (long long)loop_now(loop));
     cr_assert_eq(server.closed_idle, (uint64_t)n + 1, "all %d were closed as idle, and counted",
                  n + 1);
     fflush(log);
-    cr_assert(strstr(log_text, "closed a connection silent for 200 ms"),
-              "the log says why: %s", log_text);
+    cr_assert(strstr(log_text, "closed a connection silent for 200 ms"), "the log says why: %s",
+              log_text);
     cr_assert_eq(strchr(log_text, '\n'), log_text + strlen(log_text) - 1,
                  "in one line, not %d: the log is rate-limited (%s)", n + 1, log_text);
     for (int i = 0; i < n; i++) {
@@ -243,7 +258,8 @@ Test(echo_server, idle_clients_lock_nobody_out, .timeout = 120,
     loop_free(loop);
 }
 
-/* ---- a client that never reads ---------------------------------------------------------------- */
+/* ---- a client that never reads ----------------------------------------------------------------
+ */
 
 static long resident_bytes(void) {
     long pages = 0, resident = 0;
@@ -292,17 +308,22 @@ Test(echo_server, slow_reader_holds_no_memory, .timeout = 120,
     cr_assert(paused(&server), "the server stopped reading: backpressure");
     long grown = resident_bytes() - before;
     struct stream *s = echo_server_stream(&server, 0);
-    cr_assert_leq(s->peak_buffered, STREAM_HIGH_WATER, "it never held more than the high-water "
-                  "mark for the client (peak %zu bytes)", s->peak_buffered);
+    cr_assert_leq(s->peak_buffered, STREAM_HIGH_WATER,
+                  "it never held more than the high-water "
+                  "mark for the client (peak %zu bytes)",
+                  s->peak_buffered);
     cr_assert_leq(server.buffers.peak_lent, 1, "one ring, lent to the one slow connection");
-    cr_assert_lt(grown, 1 << 20, "resident memory stayed flat (%ld bytes more) while the client "
-                 "pushed %zu bytes it never read: they wait in the kernel's buffers", grown, sent);
+    cr_assert_lt(grown, 1 << 20,
+                 "resident memory stayed flat (%ld bytes more) while the client "
+                 "pushed %zu bytes it never read: they wait in the kernel's buffers",
+                 grown, sent);
     close(c);
     echo_server_close(&server);
     loop_free(loop);
 }
 
-/* ---- graceful shutdown ------------------------------------------------------------------------ */
+/* ---- graceful shutdown ------------------------------------------------------------------------
+ */
 
 struct drain_scene {
     struct echo_server *server;
@@ -430,7 +451,8 @@ Test(echo_server, max_conns_refuses_and_recovers, .timeout = 120,
         c[i] = test_connect(server.port);
     cr_assert(test_echo_child_wait_for(&server, true,
                                        "refused a connection: the server holds its maximum of 3 "
-                                       "connections", 30000),
+                                       "connections",
+                                       30000),
               "the refusal is logged with its reason: %s", server.err);
     for (int i = 3; i < 5; i++) {
         char b;
@@ -487,7 +509,8 @@ Test(echo_server, select_says_why_it_refuses, .timeout = 120,
     loop_free(loop);
 }
 
-/* ---- asyncio side by side ---------------------------------------------------------------------- */
+/* ---- asyncio side by side ----------------------------------------------------------------------
+ */
 
 Test(echo_server, asyncio_twin_agrees, .timeout = 120,
      .description = "Q: Does asyncio.start_server, with the same idle timeout and graceful stop, "

@@ -193,7 +193,8 @@ int crowd_run(const struct crowd_config *config, int report_fd, int command_fd) 
         config->active > config->connections)
         return -EINVAL;
     int n = config->connections;
-    struct crowd_state st = {.config = config, .stall_ms = config->stall_ms ? config->stall_ms : 10000};
+    struct crowd_state st = {.config = config,
+                             .stall_ms = config->stall_ms ? config->stall_ms : 10000};
     st.conns = calloc((size_t)n, sizeof *st.conns);
     st.polls = calloc((size_t)n, sizeof *st.polls);
     int rc = st.conns && st.polls ? 0 : -ENOMEM;

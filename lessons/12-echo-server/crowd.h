@@ -24,20 +24,20 @@ enum crowd_step {
 };
 
 struct crowd_report {
-    int step;            /* enum crowd_step */
-    int error;           /* 0, or a negative errno: -ETIMEDOUT, -EPIPE (wrong bytes or closed) */
-    int connected;       /* connections open and answered */
+    int step;             /* enum crowd_step */
+    int error;            /* 0, or a negative errno: -ETIMEDOUT, -EPIPE (wrong bytes or closed) */
+    int connected;        /* connections open and answered */
     int closed_by_server; /* connections the server closed (an idle timeout) */
-    long round_trips;    /* completed and verified */
+    long round_trips;     /* completed and verified */
     long long bytes_verified; /* every one compared with what was sent */
-    double seconds;      /* the step's duration */
+    double seconds;           /* the step's duration */
 };
 
 /* A crowd in its own process. crowd_start forks it; it reports each step on *reports (a pipe
  * to read struct crowd_report from) and waits for crowd_go before the next step. */
 struct crowd {
     pid_t pid;
-    int reports; /* read end */
+    int reports;  /* read end */
     int commands; /* write end */
 };
 

@@ -97,8 +97,8 @@ static void on_connected(struct demo *d, const struct crowd_report *r) {
     echo_server_set_idle_timeout(&d->server, IDLE_TIMEOUT_NS);
     say(d, "idle timeout on: a connection silent for %.1f s is closed",
         (double)IDLE_TIMEOUT_NS / 1e9);
-    say(d, "now %d of them send, %d round trips each; the other %zu stay connected", ACTIVE,
-        ROUNDS, open - ACTIVE);
+    say(d, "now %d of them send, %d round trips each; the other %zu stay connected", ACTIVE, ROUNDS,
+        open - ACTIVE);
     d->ticks_before = loop_tick(d->loop);
     crowd_go(&d->crowd);
 }
@@ -204,8 +204,8 @@ static int scene(const struct backend_ops *backend) {
     }
     d.empty_rss = resident_bytes();
     say(&d, "echo server on 127.0.0.1:%u, one thread, %s backend", d.server.port, backend->name);
-    d.crowd_config = (struct crowd_config){.port = d.server.port, .connections = n,
-                                           .active = ACTIVE, .rounds = ROUNDS};
+    d.crowd_config = (struct crowd_config){
+        .port = d.server.port, .connections = n, .active = ACTIVE, .rounds = ROUNDS};
     loop_watcher_init(&d.reports, "crowd reports");
     loop_timer_init(&d.check, "idle check");
     loop_timer_init(&d.guard, "guard");

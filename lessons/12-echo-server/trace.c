@@ -103,8 +103,8 @@ static int trace_connect(struct trace *t, int n) {
 int trace_scene(const struct backend_ops *backend) {
     struct trace t = {0};
     struct loop_config lc = {.backend = backend};
-    struct echo_config config = {.idle_timeout_ns = TRACE_IDLE_NS,
-                                 .on_drained = trace_on_drained, .arg = &t.drained};
+    struct echo_config config = {
+        .idle_timeout_ns = TRACE_IDLE_NS, .on_drained = trace_on_drained, .arg = &t.drained};
     if (loop_new(&t.loop, &lc) < 0 ||
         echo_server_open(&t.server, t.loop, NET_LOOPBACK, 0, &config) < 0)
         return 1;

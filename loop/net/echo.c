@@ -115,8 +115,8 @@ static void echo_take(struct echo_server *s, int fd) {
     c->server = s;
     c->last_active_ns = loop_now(s->loop);
     loop_timer_init(&c->idle, "echo idle timeout");
-    int rc = stream_open(&c->stream, s->loop, fd, "echo connection", echo_on_data, echo_on_close,
-                         c);
+    int rc =
+        stream_open(&c->stream, s->loop, fd, "echo connection", echo_on_data, echo_on_close, c);
     if (rc < 0) {
         /* -ERANGE is select's FD_SETSIZE: the loop's sentence says so and names the fix. */
         snprintf(why, sizeof why, "%s", rc == -ERANGE ? loop_last_error(s->loop) : strerror(-rc));

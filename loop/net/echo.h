@@ -20,10 +20,10 @@ struct echo_server;
 /* One connection: allocated when it is accepted, freed when it ends. */
 struct echo_conn {
     struct stream stream;
-    struct loop_timer idle;  /* armed only with an idle timeout */
+    struct loop_timer idle; /* armed only with an idle timeout */
     struct echo_server *server;
-    struct list_node node;   /* in the server's list of open connections, oldest first */
-    int64_t last_active_ns;  /* when it last sent bytes (the idle timer checks it lazily) */
+    struct list_node node;  /* in the server's list of open connections, oldest first */
+    int64_t last_active_ns; /* when it last sent bytes (the idle timer checks it lazily) */
 };
 
 /* What the server may be told; all zero is a sensible server (no cap but the descriptor limit,
@@ -50,8 +50,8 @@ struct echo_server {
     struct loop *loop;
     struct echo_config config;
     struct loop_watcher listener;
-    struct loop_timer retry;   /* out of descriptors: look again later, even if nothing closes */
-    struct loop_timer deadline; /* shutdown: cut what has not drained by then */
+    struct loop_timer retry;     /* out of descriptors: look again later, even if nothing closes */
+    struct loop_timer deadline;  /* shutdown: cut what has not drained by then */
     struct runnable drained_run; /* delivers config.on_drained from the loop */
     struct outbuf_pool buffers;  /* output rings, lent only while bytes wait */
     struct list_node conns;      /* open connections, oldest first */
@@ -61,13 +61,13 @@ struct echo_server {
     bool out_of_fds;             /* not accepting because accept() said EMFILE/ENFILE */
     bool draining;               /* echo_server_shutdown was called */
     size_t open_connections, peak_connections;
-    uint64_t accepted;           /* connections served since open */
-    uint64_t refused;            /* accepted but closed at once: over max_conns, select's limit... */
-    uint64_t closed_idle;        /* closed by the idle timeout */
-    uint64_t out_of_fds_pauses;  /* times the listener stopped because descriptors ran out */
-    uint64_t drained, cut;       /* at shutdown: closed after their output left / at the deadline */
-    uint64_t bytes_echoed;       /* bytes handed back to the streams */
-    int last_error;              /* the last accept or open failure, 0 if none */
+    uint64_t accepted;          /* connections served since open */
+    uint64_t refused;           /* accepted but closed at once: over max_conns, select's limit... */
+    uint64_t closed_idle;       /* closed by the idle timeout */
+    uint64_t out_of_fds_pauses; /* times the listener stopped because descriptors ran out */
+    uint64_t drained, cut;      /* at shutdown: closed after their output left / at the deadline */
+    uint64_t bytes_echoed;      /* bytes handed back to the streams */
+    int last_error;             /* the last accept or open failure, 0 if none */
     struct echo_log_limit refusal_log, fds_log, idle_log;
 };
 
@@ -115,9 +115,9 @@ struct echo_serve_args {
 };
 
 /* Reads the command line into args. 0; or -EINVAL after one line on err (NULL: silent) saying
- * what is wrong: a backend it does not offer (echo_serve.c lists them), a port outside 0..65535, a negative or
- * non-numeric count, or anything else (the usage line). -EINVAL too for a NULL args, argv or
- * fallback, or argc < 1. */
+ * what is wrong: a backend it does not offer (echo_serve.c lists them), a port outside 0..65535, a
+ * negative or non-numeric count, or anything else (the usage line). -EINVAL too for a NULL args,
+ * argv or fallback, or argc < 1. */
 int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
                           const struct backend_ops *fallback, FILE *err);
 /* `--serve`: raises the soft RLIMIT_NOFILE to the hard limit (and says so), then serves on

@@ -62,7 +62,8 @@ int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
     if (!args || argc < 1 || !argv || !argv[0] || !fallback)
         return -EINVAL;
     const char *slash = strrchr(argv[0], '/');
-    *args = (struct echo_serve_args){.program = slash ? slash + 1 : argv[0], .backend = fallback,
+    *args = (struct echo_serve_args){.program = slash ? slash + 1 : argv[0],
+                                     .backend = fallback,
                                      .drain_ms = ECHO_SERVE_DRAIN_MS};
     char names[64];
     for (int i = 1; i < argc; i += 2) { /* every option takes one value */
@@ -98,8 +99,10 @@ int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
                 args->drain_ms = n;
         } else {
             echo_serve_backend_names(names, sizeof names, "|");
-            echo_serve_print(err, "usage: %s [--backend %s] [--serve PORT] [--max-conns N] "
-                             "[--idle-timeout MS] [--drain-ms MS]\n", argv[0], names);
+            echo_serve_print(err,
+                             "usage: %s [--backend %s] [--serve PORT] [--max-conns N] "
+                             "[--idle-timeout MS] [--drain-ms MS]\n",
+                             argv[0], names);
             return -EINVAL;
         }
     }
@@ -155,13 +158,15 @@ int echo_serve_until_signal(const struct echo_serve_args *args, FILE *out, FILE 
         return -EINVAL;
     const char *program = args->program ? args->program : "echo";
     struct echo_serve_fds fds = echo_serve_raise_fd_limit();
-    size_t max_conns = args->max_conns ? args->max_conns
+    size_t max_conns = args->max_conns                  ? args->max_conns
                        : fds.now > ECHO_SERVE_SPARE_FDS ? (size_t)(fds.now - ECHO_SERVE_SPARE_FDS)
                                                         : 1;
     struct echo_serve_run run = {.drain_ms = args->drain_ms};
     struct echo_config config = {.max_conns = max_conns,
                                  .idle_timeout_ns = (int64_t)args->idle_timeout_ms * 1000000,
-                                 .log = err, .on_drained = echo_serve_drained, .arg = &run};
+                                 .log = err,
+                                 .on_drained = echo_serve_drained,
+                                 .arg = &run};
     struct loop_config loop_config = {.backend = args->backend};
     int rc = loop_new(&run.loop, &loop_config);
     if (rc < 0) {
@@ -169,27 +174,27 @@ int echo_serve_until_signal(const struct echo_serve_args *args, FILE *out, FILE 
         return rc;
     }
     if ((rc = echo_server_open(&run.server, run.loop, NET_LOOPBACK, args->port, &config)) < 0) {
-        echo_serve_print(err, "%s: cannot listen on %s:%u: %s\n", program, NET_LOOPBACK,
-                         args->port, strerror(-rc));
-    } else if ((rc = loop_signal_open(run.loop, &run.sig, echo_serve_on_signal, &run)) < 0) {
-        echo_serve_print(err, "%s: cannot catch SIGINT and SIGTERM: %s\n", program,
+        echo_serve_print(err, "%s: cannot listen on %s:%u: %s\n", program, NET_LOOPBACK, args->port,
                          strerror(-rc));
+    } else if ((rc = loop_signal_open(run.loop, &run.sig, echo_serve_on_signal, &run)) < 0) {
+        echo_serve_print(err, "%s: cannot catch SIGINT and SIGTERM: %s\n", program, strerror(-rc));
     } else {
         /* Only now: a parent that reads this line may connect, and may stop us with a signal. */
         echo_serve_print(out, "listening on %s:%u\n", NET_LOOPBACK, run.server.port);
-        echo_serve_print(out, "descriptors: soft limit %llu -> %llu (the hard limit is %llu); "
-                         "at most %zu connections\n", fds.was, fds.now, fds.hard, max_conns);
+        echo_serve_print(out,
+                         "descriptors: soft limit %llu -> %llu (the hard limit is %llu); "
+                         "at most %zu connections\n",
+                         fds.was, fds.now, fds.hard, max_conns);
         rc = loop_run(run.loop); /* until the shutdown has drained, or a second signal */
         if (rc == 0)
-            echo_serve_print(out, "stopped by %s: served %llu connection(s), echoed %llu bytes\n"
-                             "closed %llu idle, refused %llu; %llu drained, %llu cut\n",
-                             run.signo == SIGINT ? "SIGINT" : "SIGTERM",
-                             (unsigned long long)run.server.accepted,
-                             (unsigned long long)run.server.bytes_echoed,
-                             (unsigned long long)run.server.closed_idle,
-                             (unsigned long long)run.server.refused,
-                             (unsigned long long)run.server.drained,
-                             (unsigned long long)run.server.cut);
+            echo_serve_print(
+                out,
+                "stopped by %s: served %llu connection(s), echoed %llu bytes\n"
+                "closed %llu idle, refused %llu; %llu drained, %llu cut\n",
+                run.signo == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)run.server.accepted,
+                (unsigned long long)run.server.bytes_echoed,
+                (unsigned long long)run.server.closed_idle, (unsigned long long)run.server.refused,
+                (unsigned long long)run.server.drained, (unsigned long long)run.server.cut);
         else
             echo_serve_print(err, "%s: the loop failed: %s\n", program, loop_last_error(run.loop));
         loop_signal_close(&run.sig);

@@ -119,7 +119,8 @@ void echo_server_dump(const struct echo_server *s, FILE *out) {
         fflush(out);
         return;
     }
-    fprintf(out, "echo_server on port %u: listener fd %d (%s%s); %zu open (peak %zu, max %zu); "
+    fprintf(out,
+            "echo_server on port %u: listener fd %d (%s%s); %zu open (peak %zu, max %zu); "
             "accepted %llu, refused %llu, closed idle %llu, out of fds %llu time(s); echoed %llu "
             "bytes; last error %d\n",
             s->port, s->listen_fd, s->accepting ? "accepting" : "not accepting",

@@ -275,12 +275,13 @@ void stream_dump(const struct stream *s, FILE *out) {
         fflush(out);
         return;
     }
-    const char *state = s->fd < 0         ? "closed"
+    const char *state = s->fd < 0          ? "closed"
                         : s->closing       ? "closing (flushing, then close)"
                         : s->peer_finished ? "peer finished (flushing, then close)"
                         : s->paused        ? "paused (backpressure)"
                                            : "reading";
-    fprintf(out, "stream %s: fd %d, %s; buffered %zu of %d (high %zu, low %zu, peak %zu); "
+    fprintf(out,
+            "stream %s: fd %d, %s; buffered %zu of %d (high %zu, low %zu, peak %zu); "
             "read %llu, wrote %llu bytes; paused %u time%s; error %d%s\n",
             s->name, s->fd, state, s->len, STREAM_BUFFER_SIZE, s->high_water, s->low_water,
             s->peak_buffered, (unsigned long long)s->bytes_read,

@@ -19,7 +19,7 @@
 /* What one child printed, as it arrives. */
 struct test_echo_child {
     pid_t pid;
-    int out_fd, err_fd;     /* read ends of the child's stdout and stderr */
+    int out_fd, err_fd; /* read ends of the child's stdout and stderr */
     char out[4096], err[4096];
     size_t out_len, err_len;
     uint16_t port;
@@ -27,8 +27,7 @@ struct test_echo_child {
 
 /* Reads whatever fd has into buf (kept NUL-terminated), waiting at most timeout_ms: 1 if it
  * read something, 0 on timeout, -1 at end-of-file (or a full buffer). */
-static inline int test_echo_child_pump(int fd, char *buf, size_t cap, size_t *len,
-                                       int timeout_ms) {
+static inline int test_echo_child_pump(int fd, char *buf, size_t cap, size_t *len, int timeout_ms) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (poll(&p, 1, timeout_ms) != 1)
         return 0;
