@@ -6,6 +6,7 @@
 #define LOOPSCHOOL_TESTS_SUPPORT_ECHO_CHILD_H
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,8 +61,28 @@ static inline void test_echo_child_kill_left(void) {
         kill(test_echo_child_pid, SIGKILL);
 }
 
-/* Forks `--serve` on 127.0.0.1 port 0 with args (program "echo"); fd_limit > 0 lowers both the
- * soft and the hard RLIMIT_NOFILE to it first (so --serve cannot raise it back). When
+/* Leaves this process `limit` descriptor numbers in all, so the next ones fail with EMFILE.
+ * First choice: lower both the soft and the hard RLIMIT_NOFILE (so --serve cannot raise it
+ * back). valgrind refuses to move the hard limit (it keeps the top descriptors for itself), so
+ * there the soft limit goes up to the hard one and /dev/null fills every number but the last
+ * `limit - 5` (fds 0 to 4 are in use): the same count is left, however it is reached. */
+static inline int test_echo_child_limit_fds(rlim_t limit) {
+    struct rlimit lim = {limit, limit};
+    if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+        return 0;
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_max == RLIM_INFINITY)
+        return -1;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+        return -1;
+    int last = (int)(lim.rlim_max - (limit - 5)) - 1, fd;
+    while ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd < last) {
+    }
+    return fd == last ? 0 : -1;
+}
+
+/* Forks `--serve` on 127.0.0.1 port 0 with args (program "echo"); fd_limit > 0 leaves it only
+ * that many descriptors (test_echo_child_limit_fds). When
  * expect_listening, waits up to 60 s (valgrind starts slowly) for the "listening on" line and
  * reads the port. In the child, fds 0-2 are the worker's, 3 and 4 the pipes, nothing else. */
 static inline void test_echo_child_start(struct test_echo_child *c, struct echo_serve_args args,
@@ -80,11 +101,8 @@ static inline void test_echo_child_start(struct test_echo_child *c, struct echo_
             _exit(3);
         for (int fd = 5; fd < 1024; fd++)
             close(fd);
-        if (fd_limit > 0) {
-            struct rlimit lim = {fd_limit, fd_limit};
-            if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
-                _exit(3);
-        }
+        if (fd_limit > 0 && test_echo_child_limit_fds(fd_limit) < 0)
+            _exit(3);
         FILE *o = fdopen(3, "w"), *e = fdopen(4, "w");
         args.program = "echo";
         args.serve = true;
