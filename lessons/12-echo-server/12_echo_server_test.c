@@ -521,3 +521,30 @@ Test(echo_server, asyncio_twin_agrees, .timeout = 120,
     free(c);
     free(py);
 }
+
+/* ---- turning the idle timeout on later ---------------------------------------------------------
+ */
+
+Test(echo_server, idle_timeout_set_later, .timeout = 60,
+     .description = "Q: Does an idle timeout switched on while connections are open count their "
+                    "silence from that moment?") {
+    struct loop_clock clock;
+    struct loop_config lc = {.backend = &backend_poll};
+    struct loop *loop = test_virtual_loop(&clock, &lc);
+    struct echo_server server;
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "open, no timeout");
+    struct idle_scene sc = {.server = &server, .want_open = 1, .fd = test_connect(server.port)};
+    tick_until(loop, all_accepted, &sc, "the client accepted");
+    cr_assert_eq(echo_server_set_idle_timeout(&server, -1), -EINVAL, "a negative one is -EINVAL");
+    cr_assert_eq(loop_clock_advance(&clock, 5000000000), 0, "5 s pass: no timeout, nothing closes");
+    cr_assert_eq(echo_server_set_idle_timeout(&server, 100000000), 0, "100 ms from now on");
+    tick_until(loop, none_open, &sc, "the timeout");
+    cr_assert_eq(loop_now(loop), 5100000000,
+                 "closed 100 ms after it was switched on, not at once "
+                 "for the 5 s before (%lld ns)",
+                 (long long)loop_now(loop));
+    cr_assert_eq(server.closed_idle, 1, "and counted");
+    close(sc.fd);
+    echo_server_close(&server);
+    loop_free(loop);
+}
