@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,6 +192,11 @@ static int connections_allowed(void) {
 static int scene(const struct backend_ops *backend) {
     struct demo d = {.start = now_s()};
     int n = connections_allowed();
+    if (backend == &backend_select && n > FD_SETSIZE - SPARE_FDS) {
+        n = FD_SETSIZE - SPARE_FDS; /* each fd must fit in an fd_set */
+        printf("select watches fds below FD_SETSIZE (%d) only: %d connections on it\n",
+               FD_SETSIZE, n);
+    }
     if (n <= ACTIVE) {
         printf("too few descriptors (%d) for this scene\n", n);
         return 1;
