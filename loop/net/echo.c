@@ -201,7 +201,7 @@ int echo_server_set_idle_timeout(struct echo_server *s, int64_t timeout_ns) {
     s->config.idle_timeout_ns = timeout_ns;
     int64_t now = loop_now(s->loop);
     for (struct list_node *n = s->conns.next; n != &s->conns; n = n->next) {
-        struct echo_conn *c = LIST_ENTRY(n, struct echo_conn, node);
+        struct echo_conn *c = container_of(n, struct echo_conn, node);
         c->last_active_ns = now;
         int rc = timeout_ns ? loop_timer_start(s->loop, &c->idle, timeout_ns, echo_on_idle, c)
                             : loop_timer_stop(s->loop, &c->idle);
@@ -217,7 +217,7 @@ static struct echo_conn *echo_nth(const struct echo_server *s, size_t i) {
         return NULL;
     for (const struct list_node *n = s->conns.next; n != &s->conns; n = n->next)
         if (i-- == 0)
-            return LIST_ENTRY(n, struct echo_conn, node);
+            return container_of(n, struct echo_conn, node);
     return NULL;
 }
 

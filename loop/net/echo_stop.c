@@ -63,9 +63,8 @@ static void echo_close_listener(struct echo_server *s) {
 /* The drain deadline: whatever still has output waiting is cut. */
 static void echo_on_deadline(struct loop_timer *t) {
     struct echo_server *s = t->arg;
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &s->conns) {
-        struct echo_conn *c = LIST_ENTRY(it, struct echo_conn, node);
+    list_for_each(it, &s->conns) {
+        struct echo_conn *c = container_of(it, struct echo_conn, node);
         if (stream_is_open(&c->stream))
             s->cut++;
         else
@@ -82,9 +81,8 @@ int echo_server_shutdown(struct echo_server *s, int64_t drain_ns) {
         return -EALREADY;
     s->draining = true;
     echo_close_listener(s);
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &s->conns) {
-        struct echo_conn *c = LIST_ENTRY(it, struct echo_conn, node);
+    list_for_each(it, &s->conns) {
+        struct echo_conn *c = container_of(it, struct echo_conn, node);
         loop_timer_stop(s->loop, &c->idle);
         stream_close(&c->stream); /* reads no more, sends what it holds, then on_close */
     }
@@ -101,10 +99,9 @@ void echo_server_close(struct echo_server *s) {
     echo_close_listener(s);
     loop_timer_stop(s->loop, &s->deadline);
     loop_unqueue(s->loop, &s->drained_run);
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &s->conns) {
-        struct echo_conn *c = LIST_ENTRY(it, struct echo_conn, node);
-        stream_close_now(&c->stream); /* also cancels an on_close not yet delivered */
+    list_for_each(it, &s->conns) {
+        struct echo_conn *c = container_of(it, struct echo_conn, node);
+        stream_close_now(&c->stream); /* also drops an on_close not yet delivered */
         loop_timer_stop(s->loop, &c->idle);
         list_remove(&c->node);
         s->open_connections--;
@@ -136,7 +133,7 @@ void echo_server_dump(const struct echo_server *s, FILE *out) {
         }
         fprintf(out, "  connection %zu: ", i);
         fflush(out);
-        stream_dump(&LIST_ENTRY(n, struct echo_conn, node)->stream, out);
+        stream_dump(&container_of(n, struct echo_conn, node)->stream, out);
     }
     fputs("  ", out);
     outbuf_pool_dump(&s->buffers, out);
