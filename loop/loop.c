@@ -60,8 +60,9 @@ void loop_free(struct loop *loop) {
     if (!loop)
         return;
     loop_unwatch_all(loop);
-    list_for_each(n, &loop->observers)
+    list_for_each(n, &loop->observers) {
         (void)loop_unobserve(loop, container_of(n, struct loop_observer, node));
+    }
     sched_free(&loop->sched);
     loop->backend->ops->free(loop->backend);
     sched_dealloc(loop->alloc, loop->by_fd);
@@ -115,13 +116,13 @@ int loop_unobserve(struct loop *loop, struct loop_observer *obs) {
 
 /* Calls one hook on every observer that has it. list_for_each reads the next node first, so a
  * hook may detach its own observer. The empty-list test is all a loop without observers pays. */
-#define LOOP_NOTIFY(loop, hook, ...)                                                           \
-    do {                                                                                       \
-        list_for_each(n_, &(loop)->observers) {                                                \
-            struct loop_observer *o_ = container_of(n_, struct loop_observer, node);           \
-            if (o_->hooks.hook)                                                                \
-                o_->hooks.hook(o_->hooks.ctx, (loop), __VA_ARGS__);                            \
-        }                                                                                      \
+#define LOOP_NOTIFY(loop, hook, ...)                                                               \
+    do {                                                                                           \
+        list_for_each(n_, &(loop)->observers) {                                                    \
+            struct loop_observer *o_ = container_of(n_, struct loop_observer, node);               \
+            if (o_->hooks.hook)                                                                    \
+                o_->hooks.hook(o_->hooks.ctx, (loop), __VA_ARGS__);                                \
+        }                                                                                          \
     } while (0)
 
 /* ---- one tick ------------------------------------------------------------------------------- */

@@ -18,9 +18,12 @@ struct loop {
     struct loop_clock *clock;
     struct loop_clock real_clock; /* used when the config names no clock */
     const struct sched_alloc *alloc;
-    struct loop_observer first_observer; /* config.hooks, always at the head of observers */
-    struct list_node observers;  /* every attached struct loop_observer, in attach order */
-    unsigned observers_timing;   /* how many of them want after_run (and so a clock read) */
+    /* config.hooks, at the head of observers when it has a hook */
+    struct loop_observer first_observer;
+    /* every attached struct loop_observer, in attach order */
+    struct list_node observers;
+    /* how many of them want after_run (and so a clock read after each run) */
+    unsigned observers_timing;
 
     struct list_node watchers;     /* every watched fd, in the order it was added */
     size_t watch_count;

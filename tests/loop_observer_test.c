@@ -77,10 +77,10 @@ Test(loop_observer, detach_from_own_hook,
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct seen a = {.tag = 'A', .detach_after_run = true};
     struct seen b = {.tag = 'B'};
-    a.obs.hooks = (struct loop_hooks){.ctx = &a, .before_run = on_before_run,
-                                      .after_run = on_after_run};
-    b.obs.hooks = (struct loop_hooks){.ctx = &b, .before_run = on_before_run,
-                                      .after_run = on_after_run};
+    a.obs.hooks =
+        (struct loop_hooks){.ctx = &a, .before_run = on_before_run, .after_run = on_after_run};
+    b.obs.hooks =
+        (struct loop_hooks){.ctx = &b, .before_run = on_before_run, .after_run = on_after_run};
     cr_assert_eq(loop_observe(loop, &a.obs), 0);
     cr_assert_eq(loop_observe(loop, &b.obs), 0);
     struct runnable r;

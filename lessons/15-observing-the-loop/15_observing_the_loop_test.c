@@ -22,7 +22,7 @@
 #include "tests/support/loop.h"
 #include "tests/support/twin.h"
 
-#define MS SERVICE_MS
+#define MS           SERVICE_MS
 #define SERVICE_FILE "lessons/15-observing-the-loop/service.c"
 
 TestSuite(observing_the_loop, .description = "How do you find the callback that blocks your loop?");
@@ -85,9 +85,8 @@ Test(observing_the_loop, slow_reported_once_with_name_and_line,
     cr_assert_eq(service_run(&s), 0, "the service runs to its end");
     capture_close(&cap);
     char want[200];
-    snprintf(want, sizeof want,
-             "slow: task 'resizer' ran 212 ms at %s:%d (threshold 100 ms)\n", SERVICE_FILE,
-             service_line("@resizer-yield"));
+    snprintf(want, sizeof want, "slow: task 'resizer' ran 212 ms at %s:%d (threshold 100 ms)\n",
+             SERVICE_FILE, service_line("@resizer-yield"));
     cr_assert_str_eq(cap.text, want,
                      "one report, the 212 ms thumbnail, at the await right after it; the four "
                      "4 ms thumbnails are never reported");
@@ -185,13 +184,13 @@ Test(observing_the_loop, dump_lists_tasks_and_chains,
              "task 'producer' waiting on sleep for 50 ms\n    %s:%d\n"
              "task 'resizer' waiting on jobs for 46 ms\n    %s:%d\n    %s:%d\n"
              "task 'health' waiting on sleep for 0 ms\n    %s:%d\n",
-             (unsigned long long)loop_tick(s.loop), SERVICE_FILE,
-             service_line("@producer-sleep"), SERVICE_FILE, service_line("@resizer-fetch"),
-             SERVICE_FILE, service_line("@fetch-wait"), SERVICE_FILE,
-             service_line("@health-sleep"));
+             (unsigned long long)loop_tick(s.loop), SERVICE_FILE, service_line("@producer-sleep"),
+             SERVICE_FILE, service_line("@resizer-fetch"), SERVICE_FILE,
+             service_line("@fetch-wait"), SERVICE_FILE, service_line("@health-sleep"));
     cr_assert_str_eq(cap.text, want,
                      "every live task, what it waits for, for how long, and its chain: the "
-                     "resizer is inside fetch, innermost last (got:\n%s)", cap.text);
+                     "resizer is inside fetch, innermost last (got:\n%s)",
+                     cap.text);
     free(cap.text);
     cr_assert_eq(service_run(&s), 0);
     capture_open(&cap);
@@ -445,8 +444,8 @@ Test(observing_the_loop, json_checker_catches_mistakes,
     static struct json j;
     cr_assert_null(json_check(&j, "{\"a\":[1,-2.5e3,\"x\\n\\u00e9\",true,null,{}]}"),
                    "valid JSON passes");
-    static const char *const bad[] = {"{", "{\"a\" 1}", "[1,]", "{\"a\":01}", "\"\\q\"",
-                                      "[1] 2", "{'a':1}", "[1.]", "", "[\"a\nb\"]"};
+    static const char *const bad[] = {"{",     "{\"a\" 1}", "[1,]", "{\"a\":01}", "\"\\q\"",
+                                      "[1] 2", "{'a':1}",   "[1.]", "",           "[\"a\nb\"]"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_not_null(json_check(&j, bad[i]), "rejected: %s", bad[i]);
 }

@@ -2,7 +2,8 @@
 observed with asyncio's own instruments: debug mode (loop.set_debug(True)) with
 slow_callback_duration = 0.1 names the slow step, Task.print_stack shows where a task waits,
 and a heartbeat task measures lag. It prints the same lines as
-`build/lessons/15-observing-the-loop/demo --trace`; the narration goes to stderr.
+`build/lessons/15-observing-the-loop/demo --trace`. With --show it also prints, on stderr, debug
+mode's warning and every task's print_stack, as the SIGUSR1 dump sees them.
 
 The loop runs on a virtual clock, as the demo's does: when asyncio would block, the clock jumps
 to the next timer instead; CPU work moves the clock while a step runs. Debug mode reads the
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 
+SHOW = "--show" in sys.argv[1:]
 JOBS, BIG_JOB, BEATS = 5, 3, 12
 SMALL_S, BIG_S = 0.004, 0.212
 CHUNK_S = BIG_S / 8  # the fix: eight slices of 26.5 ms
@@ -107,7 +109,8 @@ class SlowLog(logging.Handler):
         text = record.getMessage()
         if text.startswith("Executing") and "name='" in text:
             self.names.append(text.split("name='", 1)[1].split("'", 1)[0])
-            print(f"slow (asyncio debug mode): {text}", file=sys.stderr)
+            if SHOW:
+                print(f"slow (asyncio debug mode): {text}", file=sys.stderr)
             os.kill(os.getpid(), signal.SIGUSR1)  # ask for the task dump, as the demo does
 
 
@@ -125,7 +128,7 @@ def run_service(fixed):
 
     def dump():  # SIGUSR1, through the loop's self-pipe: aiomonitor's `where`, in two lines
         for name, task in tasks.items():
-            if not task.done():
+            if SHOW and not task.done():
                 print(f"task {name!r}:", file=sys.stderr)
                 task.print_stack(file=sys.stderr)
         depths.append(chain_depth(tasks["resizer"]))

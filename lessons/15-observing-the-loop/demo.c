@@ -114,7 +114,8 @@ static bool show_trace(bool fixed) {
                                fixed ? SERVICE_TITLE_FIXED : SERVICE_TITLE, svg);
     if (!rc && longest) {
         SAY("  %zu events recorded; the longest run: '%s' in tick %llu, from %.1f ms for %.1f "
-            "ms\n", observe_trace_count(&tr), longest->name, (unsigned long long)longest->tick,
+            "ms\n",
+            observe_trace_count(&tr), longest->name, (unsigned long long)longest->tick,
             (double)longest->start / 1e6, (double)longest->duration / 1e6);
         SAY("  written: %s (open it in ui.perfetto.dev)\n           %s\n", json, svg);
     }
@@ -196,7 +197,8 @@ int main(int argc, char **argv) {
 
     SAY("3. The trace (every wait and every run, in a bounded ring):\n");
     ok = show_trace(false) && ok;
-    SAY("   -> WHEN: in the timeline the red bar is the resizer; the tick marks stop under it.\n\n");
+    SAY("   -> WHEN: in the timeline the red bar is the resizer; the tick marks stop under "
+        "it.\n\n");
 
     SAY("4. The task dump, asked for with SIGUSR1 while the culprit ran (kill -USR1 <pid>):\n");
     ok = show_dump() && ok;

@@ -8,8 +8,14 @@
 #include <string.h>
 
 enum {
-    TL_LEFT = 110, TL_PLOT = 760, TL_RIGHT = 30, TL_WIDTH = TL_LEFT + TL_PLOT + TL_RIGHT,
-    TL_TOP = 50, TL_ROW = 28, TL_BAR = 16, TL_ROWS = 16,
+    TL_LEFT = 110,
+    TL_PLOT = 760,
+    TL_RIGHT = 30,
+    TL_WIDTH = TL_LEFT + TL_PLOT + TL_RIGHT,
+    TL_TOP = 50,
+    TL_ROW = 28,
+    TL_BAR = 16,
+    TL_ROWS = 16,
     TL_MIN_BAR10 = 20, /* a run of 0 ns on the virtual clock still shows: 2 px */
 };
 
@@ -31,12 +37,23 @@ static void tl_px(FILE *out, int64_t tenths) {
 static void tl_text(FILE *out, const char *s) {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
-        default: fputc(*s, out);
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&apos;", out);
+            break;
+        default:
+            fputc(*s, out);
         }
     }
 }
@@ -72,7 +89,9 @@ static void tl_event(struct tl *t, const struct observe_trace_event *e, int64_t 
     int row = tl_row(t, e->name);
     bool slow = e->duration >= slow_ns;
     tl_rect(t, x10, w10 < TL_MIN_BAR10 ? TL_MIN_BAR10 : w10, row, TL_BAR,
-            slow ? "#D62728" : e->task ? "#0072B2" : "#009E73");
+            slow      ? "#D62728"
+            : e->task ? "#0072B2"
+                      : "#009E73");
 }
 
 int timeline_write_svg(const struct observe_trace *tr, int64_t slow_ns, const char *title,
@@ -90,8 +109,10 @@ int timeline_write_svg(const struct observe_trace *tr, int64_t slow_ns, const ch
         if (observe_trace_at(tr, i)->kind == OBSERVE_TRACE_RUN)
             (void)tl_row(&t, observe_trace_at(tr, i)->name);
     int height = TL_TOP + (t.n_rows + 1) * TL_ROW + 50;
-    fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                 "font-family=\"sans-serif\" font-size=\"12\">\n", TL_WIDTH, height);
+    fprintf(out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n",
+            TL_WIDTH, height);
     fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", TL_WIDTH, height);
     fputs("<text x=\"10\" y=\"24\" font-size=\"15\">", out);
     tl_text(out, title);
@@ -115,8 +136,9 @@ int timeline_write_svg(const struct observe_trace *tr, int64_t slow_ns, const ch
         fprintf(out, "\" y=\"%d\" text-anchor=\"middle\">%" PRId64 " ms</text>\n", axis_y + 16,
                 at / INT64_C(1000000));
     }
-    fprintf(out, "<text x=\"%d\" y=\"%d\">grey: the loop waits; blue: a task runs; green: a "
-                 "callback; red: a run of %" PRId64 " ms or more</text>\n",
+    fprintf(out,
+            "<text x=\"%d\" y=\"%d\">grey: the loop waits; blue: a task runs; green: a "
+            "callback; red: a run of %" PRId64 " ms or more</text>\n",
             TL_LEFT, axis_y + 36, slow_ns / INT64_C(1000000));
     fputs("</svg>\n", out);
     return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;

@@ -7,8 +7,8 @@
 #include <string.h>
 
 int64_t observe_lag_bucket_limit(int i) {
-    static const int64_t limits[OBSERVE_LAG_BUCKETS] = {1000000, 10000000, 100000000,
-                                                        1000000000, INT64_MAX};
+    static const int64_t limits[OBSERVE_LAG_BUCKETS] = {1000000, 10000000, 100000000, 1000000000,
+                                                        INT64_MAX};
     return i >= 0 && i < OBSERVE_LAG_BUCKETS ? limits[i] : INT64_MAX;
 }
 
@@ -67,8 +67,8 @@ int64_t observe_lag_percentile(const struct observe_lag *lag, int pct) {
 }
 
 void observe_lag_dump(const struct observe_lag *lag, FILE *out) {
-    static const char *const names[OBSERVE_LAG_BUCKETS] = {"< 1 ms", "< 10 ms", "< 100 ms",
-                                                           "< 1 s", ">= 1 s"};
+    static const char *const names[OBSERVE_LAG_BUCKETS] = {"< 1 ms", "< 10 ms", "< 100 ms", "< 1 s",
+                                                           ">= 1 s"};
     fprintf(out, "lag: %llu beats every %lld ms, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
             (unsigned long long)lag->count, (long long)(lag->interval_ns / 1000000),
             (double)observe_lag_percentile(lag, 50) / 1e6,

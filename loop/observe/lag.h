@@ -19,7 +19,7 @@ struct observe_lag {
     struct loop_timer beat;
     struct loop *loop;
     int64_t interval_ns;
-    int64_t due;  /* when the armed beat should fire */
+    int64_t due; /* when the armed beat should fire */
     int64_t samples[OBSERVE_LAG_SAMPLES];
     uint64_t count; /* beats measured in all; the last min(count, SAMPLES) are in samples */
     int64_t max_ns;

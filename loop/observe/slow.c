@@ -28,8 +28,7 @@ static void check_run(void *ctx, struct loop *loop, const struct runnable *r, in
     fflush(s->out);
 }
 
-int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t threshold_ns,
-                       FILE *out) {
+int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t threshold_ns, FILE *out) {
     if (!s || !loop)
         return -EINVAL;
     memset(s, 0, sizeof *s);

@@ -16,14 +16,13 @@ struct observe_slow {
     struct loop *loop;
     FILE *out;
     int64_t threshold_ns;
-    unsigned reported;  /* how many slow runs so far */
-    char last[160];     /* the last report, without its newline (tests and demos read it) */
+    unsigned reported; /* how many slow runs so far */
+    char last[160];    /* the last report, without its newline (tests and demos read it) */
 };
 
 /* Attaches the check. threshold_ns <= 0 means the default; out NULL means stderr. 0, -EINVAL,
  * or loop_observe's error. */
-int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t threshold_ns,
-                       FILE *out);
+int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t threshold_ns, FILE *out);
 int observe_slow_stop(struct observe_slow *s);
 void observe_slow_dump(const struct observe_slow *s, FILE *out);
 

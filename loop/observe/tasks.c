@@ -104,10 +104,13 @@ void observe_tasks_dump(const struct observe_tasks *ot, struct loop *loop, FILE 
     if (!loop || !out)
         return;
     size_t n = 0;
-    list_for_each(it, &loop_sched(loop)->tasks) n++;
+    list_for_each(it, &loop_sched(loop)->tasks) {
+        n++;
+    }
     fprintf(out, "%zu live task%s at tick %llu:\n", n, n == 1 ? "" : "s",
             (unsigned long long)loop_tick(loop));
-    list_for_each(it, &loop_sched(loop)->tasks)
+    list_for_each(it, &loop_sched(loop)->tasks) {
         dump_one(ot, loop, container_of(it, struct task, live), out);
+    }
     fflush(out);
 }

@@ -24,7 +24,7 @@ struct observe_tasks {
     observe_chain_fn chain; /* may be NULL: the chain is then the task's own resume point */
     struct {
         const struct task *task;
-        int64_t since; /* when it parked: the end of its last run */
+        int64_t since;             /* when it parked: the end of its last run */
     } parked[OBSERVE_TASKS_SLOTS]; /* a small table; the oldest slot is reused when full */
     unsigned next_slot;
 };

@@ -19,17 +19,17 @@ struct observe_trace_event {
     int64_t start, duration; /* ns on the loop's clock */
     int64_t timeout;         /* a wait's timeout (-1: block); 0 for a run */
     uint64_t tick;
-    uint8_t kind;            /* enum observe_trace_kind */
-    bool task;               /* a run of a task (not a plain callback, timer or watcher) */
+    uint8_t kind;                  /* enum observe_trace_kind */
+    bool task;                     /* a run of a task (not a plain callback, timer or watcher) */
     char name[OBSERVE_TRACE_NAME]; /* copied: the runnable may be gone when the trace is read */
 };
 
 struct observe_trace {
     struct loop_observer obs;
     struct loop *loop;
-    struct observe_trace_event *ring; /* the caller's array of cap events */
-    size_t cap, head, count;          /* head: where the next event goes */
-    uint64_t dropped;                 /* overwritten because the ring was full */
+    struct observe_trace_event *ring;   /* the caller's array of cap events */
+    size_t cap, head, count;            /* head: where the next event goes */
+    uint64_t dropped;                   /* overwritten because the ring was full */
     struct observe_trace_event pending; /* the wait or run under way */
 };
 

@@ -35,7 +35,8 @@ static int row_of(const char *name, const char *rows[], int *n_rows) {
 }
 
 static void write_row_name(FILE *out, int tid, const char *name, bool *first) {
-    fprintf(out, "%s\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":",
+    fprintf(out,
+            "%s\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":",
             *first ? "" : ",", tid);
     write_string(out, name);
     fputs("}}", out);
@@ -66,8 +67,10 @@ int observe_trace_write_json(const struct observe_trace *tr, FILE *out) {
         fputs(",\n{\"name\":", out);
         write_string(out, e->name);
         fprintf(out, ",\"cat\":\"%s\",\"ph\":\"B\",\"ts\":%.3f,\"pid\":1,\"tid\":%d,\"args\":{",
-                e->kind == OBSERVE_TRACE_WAIT ? "wait" : e->task ? "task" : "callback", begin_us,
-                tid);
+                e->kind == OBSERVE_TRACE_WAIT ? "wait"
+                : e->task                     ? "task"
+                                              : "callback",
+                begin_us, tid);
         if (e->kind == OBSERVE_TRACE_WAIT)
             fprintf(out, "\"tick\":%llu,\"timeout_ms\":%.3f}}", (unsigned long long)e->tick,
                     e->timeout < 0 ? -1.0 : (double)e->timeout / 1e6);

@@ -69,7 +69,7 @@ int main(void) {
     bench_row("observe: call_soon + dispatch, no observer", bare, "ns/callback", NULL, 0);
     bench_row("observe: the same, slow-callback check on", slow, "ns/callback", "no observer",
               bare);
-    bench_row("observe: the same, trace recording every run", trace, "ns/callback",
-              "no observer", bare);
+    bench_row("observe: the same, trace recording every run", trace, "ns/callback", "no observer",
+              bare);
     return 0;
 }
