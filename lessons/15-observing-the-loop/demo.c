@@ -117,7 +117,7 @@ static bool show_trace(bool fixed) {
             "ms\n",
             observe_trace_count(&tr), longest->name, (unsigned long long)longest->tick,
             (double)longest->start / 1e6, (double)longest->duration / 1e6);
-        SAY("  written: %s (open it in ui.perfetto.dev)\n           %s\n", json, svg);
+        SAY("  written: %s\n           %s\n  (open the JSON in ui.perfetto.dev)\n", json, svg);
     }
     service_free(&s);
     return rc ? fail("write the trace", rc) : longest != NULL;
