@@ -108,19 +108,35 @@ int loop_unobserve(struct loop *loop, struct loop_observer *obs) {
         return -EINVAL;
     if (obs->loop != loop)
         return -EALREADY;
-    list_remove(&obs->node);
+    /* Unlinked by hand, keeping its own next pointer: a notification under way may be standing
+     * on this node (a hook detached an observer that comes after its own), and must still find
+     * the rest of the list from it. list_remove would point the node at itself: a walk that
+     * reached it would never leave. */
+    obs->node.prev->next = obs->node.next;
+    obs->node.next->prev = obs->node.prev;
     obs->loop = NULL;
     loop->observers_timing -= obs->hooks.after_run != NULL;
     return 0;
 }
 
-/* Calls one hook on every observer that has it. list_for_each reads the next node first, so a
- * hook may detach its own observer. The empty-list test is all a loop without observers pays. */
+bool loop_observing(const struct loop *loop, const struct loop_observer *obs) {
+    if (!loop || !obs)
+        return false;
+    list_for_each(n, &loop->observers) {
+        if (n == &obs->node)
+            return true;
+    }
+    return false;
+}
+
+/* Calls one hook on every attached observer that has it. list_for_each reads the next node
+ * first, so a hook may detach (even free) its own observer; it may detach others too, and a
+ * detached one is skipped. The empty-list test is all a loop without observers pays. */
 #define LOOP_NOTIFY(loop, hook, ...)                                                               \
     do {                                                                                           \
         list_for_each(n_, &(loop)->observers) {                                                    \
             struct loop_observer *o_ = container_of(n_, struct loop_observer, node);               \
-            if (o_->hooks.hook)                                                                    \
+            if (o_->loop == (loop) && o_->hooks.hook)                                              \
                 o_->hooks.hook(o_->hooks.ctx, (loop), __VA_ARGS__);                                \
         }                                                                                          \
     } while (0)

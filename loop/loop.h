@@ -50,9 +50,13 @@ struct loop_observer {
 };
 /* Attaches obs. -EINVAL (NULL), -EBUSY if it is attached already (to this loop or another). */
 int loop_observe(struct loop *loop, struct loop_observer *obs);
-/* Detaches obs; safe from inside one of its own hooks. 0, or -EALREADY if it is not attached
- * to this loop. loop_free detaches every observer still attached. */
+/* Detaches obs. 0, or -EALREADY if it is not attached to this loop. A hook may detach any
+ * observer (a detached one is told nothing more) but free only its own. loop_free detaches
+ * every observer still attached. */
 int loop_unobserve(struct loop *loop, struct loop_observer *obs);
+/* Is obs attached to loop? Compares addresses only, so obs may be uninitialised memory: an
+ * instrument asks before it resets a caller's struct that may still be linked in. */
+bool loop_observing(const struct loop *loop, const struct loop_observer *obs);
 
 int loop_new(struct loop **out, const struct loop_config *config);
 /* Unlinks every handle still registered (it does not run or free them) and frees the loop. */

@@ -94,6 +94,41 @@ Test(loop_observer, detach_from_own_hook,
     loop_free(loop);
 }
 
+/* A's hook detaches B, which comes after it in the list. */
+static struct loop_observer *victim;
+static void detach_victim(void *ctx, struct loop *loop, const struct runnable *r) {
+    ordered_before_run(ctx, loop, r);
+    if (victim)
+        cr_assert_eq(loop_unobserve(loop, victim), 0, "a hook may detach another observer");
+    victim = NULL;
+}
+
+Test(loop_observer, detach_another_from_a_hook, .timeout = 5,
+     .description = "Q: may a hook detach the observer after its own, mid-notification?") {
+    struct loop_clock clock;
+    order[0] = '\0';
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct loop_observer a = {.hooks = {.ctx = "A", .before_run = detach_victim}};
+    struct loop_observer b = {.hooks = {.ctx = "B", .before_run = ordered_before_run}};
+    struct loop_observer c = {.hooks = {.ctx = "C", .before_run = ordered_before_run}};
+    loop_observe(loop, &a);
+    loop_observe(loop, &b);
+    loop_observe(loop, &c);
+    victim = &b;
+    struct runnable r;
+    runnable_init(&r, nothing, NULL, "r");
+    for (int i = 0; i < 2; i++) {
+        loop_call_soon(loop, &r, nothing, NULL);
+        loop_run_once(loop);
+    }
+    cr_assert_str_eq(order, "ACAC",
+                     "B, detached by A just before its turn, is skipped; C is still told, and "
+                     "the walk ends (got %s)",
+                     order);
+    cr_assert_eq(loop_observe(loop, &b), 0, "a detached observer may be attached again");
+    loop_free(loop);
+}
+
 Test(loop_observer, misuse,
      .description = "Q: what does attaching twice or detaching a stranger say?") {
     struct loop_clock c1, c2;

@@ -569,6 +569,33 @@ Test(observing_the_loop, timeline_matches_committed,
     }
 }
 
+Test(observing_the_loop, misuse,
+     .description = "Q: what does each instrument say to a NULL or a bad argument?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct observe_tasks ot;
+    struct observe_trace tr;
+    struct observe_trace_event ring[4];
+    struct observe_sigdump d;
+    cr_assert_eq(observe_tasks_start(NULL, loop, NULL), -EINVAL, "no struct: -EINVAL");
+    cr_assert_eq(observe_tasks_start(&ot, NULL, NULL), -EINVAL, "no loop: -EINVAL");
+    cr_assert_eq(observe_trace_start(&tr, loop, NULL, 4), -EINVAL, "no ring: -EINVAL");
+    cr_assert_eq(observe_trace_write_json(NULL, stdout), -EINVAL, "no trace: -EINVAL");
+    cr_assert_eq(observe_trace_start(&tr, loop, ring, 4), 0);
+    cr_assert_eq(observe_trace_start(&tr, loop, ring, 4), -EBUSY,
+                 "starting a trace that is recording: -EBUSY, and it goes on recording");
+    cr_assert_eq(observe_trace_stop(&tr), 0, "and it stops once");
+    cr_assert_eq(observe_trace_stop(&tr), -EALREADY);
+    cr_assert_eq(observe_tasks_start(&ot, loop, NULL), 0);
+    cr_assert_eq(observe_tasks_start(&ot, loop, NULL), -EBUSY, "the dump's notes: -EBUSY too");
+    cr_assert_eq(observe_tasks_stop(&ot), 0);
+    cr_assert_eq(observe_sigdump_open(&d, NULL, NULL, NULL), -EINVAL, "no loop: -EINVAL");
+    cr_assert_eq(observe_lag_stop(NULL), -EINVAL);
+    cr_assert_eq(timeline_write_svg(&tr, 1, "empty", stdout), -EINVAL,
+                 "an empty trace draws nothing: -EINVAL");
+    loop_free(loop);
+}
+
 /* ---- the asyncio twin --------------------------------------------------------------------- */
 
 Test(observing_the_loop, asyncio_twin_agrees, .timeout = 60,

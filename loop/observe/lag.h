@@ -27,6 +27,7 @@ struct observe_lag {
 };
 
 /* Starts the heartbeat, one beat every interval_ns (> 0). 0, -EINVAL, or the timer's error.
+ * Stop a running monitor before starting it again: its timer is reset here.
  * The beat is a timer, so a loop with a lag monitor never runs out of work: stop it to let
  * loop_run return. */
 int observe_lag_start(struct observe_lag *lag, struct loop *loop, int64_t interval_ns);

@@ -97,3 +97,13 @@ int observe_sigdump_close(struct observe_sigdump *d) {
     d->read_fd = d->write_fd = -1;
     return 0;
 }
+
+void observe_sigdump_dump(const struct observe_sigdump *d, FILE *out) {
+    if (d->read_fd >= 0)
+        fprintf(out, "SIGUSR1 dump: open, pipe %d -> %d, %u dump%s printed\n", d->write_fd,
+                d->read_fd, d->dumps, d->dumps == 1 ? "" : "s");
+    else
+        fprintf(out, "SIGUSR1 dump: closed, %u dump%s printed\n", d->dumps,
+                d->dumps == 1 ? "" : "s");
+    fflush(out);
+}

@@ -27,5 +27,7 @@ int observe_sigdump_open(struct observe_sigdump *d, struct loop *loop,
                          const struct observe_tasks *tasks, FILE *out);
 /* Restores the previous handler, unwatches and closes the pipe. 0, or -EALREADY. */
 int observe_sigdump_close(struct observe_sigdump *d);
+/* Open or closed, its pipe, and how many dumps it printed. Flushes. */
+void observe_sigdump_dump(const struct observe_sigdump *d, FILE *out);
 
 #endif

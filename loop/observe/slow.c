@@ -31,6 +31,8 @@ static void check_run(void *ctx, struct loop *loop, const struct runnable *r, in
 int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t threshold_ns, FILE *out) {
     if (!s || !loop)
         return -EINVAL;
+    if (loop_observing(loop, &s->obs))
+        return -EBUSY; /* running: resetting it would corrupt the loop's list */
     memset(s, 0, sizeof *s);
     s->loop = loop;
     s->out = out ? out : stderr;

@@ -21,7 +21,7 @@ struct observe_slow {
 };
 
 /* Attaches the check. threshold_ns <= 0 means the default; out NULL means stderr. 0, -EINVAL,
- * or loop_observe's error. */
+ * or -EBUSY if s is running on loop already. */
 int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t threshold_ns, FILE *out);
 int observe_slow_stop(struct observe_slow *s);
 void observe_slow_dump(const struct observe_slow *s, FILE *out);

@@ -42,6 +42,8 @@ static void note_parked(void *ctx, struct loop *loop, const struct runnable *r, 
 int observe_tasks_start(struct observe_tasks *ot, struct loop *loop, observe_chain_fn chain) {
     if (!ot || !loop)
         return -EINVAL;
+    if (loop_observing(loop, &ot->obs))
+        return -EBUSY; /* running: resetting it would corrupt the loop's list */
     memset(ot, 0, sizeof *ot);
     ot->loop = loop;
     ot->chain = chain;

@@ -29,7 +29,8 @@ struct observe_tasks {
     unsigned next_slot;
 };
 
-/* Attaches the parking notes to loop. chain may be NULL. 0, -EINVAL, or loop_observe's error. */
+/* Attaches the parking notes to loop. chain may be NULL. 0, -EINVAL, or -EBUSY if ot is
+ * running on loop already. */
 int observe_tasks_start(struct observe_tasks *ot, struct loop *loop, observe_chain_fn chain);
 int observe_tasks_stop(struct observe_tasks *ot);
 

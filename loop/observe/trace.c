@@ -62,6 +62,8 @@ int observe_trace_start(struct observe_trace *tr, struct loop *loop,
                         struct observe_trace_event *ring, size_t cap) {
     if (!tr || !loop || !ring || cap == 0)
         return -EINVAL;
+    if (loop_observing(loop, &tr->obs))
+        return -EBUSY; /* running: resetting it would corrupt the loop's list */
     memset(tr, 0, sizeof *tr);
     tr->loop = loop;
     tr->ring = ring;

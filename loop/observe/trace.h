@@ -33,7 +33,8 @@ struct observe_trace {
     struct observe_trace_event pending; /* the wait or run under way */
 };
 
-/* Records into ring[cap] (cap > 0), caller-owned. 0, -EINVAL, or loop_observe's error. */
+/* Records into ring[cap] (cap > 0), caller-owned. 0, -EINVAL, or -EBUSY if tr is recording
+ * on loop already. */
 int observe_trace_start(struct observe_trace *tr, struct loop *loop,
                         struct observe_trace_event *ring, size_t cap);
 int observe_trace_stop(struct observe_trace *tr);
