@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { TICKER_MS = 40, CLIENT_PAUSE_MS = 100, CLIENTS = 2 };
+enum { TICKER_MS = 40, CLIENT_PAUSE_MS = 100, CLIENTS = 2, GIVE_UP_TICKS = 250 };
 
 struct demo;
 
@@ -39,7 +39,8 @@ struct listener {
     int fd, accepted;
 };
 
-/* Wakes every TICKER_MS until the server is done: proof that the loop is free between reads. */
+/* Wakes every TICKER_MS until the server is done: proof that the loop is free between reads.
+ * It is also the demo's watchdog: counted in ticks, so a pause in gdb does not set it off. */
 struct ticker {
     struct wb_task task;
     struct demo *d;
@@ -152,6 +153,10 @@ static enum wb_status ticker_step(struct wb_task *t) {
         d->ticks_while_serving += d->open > 0;
         say(d, "ticker", "tick %d; %d connection%s open", f->ticks, d->open,
             d->open == 1 ? "" : "s");
+        if (f->ticks == GIVE_UP_TICKS) { /* 10 s of ticks: the clients are not coming */
+            fprintf(stderr, "demo: UNEXPECTED: the clients never finished; giving up\n");
+            exit(1);
+        }
     }
     WB_END(t);
 }
@@ -175,7 +180,7 @@ static enum wb_status main_step(struct wb_task *t) {
     WB_END(t);
 }
 
-/* ---- the client process ------------------------------------------------------------------ */
+/* ---- the client process ---------------------------------------------------------------------- */
 
 static void pause_ms(int ms) {
     struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000};
@@ -186,15 +191,15 @@ static void pause_ms(int ms) {
 static int client_connect(uint16_t port) {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval two_seconds = {.tv_sec = 2};
+    struct timeval five_seconds = {.tv_sec = 5};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
         return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof five_seconds);
     return fd;
 }
 
-/* Sends a line and reads until all of it is back (a 2 s receive timeout bounds the wait). */
+/* Sends a line and reads until all of it is back (a 5 s receive timeout bounds the wait). */
 static bool client_talk(bool trace, int fd, const char *who, const char *line) {
     size_t len = strlen(line), have = 0;
     char got[64];
@@ -240,7 +245,7 @@ static int client_process(bool trace, uint16_t port) {
     return ok ? 0 : 1;
 }
 
-/* ---- the server process: the four boxes, with a narrator between box 3 and box 4 ---------- */
+/* ---- the server process: the four boxes, with a narrator between box 3 and box 4 ------------- */
 
 static int listen_on_loopback(uint16_t *port) {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
@@ -290,7 +295,6 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     static struct demo d;
     d.trace = argc > 1 && strcmp(argv[1], "--trace") == 0;
-    alarm(10); /* if the clients never come, end anyway, and not with 0 */
     uint16_t port = 0;
     int listen_fd = listen_on_loopback(&port);
     if (listen_fd < 0) {

@@ -7,8 +7,7 @@
 #include <limits.h>
 #include <time.h>
 
-/* ---- the clock --------------------------------------------------------------------------------
- */
+/* ---- the clock ------------------------------------------------------------------------------- */
 
 void wb_loop_init(struct wb_loop *l, bool virtual_time) {
     *l = (struct wb_loop){.virtual_time = virtual_time};
@@ -23,8 +22,7 @@ int64_t wb_now(struct wb_loop *l) {
     return l->now;
 }
 
-/* ---- the ready queue: FIFO, intrusive, O(1) at both ends --------------------------------------
- */
+/* ---- the ready queue: FIFO, intrusive, O(1) at both ends ------------------------------------- */
 
 static void wb_make_ready(struct wb_loop *l, struct wb_task *t) {
     t->next = NULL;
@@ -58,8 +56,7 @@ int wb_spawn(struct wb_loop *l, struct wb_task *t, wb_step_fn step, const char *
     return 0;
 }
 
-/* ---- the timer heap: the earliest (deadline, seq) at timers[0]; children of i at 2i+1, 2i+2 ---
- */
+/* ---- the timer heap: earliest (deadline, seq) at timers[0], children of i at 2i+1, 2i+2 ------ */
 
 static bool wb_earlier(const struct wb_task *a, const struct wb_task *b) {
     return a->deadline != b->deadline ? a->deadline < b->deadline : a->seq < b->seq;
@@ -87,8 +84,7 @@ static struct wb_task *wb_heap_pop(struct wb_loop *l) {
     return top;
 }
 
-/* ---- the awaits: register the wait and park (true), or finish at once with a result (false) ---
- */
+/* ---- the awaits: register and park (true), or finish at once with a result (false) ----------- */
 
 static bool wb_finish_now(struct wb_task *t, int result) {
     t->result = result;
@@ -127,8 +123,7 @@ bool wb_join(struct wb_task *t, struct wb_task *other) {
     return true;
 }
 
-/* ---- one tick, four boxes ---------------------------------------------------------------------
- */
+/* ---- one tick, four boxes -------------------------------------------------------------------- */
 
 /* Box 1: don't wait if anything is ready; else until the earliest timer, rounded UP to poll's
  * milliseconds (rounding down wakes early and spins on 0 ms waits); else block (-1). */
