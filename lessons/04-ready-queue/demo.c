@@ -1,7 +1,8 @@
 /* demo.c — lesson 04 (ready-queue): callbacks that schedule callbacks, narrated tick by tick.
  * Each tick prints the ready queue as the batch begins (so N, the batch size), every pick the
- * batch makes, and the queue it leaves for the next tick. Watch: work queued during a tick waits
- * for the next one, and a cancelled callback that was counted in N makes the batch shorter. */
+ * batch makes, and the queue it leaves for the next tick. Watch, under FIFO (asyncio's order):
+ * work queued during a tick waits for the next one, and a callback taken off the queue
+ * (loop_unqueue) that was counted in N makes the batch shorter. */
 #include <stdio.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ static void act_run(void *arg) {
     struct act *a = arg;
     if (a->cancel) {
         size_t left_before = loop_sched(a->loop)->batch_left;
-        int rc = loop_cancel(a->loop, &a->cancel->run);
+        int rc = loop_unqueue(a->loop, &a->cancel->run);
         size_t left = loop_sched(a->loop)->batch_left;
         if (rc != 0)
             printf("      %s cancels %s: it was not queued (%d)\n", a->run.name,
