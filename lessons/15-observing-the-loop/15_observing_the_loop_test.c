@@ -126,6 +126,36 @@ Test(observing_the_loop, slow_plain_callback_and_threshold,
     loop_free(loop);
 }
 
+struct one_shot {
+    struct task task;
+    struct loop_clock *clock;
+};
+static enum coro_status one_shot_step(struct task *t) {
+    struct one_shot *f = TASK_FRAME(t, struct one_shot, task);
+    CORO_BEGIN(&t->co);
+    loop_clock_advance(f->clock, 150 * MS); /* blocks, then ends without another await */
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+Test(observing_the_loop, slow_task_that_ends,
+     .description = "Q: is a task that blocks and then ends still named?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct observe_slow slow;
+    struct capture cap;
+    capture_open(&cap);
+    cr_assert_eq(observe_slow_start(&slow, loop, 0, cap.out), 0);
+    struct one_shot f = {.clock = &clock};
+    cr_assert_eq(loop_spawn(loop, &f.task, one_shot_step, "exporter", NULL), 0);
+    cr_assert_eq(loop_run_until_complete(loop, &f.task), 0);
+    capture_close(&cap);
+    cr_assert_str_eq(cap.text, "slow: task 'exporter' ran 150 ms and ended (threshold 100 ms)\n",
+                     "named, though the tick hands after_run no runnable for an ended task");
+    free(cap.text);
+    loop_free(loop);
+}
+
 /* ---- the lag monitor --------------------------------------------------------------------- */
 
 struct blocker {

@@ -20,12 +20,18 @@ static void check_run(void *ctx, struct loop *loop, const struct runnable *r, in
     else if (r)
         snprintf(s->last, sizeof s->last, "%s '%s' ran %lld ms (threshold %lld ms)",
                  t ? "task" : "callback", r->name ? r->name : "?", ms, limit);
-    else /* a task that ended during this run: its struct may be gone, its name with it */
-        snprintf(s->last, sizeof s->last, "a task ran %lld ms and ended (threshold %lld ms)", ms,
-                 limit);
+    else /* a task that ended during this run: its struct may be gone, not its name's string */
+        snprintf(s->last, sizeof s->last, "task '%s' ran %lld ms and ended (threshold %lld ms)",
+                 s->running_name ? s->running_name : "?", ms, limit);
     s->reported++;
     fprintf(s->out, "slow: %s\n", s->last);
     fflush(s->out);
+}
+
+/* Only for a task that ends in the run: after_run then gets NULL, so its name is kept here. */
+static void note_name(void *ctx, struct loop *loop, const struct runnable *r) {
+    (void)loop;
+    ((struct observe_slow *)ctx)->running_name = r->name;
 }
 
 int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t threshold_ns, FILE *out) {
@@ -37,7 +43,7 @@ int observe_slow_start(struct observe_slow *s, struct loop *loop, int64_t thresh
     s->loop = loop;
     s->out = out ? out : stderr;
     s->threshold_ns = threshold_ns > 0 ? threshold_ns : OBSERVE_SLOW_DEFAULT_NS;
-    s->obs.hooks = (struct loop_hooks){.ctx = s, .after_run = check_run};
+    s->obs.hooks = (struct loop_hooks){.ctx = s, .before_run = note_name, .after_run = check_run};
     return loop_observe(loop, &s->obs);
 }
 

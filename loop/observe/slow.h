@@ -16,8 +16,9 @@ struct observe_slow {
     struct loop *loop;
     FILE *out;
     int64_t threshold_ns;
-    unsigned reported; /* how many slow runs so far */
-    char last[160];    /* the last report, without its newline (tests and demos read it) */
+    const char *running_name; /* the name of the runnable running now */
+    unsigned reported;        /* how many slow runs so far */
+    char last[160];           /* the last report, without its newline (tests and demos read it) */
 };
 
 /* Attaches the check. threshold_ns <= 0 means the default; out NULL means stderr. 0, -EINVAL,
