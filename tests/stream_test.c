@@ -641,9 +641,9 @@ Test(echo, serve_command_line,
               "it asks for the bare server on port 65535, on select");
     free(err.text);
 
-    const char *bad_backend = "demo: --backend takes select or poll\n";
+    const char *bad_backend = "demo: --backend takes select, poll or epoll\n";
     const char *bad_port = "demo: --serve takes a port, 0..65535 (0: any free port)\n";
-    const char *usage = "usage: demo [--backend select|poll] [--serve PORT]\n";
+    const char *usage = "usage: demo [--backend select|poll|epoll] [--serve PORT]\n";
     struct {
         char *argv[4];
         const char *says;

@@ -64,7 +64,7 @@ void echo_server_dump(const struct echo_server *s, FILE *out);
 
 /* ---- the echo server as a program (echo_serve.c): the echo demos' command line and --serve --- */
 
-/* What `demo [--backend select|poll] [--serve PORT]` asked for. */
+/* What `demo [--backend select|poll|epoll] [--serve PORT]` asked for. */
 struct echo_serve_args {
     const char *program;               /* the last part of argv[0], to start messages with */
     const struct backend_ops *backend; /* the backend named, or the default handed in */
@@ -73,8 +73,8 @@ struct echo_serve_args {
 };
 
 /* Reads the command line into args. 0; or -EINVAL after one line on err (NULL: silent) saying
- * what is wrong: a backend other than select or poll, a port outside 0..65535, or anything else
- * (the usage line). -EINVAL too for a NULL args, argv or fallback, or argc < 1. */
+ * what is wrong: a backend other than select, poll or epoll, a port outside 0..65535, or
+ * anything else (the usage line). -EINVAL too for a NULL args, argv or fallback, or argc < 1. */
 int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
                           const struct backend_ops *fallback, FILE *err);
 /* `--serve`: an echo server on 127.0.0.1:args->port, on a new loop of args->backend, until SIGINT

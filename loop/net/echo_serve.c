@@ -34,9 +34,12 @@ int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
             args->backend = backend_by_name(argv[++i]);
-            /* The scripted backend only replays what a test queued: no real fd would ever wake. */
-            if (!args->backend || args->backend == &backend_script) {
-                echo_serve_print(err, "%s: --backend takes select or poll\n", args->program);
+            /* The scripted backend only replays what a test queued: no real fd would ever wake.
+             * epoll-edge would stall the listener, which accepts a few per wakeup (lesson 16). */
+            if (!args->backend || args->backend == &backend_script ||
+                strcmp(args->backend->name, "epoll-edge") == 0) {
+                echo_serve_print(err, "%s: --backend takes select, poll or epoll\n",
+                                 args->program);
                 return -EINVAL;
             }
         } else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc) {
@@ -50,7 +53,7 @@ int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
             args->serve = true;
             args->port = (uint16_t)port;
         } else {
-            echo_serve_print(err, "usage: %s [--backend select|poll] [--serve PORT]\n", argv[0]);
+            echo_serve_print(err, "usage: %s [--backend select|poll|epoll] [--serve PORT]\n", argv[0]);
             return -EINVAL;
         }
     }
