@@ -131,6 +131,8 @@ Test(epoll_and_scale, reused_number_not_confused, .timeout = 20,
     cr_assert_eq(write(old[1], "old", 3), 3, "the old file becomes readable");
     cr_assert_eq(pipe(fresh), 0, "pipe");
     cr_assert_eq(fresh[0], number, "the number %d comes back as a new pipe", number);
+    /* Non-blocking, so a wrong wake-up reads nothing and shows in the count instead of hanging. */
+    cr_assert_eq(fcntl(fresh[0], F_SETFL, O_NONBLOCK), 0, "non-blocking");
     cr_assert_eq(loop_watch_fd(loop, &second.w, fresh[0], LOOP_READABLE, count_call, &second), 0,
                  "watch the new pipe under the old number: %s", loop_last_error(loop));
     run_a_while(loop, &t);
@@ -183,28 +185,33 @@ static const struct backend_ops *const scale_backends[] = {&backend_select, &bac
                                                            &backend_epoll};
 enum { SCALE_BACKENDS = 3, SCALE_POINTS = SCALE_BACKENDS * SCALE_SIZES };
 
-/* Every backend at every K; skips the test if the process may not open 10,000 descriptors. The
- * experiment is cheap (dups of one pipe, three ticks), so it is not scaled down under
- * LOOPSCHOOL_CHECK. */
-static void measure_all(struct scale_point points[SCALE_POINTS]) {
-    if (scale_allow_fds(scale_sizes[SCALE_SIZES - 1] + 64) != 0)
-        cr_skip_test("this process may not open 10,064 descriptors: raise the hard limit "
-                     "(ulimit -Hn) to run the scale experiment");
+/* Every backend at every K it can have; returns how many of scale_sizes were measured. The
+ * experiment is cheap (dups of one pipe, three ticks), but K = 10,000 needs 10,064 descriptors:
+ * under LOOPSCHOOL_CHECK (valgrind runs with `ulimit -n 4096`), or where the hard limit is lower,
+ * it stops at K = 1,000, and the assertions say so. */
+static int measure_all(struct scale_point points[SCALE_POINTS]) {
+    int sizes = SCALE_SIZES;
+    if (getenv("LOOPSCHOOL_CHECK") || scale_allow_fds(scale_sizes[SCALE_SIZES - 1] + 64) != 0)
+        sizes = SCALE_SIZES - 1;
     for (int b = 0; b < SCALE_BACKENDS; b++)
         for (int i = 0; i < SCALE_SIZES; i++) {
             struct scale_point *pt = &points[b * SCALE_SIZES + i];
+            *pt = (struct scale_point){.backend = scale_backends[b]->name, .idle = scale_sizes[i]};
+            if (i >= sizes)
+                continue;
             int err = scale_measure(scale_backends[b], scale_sizes[i], 3, pt);
             cr_assert_eq(err, 0, "%s with K = %d runs (got %d)", scale_backends[b]->name,
                          scale_sizes[i], err);
         }
+    return sizes;
 }
 
 Test(epoll_and_scale, work_per_tick, .timeout = 60,
      .description = "Q: Does the work a tick hands the kernel stay flat with K on epoll and grow linearly on select and poll?") {
     struct scale_point points[SCALE_POINTS];
-    measure_all(points);
+    int sizes = measure_all(points);
     for (int b = 0; b < SCALE_BACKENDS; b++)
-        for (int i = 0; i < SCALE_SIZES; i++) {
+        for (int i = 0; i < sizes; i++) {
             const struct scale_point *pt = &points[b * SCALE_SIZES + i];
             int k = scale_sizes[i];
             if (scale_backends[b] == &backend_select && k + 16 >= 1024) {
@@ -213,7 +220,8 @@ Test(epoll_and_scale, work_per_tick, .timeout = 60,
                 if (!pt->measured)
                     continue;
             }
-            cr_assert(pt->measured, "%s at K = %d is measured", pt->backend, k);
+            cr_assert(pt->measured, "%s at K = %d is measured (K stops at %d%s)", pt->backend, k,
+                      scale_sizes[sizes - 1], sizes < SCALE_SIZES ? ": scaled down" : "");
             double expect = scale_backends[b] == &backend_epoll ? 1 : k + 1;
             cr_assert_eq(pt->fds_per_tick, expect,
                          "%s, K = %d: each tick the kernel handles %.0f descriptors (%s), got %.1f",
@@ -238,10 +246,31 @@ static char *read_whole(const char *path, size_t *len) {
     return text;
 }
 
+/* Whether every line of `part` that draws a point (a <circle> or a label after one) is a line of
+ * `whole`: the scaled-down comparison, when K = 10,000 could not be measured. */
+static bool points_drawn_in(const char *part, const char *whole) {
+    const char *line = part;
+    int found = 0;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line + 1) : strlen(line);
+        if (strncmp(line, "<circle", 7) == 0) {
+            char *copy = strndup(line, len);
+            bool there = strstr(whole, copy) != NULL;
+            free(copy);
+            if (!there)
+                return false;
+            found++;
+        }
+        line += len;
+    }
+    return found > 0;
+}
+
 Test(epoll_and_scale, chart_matches_committed, .timeout = 60,
      .description = "Q: Is the committed chart (scale.svg) exactly what the experiment draws now, and well-formed?") {
     struct scale_point points[SCALE_POINTS];
-    measure_all(points);
+    int sizes = measure_all(points);
     char *drawn = NULL;
     size_t drawn_len = 0, committed_len = 0;
     FILE *out = open_memstream(&drawn, &drawn_len);
@@ -254,12 +283,18 @@ Test(epoll_and_scale, chart_matches_committed, .timeout = 60,
     strncat(path, "/scale.svg", sizeof path - strlen(path) - 1);
     char *committed = read_whole(path, &committed_len);
     cr_assert_not_null(committed, "%s is committed", path);
-    size_t at = 0;
-    while (at < drawn_len && at < committed_len && drawn[at] == committed[at])
-        at++;
-    cr_assert(drawn_len == committed_len && at == drawn_len,
-              "%s is byte for byte what `make lesson L=16` draws (first difference at byte %zu; "
-              "rerun the demo and copy the chart if the change is meant)", path, at);
+    if (sizes < SCALE_SIZES) {
+        cr_assert(points_drawn_in(drawn, committed),
+                  "scaled down to K <= 1,000 (LOOPSCHOOL_CHECK, or too few descriptors): every "
+                  "point measured is drawn exactly where %s has it", path);
+    } else {
+        size_t at = 0;
+        while (at < drawn_len && at < committed_len && drawn[at] == committed[at])
+            at++;
+        cr_assert(drawn_len == committed_len && at == drawn_len,
+                  "%s is byte for byte what `make lesson L=16` draws (first difference at byte "
+                  "%zu; rerun the demo and copy the chart if the change is meant)", path, at);
+    }
     free(drawn);
     free(committed);
 }
