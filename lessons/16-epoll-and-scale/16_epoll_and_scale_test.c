@@ -34,7 +34,8 @@ static void look(struct backend *b, unsigned seen[64]) {
 }
 
 Test(epoll_and_scale, same_readiness_as_poll,
-     .description = "Q: Does epoll report the same readiness as poll, step by step, on the same script of events?") {
+     .description = "Q: Does epoll report the same readiness as poll, step by step, on the same "
+                    "script of events?") {
     struct backend *p = NULL, *e = NULL;
     cr_assert_eq(backend_poll.new(&p, NULL), 0, "poll");
     cr_assert_eq(backend_epoll.new(&e, NULL), 0, "epoll");
@@ -48,29 +49,42 @@ Test(epoll_and_scale, same_readiness_as_poll,
         both[i]->ops->watch(both[i], s[0], BACKEND_READABLE | BACKEND_WRITABLE);
     }
     /* Each step changes the world; after each, both backends are asked. */
-    const char *steps[] = {"nothing yet",           "a byte into the pipe",
-                           "the byte read",         "read interest only on the socket",
-                           "the peer sends",        "the peer shuts down its writing",
-                           "the data read",         "the pipe's writer closes",
+    const char *steps[] = {"nothing yet",        "a byte into the pipe",
+                           "the byte read",      "read interest only on the socket",
+                           "the peer sends",     "the peer shuts down its writing",
+                           "the data read",      "the pipe's writer closes",
                            "write interest back"};
     char buf[8];
     for (int step = 0; step < (int)(sizeof steps / sizeof steps[0]); step++) {
         switch (step) {
-        case 1: cr_assert_eq(write(a[1], "x", 1), 1); break;
-        case 2: cr_assert_eq(read(a[0], buf, 1), 1); break;
+        case 1:
+            cr_assert_eq(write(a[1], "x", 1), 1);
+            break;
+        case 2:
+            cr_assert_eq(read(a[0], buf, 1), 1);
+            break;
         case 3:
             for (int i = 0; i < 2; i++)
                 both[i]->ops->set_interest(both[i], s[0], BACKEND_READABLE);
             break;
-        case 4: cr_assert_eq(send(s[1], "hi", 2, 0), 2); break;
-        case 5: shutdown(s[1], SHUT_WR); break;
-        case 6: cr_assert_eq(recv(s[0], buf, sizeof buf, 0), 2); break;
-        case 7: close(a[1]); break;
+        case 4:
+            cr_assert_eq(send(s[1], "hi", 2, 0), 2);
+            break;
+        case 5:
+            shutdown(s[1], SHUT_WR);
+            break;
+        case 6:
+            cr_assert_eq(recv(s[0], buf, sizeof buf, 0), 2);
+            break;
+        case 7:
+            close(a[1]);
+            break;
         case 8:
             for (int i = 0; i < 2; i++)
                 both[i]->ops->set_interest(both[i], s[0], BACKEND_READABLE | BACKEND_WRITABLE);
             break;
-        default: break;
+        default:
+            break;
         }
         unsigned by_poll[64], by_epoll[64];
         look(p, by_poll);
@@ -114,7 +128,8 @@ static void run_a_while(struct loop *loop, struct loop_timer *t) {
 }
 
 Test(epoll_and_scale, reused_number_not_confused, .timeout = 20,
-     .description = "Q: A watched fd closed before it is unwatched, its file kept open by a dup, its number reused: does the new watcher hear only about its own file?") {
+     .description = "Q: A watched fd closed before it is unwatched, its file kept open by a dup, "
+                    "its number reused: does the new watcher hear only about its own file?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, &(struct loop_config){.backend = &backend_epoll});
     struct loop_timer t;
@@ -124,10 +139,11 @@ Test(epoll_and_scale, reused_number_not_confused, .timeout = 20,
     struct counted first = {0}, second = {0};
     loop_watcher_init(&first.w, "first");
     loop_watcher_init(&second.w, "second");
-    cr_assert_eq(loop_watch_fd(loop, &first.w, old[0], LOOP_READABLE, count_call, &first), 0, "watch");
+    cr_assert_eq(loop_watch_fd(loop, &first.w, old[0], LOOP_READABLE, count_call, &first), 0,
+                 "watch");
     int keep = dup(old[0]), number = old[0];
-    close(old[0]);                    /* the mistake: closed first... */
-    loop_unwatch(loop, &first.w);     /* ...unwatched after */
+    close(old[0]);                /* the mistake: closed first... */
+    loop_unwatch(loop, &first.w); /* ...unwatched after */
     cr_assert_eq(write(old[1], "old", 3), 3, "the old file becomes readable");
     cr_assert_eq(pipe(fresh), 0, "pipe");
     cr_assert_eq(fresh[0], number, "the number %d comes back as a new pipe", number);
@@ -136,7 +152,8 @@ Test(epoll_and_scale, reused_number_not_confused, .timeout = 20,
     cr_assert_eq(loop_watch_fd(loop, &second.w, fresh[0], LOOP_READABLE, count_call, &second), 0,
                  "watch the new pipe under the old number: %s", loop_last_error(loop));
     run_a_while(loop, &t);
-    cr_assert_eq(second.calls, 0, "the new watcher is not woken by the old file's bytes: the "
+    cr_assert_eq(second.calls, 0,
+                 "the new watcher is not woken by the old file's bytes: the "
                  "stale registration's events carry an old generation and are dropped");
     cr_assert_eq(first.calls, 0, "and the unwatched one hears nothing either");
     cr_assert_eq(write(fresh[1], "n", 1), 1, "a byte for the new pipe");
@@ -153,20 +170,24 @@ Test(epoll_and_scale, reused_number_not_confused, .timeout = 20,
 /* ---- edge against level ------------------------------------------------------------------- */
 
 Test(epoll_and_scale, edge_stalls_non_draining_reader, .timeout = 20,
-     .description = "Q: Does edge-triggering stall a reader that takes one chunk per wakeup, where level-triggering does not?") {
+     .description = "Q: Does edge-triggering stall a reader that takes one chunk per wakeup, where "
+                    "level-triggering does not?") {
     struct edge_result level, edge;
     cr_assert_eq(edge_run_chunk_reader(&backend_epoll, 3000, 1000, &level), 0, "level run");
     cr_assert_eq(edge_run_chunk_reader(&backend_epoll_edge, 3000, 1000, &edge), 0, "edge run");
     cr_assert(level.bytes_read == 3000 && level.wakeups == 3,
               "level-triggered: woken again while bytes remain, 3 wakeups read all 3000 bytes "
-              "(got %d wakeups, %zu bytes)", level.wakeups, level.bytes_read);
+              "(got %d wakeups, %zu bytes)",
+              level.wakeups, level.bytes_read);
     cr_assert(edge.bytes_read == 1000 && edge.wakeups == 1,
               "edge-triggered: one wakeup, 1000 bytes, and the other 2000 wait forever (a second "
-              "of virtual time passed; got %d wakeups, %zu bytes)", edge.wakeups, edge.bytes_read);
+              "of virtual time passed; got %d wakeups, %zu bytes)",
+              edge.wakeups, edge.bytes_read);
 }
 
 Test(epoll_and_scale, stream_drains_under_both, .timeout = 20,
-     .description = "Q: Does the stream, which reads until EAGAIN, get every byte under both edge- and level-triggering?") {
+     .description = "Q: Does the stream, which reads until EAGAIN, get every byte under both edge- "
+                    "and level-triggering?") {
     /* 20,000 bytes: more than two of the stream's 8 KiB reads, so one read per wakeup would
      * leave bytes behind. */
     const struct backend_ops *ops[] = {&backend_epoll, &backend_epoll_edge, &backend_poll};
@@ -207,7 +228,8 @@ static int measure_all(struct scale_point points[SCALE_POINTS]) {
 }
 
 Test(epoll_and_scale, work_per_tick, .timeout = 60,
-     .description = "Q: Does the work a tick hands the kernel stay flat with K on epoll and grow linearly on select and poll?") {
+     .description = "Q: Does the work a tick hands the kernel stay flat with K on epoll and grow "
+                    "linearly on select and poll?") {
     struct scale_point points[SCALE_POINTS];
     int sizes = measure_all(points);
     for (int b = 0; b < SCALE_BACKENDS; b++)
@@ -268,7 +290,8 @@ static bool points_drawn_in(const char *part, const char *whole) {
 }
 
 Test(epoll_and_scale, chart_matches_committed, .timeout = 60,
-     .description = "Q: Is the committed chart (scale.svg) exactly what the experiment draws now, and well-formed?") {
+     .description = "Q: Is the committed chart (scale.svg) exactly what the experiment draws now, "
+                    "and well-formed?") {
     struct scale_point points[SCALE_POINTS];
     int sizes = measure_all(points);
     char *drawn = NULL;
@@ -286,14 +309,16 @@ Test(epoll_and_scale, chart_matches_committed, .timeout = 60,
     if (sizes < SCALE_SIZES) {
         cr_assert(points_drawn_in(drawn, committed),
                   "scaled down to K <= 1,000 (LOOPSCHOOL_CHECK, or too few descriptors): every "
-                  "point measured is drawn exactly where %s has it", path);
+                  "point measured is drawn exactly where %s has it",
+                  path);
     } else {
         size_t at = 0;
         while (at < drawn_len && at < committed_len && drawn[at] == committed[at])
             at++;
         cr_assert(drawn_len == committed_len && at == drawn_len,
                   "%s is byte for byte what `make lesson L=16` draws (first difference at byte "
-                  "%zu; rerun the demo and copy the chart if the change is meant)", path, at);
+                  "%zu; rerun the demo and copy the chart if the change is meant)",
+                  path, at);
     }
     free(drawn);
     free(committed);

@@ -113,11 +113,10 @@ static bool edge_scene(void) {
     printf("  level-triggered epoll: %d wakeups, %zu of 3000 bytes read\n", level.wakeups,
            level.bytes_read);
     printf("  edge-triggered epoll:  %d wakeup,  %zu of 3000 bytes read: the other %zu wait\n"
-           "                         forever, for an edge that already came\n", edge.wakeups,
-           edge.bytes_read, 3000 - edge.bytes_read);
+           "                         forever, for an edge that already came\n",
+           edge.wakeups, edge.bytes_read, 3000 - edge.bytes_read);
     printf("\nThe stream reads until EAGAIN, the rule edge-triggering imposes; 20,000 bytes:\n");
-    printf("  level-triggered epoll: %zu bytes in %d reads\n", s_level.bytes_read,
-           s_level.wakeups);
+    printf("  level-triggered epoll: %zu bytes in %d reads\n", s_level.bytes_read, s_level.wakeups);
     printf("  edge-triggered epoll:  %zu bytes in %d reads\n", s_edge.bytes_read, s_edge.wakeups);
     return level.bytes_read == 3000 && edge.bytes_read == 1000 && edge.wakeups == 1 &&
            s_level.bytes_read == 20000 && s_edge.bytes_read == 20000;

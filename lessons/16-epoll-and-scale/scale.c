@@ -103,7 +103,7 @@ int scale_measure(const struct backend_ops *ops, int idle, int ticks, struct sca
         }
     }
     if (err == -ERANGE)
-        err = 0; /* select: an fd past FD_SETSIZE; the point stays unmeasured */
+        err = 0;     /* select: an fd past FD_SETSIZE; the point stays unmeasured */
     loop_free(loop); /* unwatches everything before the fds close */
     for (int i = 0; i < opened; i++)
         close(fds[i]);
@@ -151,8 +151,10 @@ static void chart_number(char *text, size_t len, double value) {
 }
 
 static void chart_axes(FILE *out) {
-    fprintf(out, "<text x=\"%d\" y=\"24\" font-size=\"16\">Descriptors the kernel's wait handles "
-            "per tick: K idle + 1 active</text>\n", LEFT - 60);
+    fprintf(out,
+            "<text x=\"%d\" y=\"24\" font-size=\"16\">Descriptors the kernel's wait handles "
+            "per tick: K idle + 1 active</text>\n",
+            LEFT - 60);
     for (int d = 0; d <= DECADES; d++) {
         double y = chart_y(pow(10, d));
         char label[32];
@@ -165,15 +167,17 @@ static void chart_axes(FILE *out) {
     for (int i = 0; i < SCALE_SIZES; i++) {
         char label[32];
         chart_number(label, sizeof label, scale_sizes[i]);
-        fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">K = %s</text>\n",
-                chart_x(i), BOTTOM + 22, label);
+        fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">K = %s</text>\n", chart_x(i),
+                BOTTOM + 22, label);
     }
     fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", LEFT, BOTTOM,
             RIGHT, BOTTOM);
     fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", LEFT, TOP,
             LEFT, BOTTOM);
-    fprintf(out, "<text x=\"%d\" y=\"%d\">both axes logarithmic; select stops at FD_SETSIZE "
-            "(1,024 fds)</text>\n", LEFT, BOTTOM + 50);
+    fprintf(out,
+            "<text x=\"%d\" y=\"%d\">both axes logarithmic; select stops at FD_SETSIZE "
+            "(1,024 fds)</text>\n",
+            LEFT, BOTTOM + 50);
 }
 
 static void chart_line(FILE *out, const struct scale_point *points, int n, int line) {
@@ -200,8 +204,10 @@ static void chart_line(FILE *out, const struct scale_point *points, int n, int l
                 x, line == 1 ? y + 18 : y - 10, colour, label);
     }
     double y = TOP + 20 + 22 * line;
-    fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" "
-            "stroke-width=\"2\"/>\n", RIGHT + 20, y, RIGHT + 44, y, colour);
+    fprintf(out,
+            "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" "
+            "stroke-width=\"2\"/>\n",
+            RIGHT + 20, y, RIGHT + 44, y, colour);
     fprintf(out, "<text x=\"%d\" y=\"%.1f\">%s</text>\n", RIGHT + 50, y + 4, name);
 }
 
@@ -209,8 +215,10 @@ int scale_write_svg(const struct scale_point *points, int n, FILE *out) {
     if (!points || n < 0 || !out)
         return -EINVAL;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "font-family=\"sans-serif\" font-size=\"12\">\n", CHART_W, CHART_H);
+    fprintf(out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n",
+            CHART_W, CHART_H);
     fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", CHART_W, CHART_H);
     chart_axes(out);
     for (int line = 0; line < (int)(sizeof chart_lines / sizeof chart_lines[0]); line++)

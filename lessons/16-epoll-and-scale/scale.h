@@ -17,10 +17,10 @@ extern const int scale_sizes[SCALE_SIZES]; /* 10, 100, 1000, 10000 */
 /* One backend at one K. */
 struct scale_point {
     const char *backend;
-    int idle;             /* K */
-    bool measured;        /* false: the backend refused (select past FD_SETSIZE) */
-    double fds_per_tick;  /* descriptors handed to / handed back by the kernel call, per tick */
-    double ns_per_tick;   /* real time per tick: varies from run to run, never drawn */
+    int idle;            /* K */
+    bool measured;       /* false: the backend refused (select past FD_SETSIZE) */
+    double fds_per_tick; /* descriptors handed to / handed back by the kernel call, per tick */
+    double ns_per_tick;  /* real time per tick: varies from run to run, never drawn */
 };
 
 /* Raises the soft open-file limit to at least need (up to the hard limit). 0, or -EMFILE if the

@@ -27,15 +27,15 @@ struct epoll_record {
 struct epoll_backend {
     struct backend base; /* first, so a struct backend * converts to this and back */
     int epfd;
-    uint32_t trigger;            /* 0, or EPOLLET for the edge-triggered variant */
-    struct epoll_record *by_fd;  /* by_fd[fd], fd < by_fd_len */
+    uint32_t trigger;           /* 0, or EPOLLET for the edge-triggered variant */
+    struct epoll_record *by_fd; /* by_fd[fd], fd < by_fd_len */
     int by_fd_len;
-    int count;                   /* fds watched */
-    struct epoll_event *events;  /* what epoll_wait fills: room for every watched fd */
+    int count;                  /* fds watched */
+    struct epoll_event *events; /* what epoll_wait fills: room for every watched fd */
     int events_cap;
     uint32_t next_generation;
-    int closed_count;            /* records with closed set */
-    uint64_t rebuilds;           /* times stale registrations forced a fresh epoll instance */
+    int closed_count;  /* records with closed set */
+    uint64_t rebuilds; /* times stale registrations forced a fresh epoll instance */
 };
 
 static struct epoll_backend *epoll_of(struct backend *b) {
@@ -126,8 +126,10 @@ static int epoll_watch(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (epoll_record_of(e, fd))
-        return backend_refuse(b, -EEXIST, "%s: fd %d is watched already (set_interest changes "
-                              "its interest)", b->ops->name, fd);
+        return backend_refuse(b, -EEXIST,
+                              "%s: fd %d is watched already (set_interest changes "
+                              "its interest)",
+                              b->ops->name, fd);
     if ((err = epoll_make_room(e, fd)) != 0)
         return err;
     struct epoll_record r = {.interest = interest, .generation = ++e->next_generation};
@@ -168,8 +170,10 @@ static int epoll_set_interest(struct backend *b, int fd, unsigned interest) {
             if (!r->closed)
                 e->closed_count++;
             r->closed = 1;
-            return backend_refuse(b, -EBADF, "%s: fd %d is watched but not open (or reopened); "
-                                  "unwatch an fd before closing it", b->ops->name, fd);
+            return backend_refuse(b, -EBADF,
+                                  "%s: fd %d is watched but not open (or reopened); "
+                                  "unwatch an fd before closing it",
+                                  b->ops->name, fd);
         }
         return backend_refuse(b, err, "%s: set_interest on fd %d failed: %s", b->ops->name, fd,
                               strerror(-err));
@@ -247,8 +251,10 @@ static int epoll_wait_once(struct backend *b, int64_t timeout_ns, struct backend
     if (e->closed_count > 0)
         return epoll_report_closed(e, out, max);
     if (timeout_ns == -1 && e->count == 0)
-        return backend_refuse(b, -EDEADLK, "%s: asked to block forever with no fd watched: "
-                              "nothing could ever wake it", b->ops->name);
+        return backend_refuse(b, -EDEADLK,
+                              "%s: asked to block forever with no fd watched: "
+                              "nothing could ever wake it",
+                              b->ops->name);
     int ms = -1;
     if (timeout_ns >= 0) {
         int64_t units = backend_ns_to_units(timeout_ns, b->ops->resolution_ns);
@@ -301,10 +307,11 @@ static void epoll_free(struct backend *b) {
 
 static void epoll_dump(const struct backend *b, FILE *out) {
     const struct epoll_backend *e = (const struct epoll_backend *)b;
-    fprintf(out, "%s backend: epoll fd %d, %s-triggered, %d fd%s in the interest list, "
-            "%llu rebuild%s\n", b->ops->name, e->epfd, e->trigger ? "edge" : "level", e->count,
-            e->count == 1 ? "" : "s", (unsigned long long)e->rebuilds,
-            e->rebuilds == 1 ? "" : "s");
+    fprintf(out,
+            "%s backend: epoll fd %d, %s-triggered, %d fd%s in the interest list, "
+            "%llu rebuild%s\n",
+            b->ops->name, e->epfd, e->trigger ? "edge" : "level", e->count,
+            e->count == 1 ? "" : "s", (unsigned long long)e->rebuilds, e->rebuilds == 1 ? "" : "s");
     for (int fd = 0; fd < e->by_fd_len; fd++) {
         const struct epoll_record *r = &e->by_fd[fd];
         if (r->interest)
