@@ -650,6 +650,7 @@ Test(echo, serve_command_line,
     } refused[] = {
         {{"demo", "--backend", "script", NULL}, bad_backend}, /* the tests' own: no real fds */
         {{"demo", "--backend", "nonsense", NULL}, bad_backend},
+        {{"demo", "--backend", "epoll-edge", NULL}, bad_backend}, /* its listener would stall */
         {{"demo", "--serve", "65536", NULL}, bad_port},
         {{"demo", "--serve", "-1", NULL}, bad_port},
         {{"demo", "--serve", "80x", NULL}, bad_port},

@@ -1,6 +1,6 @@
 /* backend.h — the one interface behind which the loop asks "which fds are ready?": select
- * (lesson 02), poll (lesson 03), a scripted one for tests, and epoll (lesson 16, Linux only). A backend is
- * a table of functions plus a state struct that starts with struct backend. */
+ * (lesson 02), poll (lesson 03), a scripted one for tests, and epoll (lesson 16, Linux only). A
+ * backend is a table of functions plus a state struct that starts with struct backend. */
 #ifndef LOOPSCHOOL_BACKEND_H
 #define LOOPSCHOOL_BACKEND_H
 

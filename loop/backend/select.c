@@ -71,7 +71,7 @@ static int select_watch(struct backend *b, int fd, unsigned interest) {
         return err;
     if (fd >= FD_SETSIZE)
         return backend_refuse(b, -ERANGE, "select cannot watch fd %d: an fd_set holds only fds "
-                              "0..%d (FD_SETSIZE); the poll backend has no such limit",
+                              "0..%d (FD_SETSIZE); the poll and epoll backends have no such limit",
                               fd, FD_SETSIZE - 1);
     if (select_is_watched(s, fd))
         return backend_refuse(b, -EEXIST, "select: fd %d is watched already (set_interest changes "

@@ -53,7 +53,8 @@ int echo_serve_parse_args(struct echo_serve_args *args, int argc, char **argv,
             args->serve = true;
             args->port = (uint16_t)port;
         } else {
-            echo_serve_print(err, "usage: %s [--backend select|poll|epoll] [--serve PORT]\n", argv[0]);
+            echo_serve_print(err, "usage: %s [--backend select|poll|epoll] [--serve PORT]\n",
+                             argv[0]);
             return -EINVAL;
         }
     }
