@@ -1,7 +1,8 @@
 /* demo.c — lesson 04 (ready-queue): callbacks that schedule callbacks, narrated tick by tick.
  * Each tick prints the ready queue as the batch begins (so N, the batch size), every pick the
- * batch makes, and the queue it leaves for the next tick. Watch: work queued during a tick waits
- * for the next one, and a cancelled callback that was counted in N makes the batch shorter. */
+ * batch makes, and the queue it leaves for the next tick. Watch, under FIFO (asyncio's order):
+ * work queued during a tick waits for the next one, and a callback taken off the queue
+ * (loop_unqueue) that was counted in N makes the batch shorter. */
 #include <stdio.h>
 #include <string.h>
 
