@@ -1,28 +1,22 @@
 /* 16_epoll_and_scale_test.c — lesson 16's question, answered: epoll reports what poll reports,
  * a closed-and-reused fd number does not confuse it, edge-triggering stalls a reader that does
  * not drain (and the stream's draining read works under both), and the work a tick hands the
- * kernel grows with K on select and poll but not on epoll. The committed chart is regenerated. */
+ * kernel grows with K on select and poll but not on epoll. The committed chart is regenerated.
+ * (The echo server at 10,000 connections on epoll is lesson 12's test, run on poll and epoll.) */
 #ifdef __linux__
 
 #include "lessons/09-scheduling-policies/xmlcheck.h"
 #include "lessons/16-epoll-and-scale/edge.h"
 #include "lessons/16-epoll-and-scale/scale.h"
 
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "loop/net/echo.h"
-#include "loop/net/net.h"
 #include "tests/support/loop.h"
 
 TestSuite(epoll_and_scale, .description = "Why does epoll scale where select and poll do not?");
@@ -329,117 +323,6 @@ Test(epoll_and_scale, chart_matches_committed, .timeout = 60,
     }
     free(drawn);
     free(committed);
-}
-
-/* ---- the echo server at 10,000 connections ------------------------------------------------ */
-
-struct echo_child_report {
-    uint64_t open_connections; /* when told to stop, with every client still connected */
-    uint64_t bytes_echoed;
-};
-
-static void echo_child_stop(struct loop_watcher *w, unsigned ready) {
-    (void)ready;
-    struct loop *loop = w->loop; /* loop_unwatch clears w->loop */
-    loop_unwatch(loop, w);
-    loop_stop(loop);
-}
-
-/* The server process: loop/net/echo.c on an epoll loop, port reported on `report`, until the
- * parent closes `control`; then its counters go back on `report`. Frees everything first, so
- * valgrind's leak check sees a clean exit. */
-static int echo_child(int slots, int control, int report) {
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = &backend_epoll};
-    struct echo_conn *conns = calloc((size_t)slots, sizeof *conns);
-    struct echo_server server;
-    struct loop_watcher stop;
-    loop_watcher_init(&stop, "stop");
-    if (!conns || loop_new(&loop, &config) != 0 ||
-        echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, (size_t)slots) != 0 ||
-        loop_watch_fd(loop, &stop, control, LOOP_READABLE, echo_child_stop, NULL) != 0 ||
-        write(report, &server.port, sizeof server.port) != sizeof server.port)
-        return 1;
-    int rc = loop_run(loop);
-    struct echo_child_report said = {server.open_connections, server.bytes_echoed};
-    if (write(report, &said, sizeof said) != sizeof said)
-        rc = 1;
-    echo_server_close(&server);
-    loop_free(loop);
-    free(conns);
-    return rc == 0 ? 0 : 1;
-}
-
-static void read_exactly(int fd, void *buf, size_t len, const char *what) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    for (size_t got = 0; got < len;) {
-        cr_assert_eq(poll(&p, 1, 20000), 1, "%s arrives within 20 s", what);
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        cr_assert_gt(n, 0, "%s: read gets bytes (%s)", what, n < 0 ? strerror(errno) : "EOF");
-        got += (size_t)n;
-    }
-}
-
-Test(epoll_and_scale, echo_holds_10000_on_epoll, .timeout = 120,
-     .description = "Q: Does the echo server hold 10,000 connections at once on epoll, echoing "
-                    "every byte of each?") {
-    /* 10,000 clients here and 10,000 connections in the server need 20,000 descriptors between
-     * two processes; under LOOPSCHOOL_CHECK (sanitizers, valgrind with 4096 descriptors) the
-     * test scales itself down to 1,000 and says so. */
-    bool scaled = getenv("LOOPSCHOOL_CHECK") != NULL;
-    int n = scaled ? 1000 : 10000;
-    if (scale_allow_fds(n + 64) != 0)
-        cr_skip_test("this process may not open %d descriptors: raise the hard limit "
-                     "(ulimit -Hn) to run the 10,000-connection test",
-                     n + 64);
-    int control[2], report[2];
-    cr_assert(pipe(control) == 0 && pipe(report) == 0, "pipes");
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork");
-    if (pid == 0) {
-        close(control[1]);
-        close(report[0]);
-        _exit(echo_child(n + 16, control[0], report[1]));
-    }
-    close(control[0]);
-    close(report[1]);
-    uint16_t port = 0;
-    read_exactly(report[0], &port, sizeof port, "the server's port");
-    int *fds = malloc((size_t)n * sizeof *fds);
-    cr_assert_not_null(fds);
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, NET_LOOPBACK, &to.sin_addr);
-    for (int i = 0; i < n; i++) { /* one after another: the backlog never overflows */
-        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        cr_assert(fds[i] >= 0 && connect(fds[i], (struct sockaddr *)&to, sizeof to) == 0,
-                  "client %d of %d connects: %s", i, n, strerror(errno));
-    }
-    char message[32], echoed[32];
-    for (int i = 0; i < n; i++) { /* every connection open at once, every one with its bytes */
-        snprintf(message, sizeof message, "client %05d says hi\n", i);
-        cr_assert_eq(send(fds[i], message, 20, MSG_NOSIGNAL), 20, "client %d sends", i);
-    }
-    for (int i = 0; i < n; i++) {
-        snprintf(message, sizeof message, "client %05d says hi\n", i);
-        read_exactly(fds[i], echoed, 20, "an echo");
-        cr_assert(memcmp(echoed, message, 20) == 0, "client %d gets exactly its own 20 bytes back",
-                  i);
-    }
-    close(control[1]); /* the server stops while every client is still connected */
-    struct echo_child_report said;
-    read_exactly(report[0], &said, sizeof said, "the server's counters");
-    for (int i = 0; i < n; i++)
-        close(fds[i]);
-    free(fds);
-    close(report[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server exits cleanly");
-    cr_assert_eq(said.open_connections, (uint64_t)n,
-                 "the epoll server held all %d connections at once%s", n,
-                 scaled ? " (1,000 under LOOPSCHOOL_CHECK, scaled down from 10,000)" : "");
-    cr_assert_eq(said.bytes_echoed, (uint64_t)n * 20, "and echoed every byte: %d x 20", n);
 }
 
 Test(epoll_and_scale, chart_refuses_misuse,

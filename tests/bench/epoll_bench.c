@@ -5,25 +5,19 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "loop/backend/backend.h"
-#include "loop/loop.h"
-#include "loop/net/echo.h"
-#include "loop/net/net.h"
-#include "loop/signal.h"
 #include "tests/bench/lib/bench.h"
+#include "tests/bench/lib/echo_servers.h"
 #include "tests/bench/lib/loadclient.h"
 
 #ifdef __linux__
@@ -103,34 +97,8 @@ static int tick_rows(void) {
 
 /* ---- the echo server's CPU per round trip -------------------------------------------------- */
 
-static void stop_on_signal(struct loop_signal *s, int signo) {
-    (void)signo;
-    loop_stop(s->arg);
-}
-
-/* The child: loop/net/echo.c on one loop of `backend` until SIGTERM; reports its port first. */
-static int serve(const struct backend_ops *backend, int slots, int report_fd) {
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = backend};
-    struct echo_conn *conns = calloc((size_t)slots, sizeof *conns);
-    struct echo_server server;
-    struct loop_signal sig;
-    if (!conns || loop_new(&loop, &config) < 0 ||
-        echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, (size_t)slots) < 0 ||
-        loop_signal_open(loop, &sig, stop_on_signal, loop) < 0)
-        return 1;
-    if (write(report_fd, &server.port, sizeof server.port) != sizeof server.port)
-        return 1;
-    int rc = loop_run(loop);
-    loop_signal_close(&sig);
-    echo_server_close(&server);
-    loop_free(loop);
-    free(conns);
-    return rc == 0 ? 0 : 1;
-}
-
 /* A child's user + system seconds so far, from /proc/PID/stat (fields 14 and 15, in clock
- * ticks): read while it runs, so the idle connections' setup is left out. -1 if unreadable. */
+ * ticks): read while it runs, so setting up the idle connections is left out. -1 if unreadable. */
 static double cpu_seconds_of(pid_t pid) {
     char path[64], text[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -148,63 +116,32 @@ static double cpu_seconds_of(pid_t pid) {
     return (double)(user + sys) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Opens `idle` plain connections that never send: blocking connects, one after another, so the
- * listener's backlog never overflows into retransmitted handshakes. fds[] receives them. */
-static int open_idle(uint16_t port, int idle, int *fds) {
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, NET_LOOPBACK, &to.sin_addr);
-    for (int i = 0; i < idle; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&to, sizeof to) != 0)
-            return -errno;
-    }
-    return 0;
-}
-
-/* Server CPU ns per round trip: the server forked on backend, `idle` silent connections and
- * `connections` busy ones from this process. */
+/* Server CPU ns per round trip: the echo server forked on backend (echo_servers.h), `idle`
+ * connections that only said hello, and `connections` busy ones from this process. */
 static double cpu_per_round_trip(const struct backend_ops *backend, int connections, int idle,
                                  long round_trips) {
-    int report[2];
-    if (pipe(report) < 0)
-        return -errno;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        close(report[0]);
-        _exit(serve(backend, connections + idle + 16, report[1]));
-    }
-    close(report[1]);
-    uint16_t port = 0;
-    struct pollfd p = {.fd = report[0], .events = POLLIN};
-    int rc = poll(&p, 1, 10000) == 1 && read(report[0], &port, sizeof port) == sizeof port
-                 ? 0
-                 : -ETIMEDOUT;
-    close(report[0]);
+    struct echo_server_child child;
+    int rc = echo_servers_start(backend, &child);
+    if (rc < 0)
+        return rc;
     int *idle_fds = calloc((size_t)idle + 1, sizeof *idle_fds);
-    for (int i = 0; idle_fds && i < idle; i++)
-        idle_fds[i] = -1;
-    if (rc == 0)
-        rc = idle_fds ? open_idle(port, idle, idle_fds) : -ENOMEM;
+    rc = !idle_fds ? -ENOMEM : idle ? loadclient_open(child.port, idle, 10000, idle_fds) : 0;
     struct loadclient_result result = {0};
-    double before = cpu_seconds_of(pid), cpu = 0;
+    double before = cpu_seconds_of(child.pid), cpu = 0;
     if (rc == 0) {
-        struct loadclient_config config = {.port = port,
+        struct loadclient_config config = {.port = child.port,
                                            .connections = connections,
                                            .round_trips = round_trips,
                                            .message_size = 64};
         rc = loadclient_run(&config, &result);
-        cpu = cpu_seconds_of(pid) - before;
+        cpu = cpu_seconds_of(child.pid) - before;
     }
-    for (int i = 0; idle_fds && i < idle; i++)
-        if (idle_fds[i] >= 0)
-            close(idle_fds[i]);
+    if (idle_fds && idle)
+        loadclient_close(idle_fds, idle);
     free(idle_fds);
-    kill(pid, SIGTERM);
+    kill(child.pid, SIGTERM);
     int status;
-    waitpid(pid, &status, 0);
+    waitpid(child.pid, &status, 0);
     if (rc == 0 && before < 0)
         rc = -ENOENT; /* no /proc: nothing to measure with */
     if (rc < 0)
