@@ -105,6 +105,8 @@ int task_cancel(struct task *t) {
         return -EINVAL;
     if (task_done(t))
         return -EALREADY; /* it has ended: its result stands */
+    if (t->state == TASK_WAITING && t->waiter.joining)
+        return task_cancel(t->waiter.undo_arg); /* the cancel travels down; its end wakes t */
     coro_cancel(&t->co);  /* never ran: it is marked cancelled, and its first step ends it */
     if (t->state == TASK_WAITING)
         waiter_wake(&t->waiter, -ECANCELED);
@@ -125,7 +127,7 @@ bool task_yield_begin(struct task *t) {
     return true;
 }
 
-bool task_join_begin(struct task *t, struct task *other) {
+bool task_shield_begin(struct task *t, struct task *other) {
     if (!other || other == t) {
         t->waiter.result = other ? -EDEADLK : -EINVAL; /* joining yourself would never end */
         return false;
@@ -137,6 +139,16 @@ bool task_join_begin(struct task *t, struct task *other) {
     }
     waitq_add(&other->joiners, &t->waiter);
     task_park(t, "join");
+    return true;
+}
+
+bool task_join_begin(struct task *t, struct task *other) {
+    if (!task_shield_begin(t, other))
+        return false;
+    /* The joined task, for task_cancel; no undo: its end removes t from its joiners. Both are
+     * cleared when the wait ends, however it ends. */
+    t->waiter.undo_arg = other;
+    t->waiter.joining = true;
     return true;
 }
 

@@ -69,7 +69,11 @@ static inline struct loop *task_loop(const struct task *t) {
 
 /* Requests cancellation (lesson 11): a waiting task is woken with -ECANCELED; a ready or
  * running one is cancelled at its next await; one that never ran ends without running its body
- * or cleanup. 0 (also when asked twice), or -EALREADY if it had already ended: nothing changes. */
+ * or cleanup. A task in TASK_JOIN passes the cancel down instead, as asyncio does: the joined
+ * task is cancelled, and the joiner goes on waiting for its end, then reads its result (it is
+ * cancelled too if the joined task ended cancelled; if that one caught the cancel and returned,
+ * the joiner carries on, as in asyncio). 0 (also when asked twice), or -EALREADY if it had
+ * already ended: nothing changes. */
 int task_cancel(struct task *t);
 
 static inline bool task_done(const struct task *t) {
@@ -106,10 +110,17 @@ void task_dump(const struct task *t, FILE *out);
 
 /* Give every other ready task a turn first (asyncio.sleep(0)). */
 #define TASK_YIELD(t) TASK_AWAIT(t, task_yield_begin(t))
-/* Wait for `other` to end; the result is its error (0 if it succeeded): join a task that was
- * cancelled and you are cancelled too, unless you catch it. */
+/* Wait for `other` to end (asyncio's `await task`); the result is its error (0 if it succeeded):
+ * join a task that was cancelled and you are cancelled too, unless you catch it. A cancel of the
+ * joiner is passed to `other` first (see task_cancel). */
 #define TASK_JOIN(t, other)       TASK_AWAIT(t, task_join_begin((t), (other)))
 #define TASK_JOIN_CATCH(t, other) TASK_AWAIT_CATCH(t, task_join_begin((t), (other)))
+/* asyncio.shield(task): the same wait, but a cancel of the joiner stops only the joiner; `other`
+ * runs on (someone may join it later). asyncio differs: once the shield's outer future was
+ * cancelled, the task's later failure is marked retrieved and never logged; here a failure
+ * that nobody joins is reported when the scheduler is destroyed, like any other. */
+#define TASK_SHIELD(t, other)       TASK_AWAIT(t, task_shield_begin((t), (other)))
+#define TASK_SHIELD_CATCH(t, other) TASK_AWAIT_CATCH(t, task_shield_begin((t), (other)))
 
 static inline int task_result(const struct task *t) {
     return t->waiter.result;
@@ -117,6 +128,7 @@ static inline int task_result(const struct task *t) {
 
 bool task_yield_begin(struct task *t);
 bool task_join_begin(struct task *t, struct task *other);
+bool task_shield_begin(struct task *t, struct task *other);
 /* For begin functions: t's waiter is registered; mark it waiting for `what`. */
 void task_park(struct task *t, const char *what);
 
