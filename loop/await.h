@@ -43,10 +43,18 @@ bool loop_sleep_until_begin(struct task *t, int64_t deadline);
 bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned interest);
 
 /* asyncio.wait_for: wait for every member of s (a set of one: task_set_add the awaited task)
- * for at most ns. When the time is up the members are cancelled and awaited, and the result is
- * -ETIMEDOUT, distinct from -ECANCELED (the waiter itself was cancelled). */
+ * for at most ns (evaluated twice: pass a plain value). When the time is up the members are
+ * cancelled and awaited; ns <= 0 cancels a member still running at once, before it starts if it
+ * has not. The result then follows what the member did, as in asyncio 3.11: -ETIMEDOUT if it
+ * ended cancelled, 0 if it caught the cancel and returned, its error if it failed while being
+ * cancelled (task_set_timed_out). -ETIMEDOUT is distinct from -ECANCELED (the waiter itself
+ * was cancelled). */
 #define LOOP_WAIT_FOR(t, s, ns)                                                                    \
-    TASK_SET_WAIT(t, s, false, loop_deadline_after(task_loop(t), (ns)))
+    do {                                                                                           \
+        if ((ns) <= 0)                                                                             \
+            task_set_expire(s);                                                                    \
+        TASK_SET_WAIT(t, s, TASK_SET_ALL, loop_deadline_after(task_loop(t), (ns)));                \
+    } while (0)
 
 /* Runs ticks until t has ended, and returns its error (0 if it succeeded). t must outlive the
  * call (its on_done must not free it). -EDEADLK if the loop runs out of work first: t waits for

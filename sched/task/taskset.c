@@ -62,6 +62,8 @@ static void member_ended(struct task *member, const struct task_done_hook *hook)
     s->ended++;
     if (!s->first_ended)
         s->first_ended = member;
+    if (member->error != 0 && s->first_error == 0)
+        s->first_error = member->error;
     bool failed = member->error != 0 && member->error != -ECANCELED;
     if (failed && s->first_failure == 0) {
         s->first_failure = member->error;
@@ -73,16 +75,26 @@ static void member_ended(struct task *member, const struct task_done_hook *hook)
     waitq_wake_all(&s->waiters, 0); /* the waiter looks at the set again */
 }
 
-void task_set_wait_start(struct task_set *s, int64_t deadline) {
+void task_set_expire(struct task_set *s) {
+    if (s->ended == s->count || s->cancelling)
+        return;
+    s->outcome = -ETIMEDOUT;
+    task_set_cancel_all(s);
+}
+
+void task_set_wait_start(struct task_set *s, enum task_set_until until, int64_t deadline) {
     s->deadline = deadline;
+    s->until = (unsigned char)until;
     if (!s->cancelling)
         s->outcome = s->cancel_on_failure ? s->first_failure : 0;
 }
 
-bool task_set_keep_waiting(const struct task_set *s, bool first_only) {
-    if (s->cancelling || !first_only)
+bool task_set_keep_waiting(const struct task_set *s) {
+    if (s->cancelling || s->until == TASK_SET_ALL)
         return s->ended < s->count;
-    return s->first_ended == NULL && s->count > 0;
+    if (s->until == TASK_SET_FIRST)
+        return s->first_ended == NULL && s->count > 0;
+    return s->ended < s->count && s->first_error == 0; /* TASK_SET_FIRST_ERROR */
 }
 
 bool task_set_wait_begin(struct task *t, struct task_set *s) {
@@ -112,7 +124,30 @@ void task_set_woken(struct task *t, struct task_set *s) {
         task_set_cancel_all(s);
 }
 
+int task_set_timed_out(const struct task_set *s) {
+    bool cancelled = false;
+    for (size_t i = 0; i < s->count; i++) {
+        int err = s->members[i]->error;
+        if (err != 0 && err != -ECANCELED)
+            return err;
+        cancelled |= err == -ECANCELED;
+    }
+    return cancelled ? -ETIMEDOUT : 0;
+}
+
+size_t task_set_failures(const struct task_set *s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        n += task_done(s->members[i]) && s->members[i]->error != 0 &&
+             s->members[i]->error != -ECANCELED;
+    return n;
+}
+
 int task_set_finish_wait(struct task *t, struct task_set *s) {
+    if (s->outcome == -ETIMEDOUT)
+        s->outcome = task_set_timed_out(s); /* the members' ends decide, as in asyncio */
+    else if (s->until == TASK_SET_FIRST_ERROR && !s->cancelling)
+        s->outcome = s->first_error;
     t->waiter.result = s->outcome;
     return s->outcome;
 }
