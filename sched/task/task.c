@@ -160,7 +160,8 @@ int task__give_back_if_cancelled(struct task *t) {
         void (*give_back)(struct waiter *, void *) = w->undo;
         w->undo = NULL;
         give_back(w, w->undo_arg);
-        w->result = -ECANCELED;
+        w->result = t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t)
+                                                                       : -ECANCELED;
     }
     /* Any other completed wait stands; a pending cancel is delivered at the next await. */
     w->undo = NULL;
@@ -169,6 +170,30 @@ int task__give_back_if_cancelled(struct task *t) {
 
 void task__spend_cancel(struct task *t) {
     t->co.cancel_requested = 0;
+}
+
+int task__spend_timeout(struct task *t) {
+    t->co.cancel_requested = 0; /* delivered once, as asyncio's timeout() cancels once */
+    return -ETIMEDOUT;
+}
+
+int task_time_out(struct task *t) {
+    if (!t)
+        return -EINVAL;
+    if (task_done(t))
+        return -EALREADY;
+    if (coro_cancel_requested(&t->co))
+        return 0; /* a cancel (or this deadline) is pending already */
+    if (t->state == TASK_WAITING)
+        waiter_wake(&t->waiter, -ETIMEDOUT);
+    else
+        t->co.cancel_requested = TASK__TIMEOUT_REQUESTED;
+    return 0;
+}
+
+void task_time_out_withdraw(struct task *t) {
+    if (t->co.cancel_requested == TASK__TIMEOUT_REQUESTED)
+        t->co.cancel_requested = 0;
 }
 
 const char *task_state_name(enum task_state state) {

@@ -76,6 +76,14 @@ static inline struct loop *task_loop(const struct task *t) {
  * already ended: nothing changes. */
 int task_cancel(struct task *t);
 
+/* Delivers a deadline once (a timeout scope's, loop/await.h): a waiting task is woken with
+ * -ETIMEDOUT; a ready one sees -ETIMEDOUT at its next await, without waiting. A pending cancel
+ * wins and nothing changes; a cancel that comes later replaces it. 0, or -EALREADY if t ended. */
+int task_time_out(struct task *t);
+/* Withdraws a deadline task_time_out left pending (no await has met it yet): the scope it
+ * belonged to has ended. A cancel is never withdrawn. */
+void task_time_out_withdraw(struct task *t);
+
 static inline bool task_done(const struct task *t) {
     return t->state >= TASK_DONE;
 }
@@ -136,10 +144,16 @@ void task_park(struct task *t, const char *what);
  * await runs them: the common case (no cancel, nothing handed over) costs two tests. */
 int task__give_back_if_cancelled(struct task *t);
 void task__spend_cancel(struct task *t);
+/* A pending deadline shares the cancel request's byte (co.cancel_requested), with this value,
+ * so the common case still costs one test; coro_cancel overwrites it with 1: a cancel wins. A
+ * bare CORO_YIELD does not know it and takes it for a cancel: in a timeout scope, await. */
+enum { TASK__TIMEOUT_REQUESTED = 2 };
+int task__spend_timeout(struct task *t);
 static inline bool task__cancel_pending(struct task *t) {
     if (!coro_cancel_requested(&t->co))
         return false;
-    t->waiter.result = -ECANCELED;
+    t->waiter.result =
+        t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t) : -ECANCELED;
     return true;
 }
 static inline int task__resumed(struct task *t) {
