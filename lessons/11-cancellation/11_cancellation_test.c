@@ -475,47 +475,95 @@ Test(cancellation, wait_for_zero_timeout_cancels_before_start,
     loop_free(loop);
 }
 
-/* A parent that starts a group, then does more work in its body before the group's wait. */
+/* A parent that starts a group, then does more work in its body before the group's wait. With
+ * `scope`, the group is entered as a scope of the parent (async with TaskGroup()). */
 struct group_parent {
     struct task task;
     struct loop *loop;
     struct task_set *set;
     struct job kids[2];
+    int64_t kid1_ns;
+    int kid1_fails;
+    bool scope;
+    bool reached_wait;
 };
 
 static enum coro_status group_parent_step(struct task *t) {
     struct group_parent *f = TASK_FRAME(t, struct group_parent, task);
     CORO_BEGIN(&t->co);
+    if (f->scope)
+        cr_assert_eq(task_group_enter(t, f->set), 0);
     spawn_job(f->loop, &f->kids[0], "kid0", 50 * MS, 0, f->set);
-    spawn_job(f->loop, &f->kids[1], "kid1", 50 * MS, 0, f->set);
+    spawn_job(f->loop, &f->kids[1], "kid1", f->kid1_ns, f->kid1_fails, f->set);
     LOOP_SLEEP(t, 20 * MS); /* the body's own work, before the group's wait */
+    f->reached_wait = true;
     TASK_GROUP_WAIT(t, f->set);
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
 
-Test(cancellation, group_body_cancel_leaves_children_running,
-     .description = "Q: when a group's parent is cancelled in its body, before the group's wait, "
-                    "what becomes of the children (asyncio: cancelled and awaited)?") {
+static void run_group_parent(struct group_parent *p, bool scope, int64_t kid1_ns, int kid1_fails,
+                             int64_t cancel_at) {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct task_set group;
-    struct task *storage[2];
+    static struct task_set group;
+    static struct task *storage[2];
     task_set_init(&group, storage, 2, true);
-    struct group_parent p = {.loop = loop, .set = &group};
-    loop_spawn(loop, &p.task, group_parent_step, "parent", NULL);
-    struct test_canceller c = {.ns = 10 * MS, .target = &p.task};
-    loop_spawn(loop, &c.task, test_canceller_step, "canceller", NULL);
+    *p = (struct group_parent){.loop = loop, .set = &group, .scope = scope, .kid1_ns = kid1_ns,
+                               .kid1_fails = kid1_fails};
+    loop_spawn(loop, &p->task, group_parent_step, "parent", NULL);
+    struct test_canceller c = {.ns = cancel_at, .target = &p->task};
+    if (cancel_at >= 0)
+        loop_spawn(loop, &c.task, test_canceller_step, "canceller", NULL);
+    struct test_joiner j = {.other = &p->task, .catches = true, .seen = 1};
+    loop_spawn(loop, &j.task, test_joiner_step, "joiner", NULL);
     cr_assert_eq(loop_run(loop), 0);
+    cr_assert(task_done(&j.task), "the parent's joiner was woken");
+    loop_free(loop);
+}
+
+Test(cancellation, group_scope_body_cancel_cancels_and_awaits_children,
+     .description = "Q: when a group's parent is cancelled in its body, before the group's wait, "
+                    "are the children cancelled and awaited before the parent ends, as "
+                    "asyncio's async with TaskGroup() does?") {
+    struct group_parent p;
+    run_group_parent(&p, true, 50 * MS, 0, 10 * MS);
+    cr_assert_eq(p.task.state, TASK_CANCELLED, "the parent ended cancelled");
+    cr_assert_not(p.reached_wait, "its body was left at the sleep, before the group's wait");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(p.kids[i].task.state, TASK_CANCELLED,
+                     "child %d was cancelled by the scope's exit", i);
+        cr_assert_eq(p.kids[i].cleaned_at, 10 * MS, "child %d cleaned up at 10 ms", i);
+    }
+}
+
+Test(cancellation, group_scope_child_failure_cancels_the_body,
+     .description = "Q: when a child fails while the parent is still in its body, is the body "
+                    "cancelled at its await, and does the parent end with the child's failure, "
+                    "not with -ECANCELED?") {
+    struct group_parent p;
+    run_group_parent(&p, true, 5 * MS, -EIO, -1);
+    cr_assert_not(p.reached_wait, "the body's 20 ms sleep was cut at 5 ms");
+    cr_assert_eq(p.task.state, TASK_FAILED, "the parent failed");
+    cr_assert_eq(p.task.error, -EIO, "with the group's first failure, -EIO (got %d)",
+                 p.task.error);
+    cr_assert_eq(p.kids[0].task.state, TASK_CANCELLED, "the sibling was cancelled");
+    cr_assert_eq(task_set_failures(p.set), 1, "one member failed: every one is in the set");
+}
+
+Test(cancellation, group_without_scope_protects_only_its_wait,
+     .description = "Q: when a group that was not entered as a scope has its parent cancelled "
+                    "in its body, what becomes of the children?") {
+    struct group_parent p;
+    run_group_parent(&p, false, 50 * MS, 0, 10 * MS);
     cr_assert_eq(p.task.state, TASK_CANCELLED, "the parent left through its cleanup at 10 ms");
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(p.kids[i].task.state, TASK_DONE,
-                     "child %d was neither cancelled nor awaited: it ran on to its end (the group "
-                     "protects only its wait; asyncio's TaskGroup also protects its body)",
+                     "child %d ran on to its end: without task_group_enter the group is a plain "
+                     "set, and only its wait cancels and awaits",
                      i);
         cr_assert_eq(p.kids[i].cleaned_at, 50 * MS, "child %d ended at 50 ms, after the parent", i);
     }
-    loop_free(loop);
 }
 
 /* ---- asyncio side by side -------------------------------------------------------------------- */

@@ -26,6 +26,33 @@ static void forget_unretrieved(struct sched *s, const struct task *t) {
     }
 }
 
+/* The owner's first open scope, taken out of the list, or NULL. */
+static struct task_scope *take_scope(struct sched *s, const struct task *t) {
+    list_for_each(it, &s->scopes) {
+        struct task_scope *scope = container_of(it, struct task_scope, node);
+        if (scope->owner == t) {
+            list_remove(&scope->node);
+            return scope;
+        }
+    }
+    return NULL;
+}
+
+static void end(struct task *t);
+
+/* The body is over; each open scope exits, and may hold the end until it releases it. */
+static void exit_scopes(struct task *t) {
+    struct task_scope *scope;
+    while ((scope = take_scope(t->sched, t)) != NULL) {
+        if (scope->exit(scope)) {
+            t->state = TASK_WAITING; /* neither ready nor ended: task_cancel does nothing */
+            t->waiter.what = "scope exit";
+            return;
+        }
+    }
+    end(t);
+}
+
 static void finish(struct task *t) {
     struct sched *s = t->sched;
     /* An await in the cleanup section registered the task (a timer, an fd, a wait queue, the
@@ -35,7 +62,15 @@ static void finish(struct task *t) {
         waiter_wake(&t->waiter, -EDEADLK);
     sched_unqueue(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
     t->error = coro_error(&t->co);
-    t->state = coro_is_cancelled(&t->co) ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
+    if (list_empty(&s->scopes))
+        end(t); /* the usual case, one test */
+    else
+        exit_scopes(t);
+}
+
+static void end(struct task *t) {
+    struct sched *s = t->sched;
+    t->state = t->error == -ECANCELED ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
     list_remove(&t->live);
     s->task_count--;
     bool someone_joined = !waitq_empty(&t->joiners);
@@ -89,6 +124,35 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
     s->task_count++;
     t->state = TASK_READY;
     return sched_push_ready(s, &t->run);
+}
+
+int task_scope_open(struct task *t, struct task_scope *scope,
+                    bool (*exit)(struct task_scope *scope)) {
+    if (!t || !scope || !exit)
+        return -EINVAL;
+    if (task_done(t) || coro_is_done(&t->co))
+        return -EALREADY;
+    scope->owner = t;
+    scope->exit = exit;
+    list_push_back(&t->sched->scopes, &scope->node);
+    return 0;
+}
+
+void task_scope_close(struct task_scope *scope) {
+    list_remove(&scope->node); /* harmless when it is not open: an unlinked node is its own */
+}
+
+void task_scope_release(struct task_scope *scope, int error) {
+    struct task *t = scope->owner;
+    /* Not ended here: the caller may be a member's done hook, and the owner's on_done may
+     * free a frame that holds that member. The owner's next step (its coroutine is over, so
+     * the step only says so) comes back through finish, which reads the error from here. */
+    t->co.error = (int16_t)(error < 0 && error >= INT16_MIN ? error : -EINVAL);
+    if (error == 0)
+        t->co.error = 0;
+    t->state = TASK_READY;
+    t->waiter.what = NULL;
+    sched_push_ready(t->sched, &t->run);
 }
 
 int task_add_done_hook(struct task *t, const struct task_done_hook *hook) {

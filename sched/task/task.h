@@ -56,6 +56,27 @@ struct task {
 int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done);
 
+/* A scope a task has open (lesson 11: a task group entered with task_group_enter). However
+ * the task's body ends — falling off it, failing, cancelled — the task does not end yet:
+ * exit(scope) runs first, and returning true holds the end (the task stays waiting, on "scope
+ * exit") until the scope calls task_scope_release. So a scope's exit may wait, while the
+ * task's cleanup section still cannot suspend. The scope lives in the scheduler's list, not in
+ * the task: a task costs no more. */
+struct task_scope {
+    struct list_node node; /* in sched->scopes while open */
+    struct task *owner;
+    bool (*exit)(struct task_scope *scope);
+};
+/* Opens scope for t: -EINVAL for NULL, -EALREADY if t has ended. Close it with
+ * task_scope_close if it must end before the task does (its exit then never runs); a scope
+ * never opened must have its node list_init'ed before a close. */
+int task_scope_open(struct task *t, struct task_scope *scope,
+                    bool (*exit)(struct task_scope *scope));
+void task_scope_close(struct task_scope *scope);
+/* Ends the hold: in a coming tick the owner's next open scope exits, or the owner ends with
+ * `error` (0 or a negative errno). */
+void task_scope_release(struct task_scope *scope, int error);
+
 /* Registers the done hook: hook->fn(t, hook) runs once when t ends, after its joiners were woken and
  * before on_done. A task with a hook has someone who reads its result, so a failure is the
  * hook's to report, not the scheduler's. One hook per task: -EBUSY if it has one already,

@@ -16,7 +16,45 @@ int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
                            .cancel_on_failure = cancel_on_failure};
     waitq_init(&s->waiters);
     s->member_ended.fn = member_ended;
+    list_init(&s->scope.node);
     return 0;
+}
+
+/* What the owner ends with: a body the group cancelled, or one that never waited to see the
+ * members end, reports the group's first failure. */
+static int group_result(const struct task_set *s, int owner_error) {
+    if (s->seen || s->first_failure == 0)
+        return owner_error;
+    return owner_error == 0 || (owner_error == -ECANCELED && s->cancelled_owner)
+               ? s->first_failure
+               : owner_error;
+}
+
+/* The scope's exit: the owner's body is over. Hold its end while members run. */
+static bool group_exit(struct task_scope *scope) {
+    struct task_set *s = container_of(scope, struct task_set, scope);
+    struct task *owner = scope->owner;
+    if (s->ended == s->count) {
+        owner->error = group_result(s, owner->error);
+        return false;
+    }
+    if (owner->error != 0)
+        task_set_cancel_all(s); /* the body failed or was cancelled: so are the members */
+    s->holding = true;
+    return true;
+}
+
+int task_group_enter(struct task *t, struct task_set *s) {
+    if (!t || !s || !s->cancel_on_failure)
+        return -EINVAL;
+    if (s->scope.owner)
+        return -EBUSY;
+    return task_scope_open(t, &s->scope, group_exit);
+}
+
+/* The owner is in its body: not in a wait on the set, and its body not over. */
+static bool owner_in_body(const struct task_set *s) {
+    return s->scope.owner && list_linked(&s->scope.node) && !s->in_wait;
 }
 
 static int add_member(struct task_set *s, struct task *t) {
@@ -70,9 +108,15 @@ static void member_ended(struct task *member, const struct task_done_hook *hook)
         if (s->cancel_on_failure) {
             s->outcome = member->error; /* the group reports its first failure */
             task_set_cancel_all(s);
+            if (owner_in_body(s) && task_cancel(s->scope.owner) == 0)
+                s->cancelled_owner = true; /* its body leaves at its next await */
         }
     }
     waitq_wake_all(&s->waiters, 0); /* the waiter looks at the set again */
+    if (s->holding && s->ended == s->count) {
+        s->holding = false; /* last: the owner's end may free the frame holding the set */
+        task_scope_release(&s->scope, group_result(s, s->scope.owner->error));
+    }
 }
 
 void task_set_expire(struct task_set *s) {
@@ -85,6 +129,7 @@ void task_set_expire(struct task_set *s) {
 void task_set_wait_start(struct task_set *s, enum task_set_until until, int64_t deadline) {
     s->deadline = deadline;
     s->until = (unsigned char)until;
+    s->in_wait = true;
     if (!s->cancelling)
         s->outcome = s->cancel_on_failure ? s->first_failure : 0;
 }
@@ -144,6 +189,8 @@ size_t task_set_failures(const struct task_set *s) {
 }
 
 int task_set_finish_wait(struct task *t, struct task_set *s) {
+    s->in_wait = false;
+    s->seen |= s->ended == s->count;
     if (s->outcome == -ETIMEDOUT)
         s->outcome = task_set_timed_out(s); /* the members' ends decide, as in asyncio */
     else if (s->until == TASK_SET_FIRST_ERROR && !s->cancelling)

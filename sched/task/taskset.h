@@ -27,6 +27,11 @@ struct task_set {
     unsigned char until;    /* of the current wait: enum task_set_until */
     struct waitq waiters;
     struct task_done_hook member_ended; /* registered on every member: counts its end */
+    struct task_scope scope; /* a group entered with task_group_enter: its owner, the parent */
+    bool in_wait;            /* a wait on the set is running now */
+    bool seen;               /* a wait saw every member end: the owner knows the outcome */
+    bool cancelled_owner;    /* the group's first failure cancelled its owner's body */
+    bool holding;            /* the owner's body is over; its end waits for the members */
 };
 
 /* A gather set (cancel_on_failure false) or a task group (true). -EINVAL for NULL storage.
@@ -36,6 +41,21 @@ struct task_set {
  * at a time waits on a set (the outcome of a wait is kept in the set). */
 int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
                   bool cancel_on_failure);
+/* Makes the group s a scope of the parent task t, as `async with asyncio.TaskGroup() as tg:`:
+ * however t's body ends, t does not end before every member has. If the body falls off its end
+ * (or returns) without TASK_GROUP_WAIT, t's end waits for the members; if it fails or is
+ * cancelled, the members still running are cancelled, then awaited — by the task layer, after
+ * t's cleanup section, which still cannot suspend. A member's failure while t is in its body
+ * (not in TASK_GROUP_WAIT) cancels the body at its next await, and t then ends with the
+ * group's first failure instead of -ECANCELED. What loopschool reports in place of asyncio's
+ * ExceptionGroup: t's error (or TASK_GROUP_WAIT's result) is the first failure, and every
+ * member's own error stays in s->members[i]->error; task_set_failures counts them. asyncio
+ * differs: a cancel of t while its end waits for members that had no failure does not reach
+ * them (asyncio's __aexit__ cancels them); the ExceptionGroup also carries the body's own
+ * exception, where here a body failure is t's error and the members' are in the set. -EINVAL
+ * unless s is a group (cancel_on_failure) and t a task; -EBUSY if s is entered already;
+ * -EALREADY if t has ended. */
+int task_group_enter(struct task *t, struct task_set *s);
 /* Spawns t as a member. -EINVAL for a NULL set, -ENOSPC when full (nothing is spawned then),
  * or task_spawn's error. */
 int task_set_spawn(struct task_set *s, struct sched *sched, struct task *t, task_step_fn step,
