@@ -13,7 +13,9 @@ int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char 
                task_done_fn on_done);
 
 /* Sleep for ns (a negative ns counts as 0: the task still yields), or until an absolute deadline
- * on the loop's clock. The result is 0. */
+ * on the loop's clock. The result is 0. asyncio differs: the sleeping task runs in the very
+ * tick its timer fires here; asyncio's timer resolves a future whose callback, the task's
+ * wake-up, goes through call_soon: it runs one iteration later. The order is the same. */
 #define LOOP_SLEEP(t, ns)             TASK_AWAIT(t, loop_sleep_begin((t), (ns)))
 #define LOOP_SLEEP_UNTIL(t, deadline) TASK_AWAIT(t, loop_sleep_until_begin((t), (deadline)))
 /* The _CATCH variants hand -ECANCELED to the body instead of leaving it (see TASK_AWAIT). */

@@ -89,12 +89,13 @@ static inline struct loop *task_loop(const struct task *t) {
 }
 
 /* Requests cancellation (lesson 11): a waiting task is woken with -ECANCELED; a ready or
- * running one is cancelled at its next await; one that never ran ends without running its body
- * or cleanup. A task in TASK_JOIN passes the cancel down instead, as asyncio does: the joined
- * task is cancelled, and the joiner goes on waiting for its end, then reads its result (it is
- * cancelled too if the joined task ended cancelled; if that one caught the cancel and returned,
- * the joiner carries on, as in asyncio). 0 (also when asked twice), or -EALREADY if it had
- * already ended: nothing changes. */
+ * running one is cancelled at its next await (asyncio differs: it throws CancelledError into
+ * the await that was finishing, so a task woken by a completed await is cancelled there); one
+ * that never ran ends without running its body or cleanup. A task in TASK_JOIN passes the
+ * cancel down instead, as asyncio does: the joined task is cancelled, and the joiner goes on
+ * waiting for its end, then reads its result (it is cancelled too if the joined task ended
+ * cancelled; if that one caught the cancel and returned, the joiner carries on, as in
+ * asyncio). 0 (also when asked twice), or -EALREADY if it had already ended: nothing changes. */
 int task_cancel(struct task *t);
 
 /* Delivers a deadline once (a timeout scope's, loop/await.h): a waiting task is woken with
@@ -141,7 +142,9 @@ void task_dump(const struct task *t, FILE *out);
 #define TASK_YIELD(t) TASK_AWAIT(t, task_yield_begin(t))
 /* Wait for `other` to end (asyncio's `await task`); the result is its error (0 if it succeeded):
  * join a task that was cancelled and you are cancelled too, unless you catch it. A cancel of the
- * joiner is passed to `other` first (see task_cancel). */
+ * joiner is passed to `other` first (see task_cancel). asyncio differs: the joiner runs in the
+ * tick after `other` ended; asyncio's done-callbacks go through call_soon, and the joiner runs
+ * one iteration later than that. */
 #define TASK_JOIN(t, other)       TASK_AWAIT(t, task_join_begin((t), (other)))
 #define TASK_JOIN_CATCH(t, other) TASK_AWAIT_CATCH(t, task_join_begin((t), (other)))
 /* asyncio.shield(task): the same wait, but a cancel of the joiner stops only the joiner; `other`

@@ -71,7 +71,12 @@ enum task_set_until {
     TASK_SET_FIRST_ERROR, /* every member ended, or one ended with an error (a cancel too) */
 };
 
-/* Waits until `until` holds, or until `deadline` (-1: none) passes on the loop's clock. Result
+/* asyncio differs, for every wait below: a member's end wakes the waiter directly, and it runs
+ * in the next tick (the same tick, if that member ended in the waiter's own cancel); asyncio's
+ * wait resumes its waiter two iterations after the last member ended (call_soon twice). And a
+ * cancel of the waiter cancels the members still running, also for TASK_WAIT_FIRST, where
+ * asyncio's wait() leaves them running.
+ * Waits until `until` holds, or until `deadline` (-1: none) passes on the loop's clock. Result
  * (task_result): 0; for a group, its first failure; for TASK_SET_FIRST_ERROR, the first error
  * (-ECANCELED if that member was cancelled: the waiter is cancelled too, as asyncio's gather
  * raises CancelledError); after the deadline, see task_set_timed_out (-ENOMEM if its timer
