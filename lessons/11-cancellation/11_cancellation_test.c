@@ -1,8 +1,9 @@
 /* 11_cancellation_test.c — lesson 11's question, answered by observation: a cancelled task
  * leaves through its cleanup exactly once and gives back what it held (even a lock it was handed
  * but never used); and its error is seen by whoever waits for it: a joiner, gather (every error,
- * in order), a task group (the first failure), wait_for (-ETIMEDOUT), or, if nobody, the report
- * at loop_free. Virtual clock and script backend throughout. */
+ * in order), a task group (the first failure; entered as a scope, it holds its parent's end),
+ * wait_for (-ETIMEDOUT), or, if nobody, the report at loop_free. Virtual clock and script
+ * backend throughout. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
