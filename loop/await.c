@@ -13,6 +13,7 @@ static struct loop *loop_of(const struct task *t) {
 
 int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done) {
+    LOOP_CHECK_THREAD(loop, "loop_spawn");
     return task_spawn(&loop->sched, t, step, name, on_done);
 }
 

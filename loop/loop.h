@@ -1,6 +1,10 @@
 /* loop.h — the event loop: fd watchers (lesson 02), the ready queue (lesson 04) and timers
  * (lesson 05), tied together by the tick in loop.c. Every handle is a caller-owned struct: the
- * loop links it in and never allocates per operation. Functions return 0 or a negative errno. */
+ * loop links it in and never allocates per operation. Functions return 0 or a negative errno.
+ * Threads: a loop belongs to the thread that made it, and nothing here may be called from any
+ * other thread. The one exception is loop_call_soon_threadsafe (loop/thread/threadsafe.h, lesson
+ * 14). Debug builds check loop_call_soon, loop_run_once (so loop_run), loop_timer_start(_at),
+ * loop_watch_fd and loop_spawn: from a foreign thread they return -EPERM, loop_last_error says why. */
 #ifndef LOOPSCHOOL_LOOP_H
 #define LOOPSCHOOL_LOOP_H
 
