@@ -139,11 +139,41 @@ static void on_wake(struct loop_watcher *w, unsigned ready) {
     loop_threadsafe_drain(in->loop);
 }
 
+/* Both arrays get room for `want` posts, so the posts a hold stands for never fail to grow the
+ * inbox (a worker's "done" must not be lost to a failed realloc). */
+static int reserve(struct loop_inbox *in, size_t want) {
+    int err = 0;
+    pthread_mutex_lock(&in->lock);
+    struct inbox_post **arrays[2] = {&in->posts, &in->spare};
+    size_t *caps[2] = {&in->cap, &in->spare_cap};
+    for (int i = 0; i < 2 && !err; i++) {
+        if (*caps[i] >= want)
+            continue;
+        size_t cap = *caps[i] ? *caps[i] : 64;
+        while (cap < want)
+            cap *= 2;
+        struct inbox_post *grown = realloc(*arrays[i], cap * sizeof **arrays[i]);
+        if (grown) {
+            *arrays[i] = grown;
+            *caps[i] = cap;
+        } else {
+            err = -ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&in->lock);
+    return err;
+}
+
 int loop_threadsafe_hold(struct loop *loop) {
     if (!loop || !loop->inbox)
         return -EINVAL;
     LOOP_CHECK_THREAD(loop, "loop_threadsafe_hold");
     struct loop_inbox *in = loop->inbox;
+    int err = reserve(in, in->holds + 1);
+    if (err) {
+        loop_set_error(loop, "loop_threadsafe_hold: out of memory for the inbox");
+        return err;
+    }
     if (in->holds == 0) {
         int err = loop_watch_fd(loop, &in->watcher, in->wake.read_fd, LOOP_READABLE, on_wake, in);
         if (err)
