@@ -163,11 +163,21 @@ check: deps-check
 	echo "summary are processes that exec'd an untraced program such as gdb or a shell)"
 
 # ---- benchmarks ----------------------------------------------------------------------------------
+# asyncio's figures for the same workloads are measured first, in the same run, and each C row
+# that has a twin workload prints asyncio's figure beside its own.
+ASYNCIO_FIGURES = build/bench/asyncio-figures.tsv
 bench:
 	$(MAKE) --no-print-directory BUILD=build/bench EXTRA_CFLAGS=-DNDEBUG bench-build
-	@printf '%-46s | %12s | %-8s | %-40s | %s\n' benchmark figure unit "baseline (same run)" ratio
-	@printf '%s\n' "---------------------------------------------------------------------------------------------------------------------"
-	@for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCHES)); do $$b || exit 1; done
+	@if command -v python3 >/dev/null 2>&1; then \
+	  echo "measuring asyncio on the same workloads (python3 tests/bench/asyncio_bench.py)..."; \
+	  python3 tests/bench/asyncio_bench.py > $(ASYNCIO_FIGURES) || exit 1; \
+	  sed -n '1s/^python\t\([^\t]*\).*/asyncio figures from Python \1/p' $(ASYNCIO_FIGURES); \
+	else echo "python3 not found" > $(ASYNCIO_FIGURES); echo "python3 not found: no asyncio column"; fi
+	@printf '%-46s | %12s | %-8s | %-40s | %-8s | %s\n' benchmark figure unit "baseline (same run)" ratio \
+	  "asyncio (same run)"
+	@printf '%s\n' "-------------------------------------------------------------------------------------------------------------------------------------------"
+	@for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCHES)); do \
+	  LOOPSCHOOL_ASYNCIO_FIGURES=$(ASYNCIO_FIGURES) $$b || exit 1; done
 
 bench-build: $(BENCHES)
 

@@ -27,6 +27,12 @@ uint64_t bench_opaque_add(uint64_t a, uint64_t b);
 void bench_row(const char *name, double figure, const char *unit, const char *baseline_name,
                double baseline);
 
+/* The same row, followed by asyncio's figure for the same workload (`key` names it in
+ * tests/bench/asyncio_bench.py's output, which `make bench` collects first) and how many times
+ * ours it is. Without python3 the column says so and the row is printed all the same. */
+void bench_row_vs_asyncio(const char *name, double figure, const char *unit,
+                          const char *baseline_name, double baseline, const char *asyncio_key);
+
 /* The two call-cost floors, measured here so any benchmark can print them beside its own figure:
  * ns per direct call to an opaque function, and ns per call through a function pointer. */
 double bench_direct_call_ns(void);

@@ -1,0 +1,204 @@
+"""asyncio_bench.py - the same workloads as loopschool's C benchmarks, measured in asyncio.
+
+`make bench` runs this first and hands its figures to the C benchmarks, which print each one
+beside their own row with the ratio: "how much cheaper than asyncio, on the same work?".
+Standard library only. Output: one line per figure, `key<TAB>value<TAB>unit<TAB>what`.
+Each figure is the median of a few repeats, as in the C benchmarks (tests/bench/lib/bench.c).
+"""
+
+import asyncio
+import gc
+import random
+import statistics
+import sys
+import time
+
+REPEATS = 5
+
+
+def median_of(measure, repeats=REPEATS):
+    return statistics.median(measure() for _ in range(repeats))
+
+
+def resident_bytes():
+    """VmRSS of this process, from /proc (Linux); 0 where it cannot be read."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def call_soon_dispatch():
+    """ns per callback: 1,000 callbacks queued per iteration, then run (C: loop_bench.c)."""
+    per_tick, ticks = 1000, 200
+    loop = asyncio.new_event_loop()
+    count = 0
+
+    def callback():
+        nonlocal count
+        count += 1
+
+    def one_tick_of_work():
+        for _ in range(per_tick):
+            loop.call_soon(callback)
+
+    async def drive():
+        for _ in range(ticks):
+            one_tick_of_work()
+            await asyncio.sleep(0)  # one iteration runs the 1,000 callbacks
+
+    start = time.perf_counter_ns()
+    loop.run_until_complete(drive())
+    ns = time.perf_counter_ns() - start
+    loop.close()
+    assert count == per_tick * ticks
+    return ns / count
+
+
+def task_switch():
+    """ns per switch: 100 tasks each yielding with `await asyncio.sleep(0)` (C: task_bench.c)."""
+    tasks_n, yields = 100, 1000
+
+    async def yielder():
+        for _ in range(yields):
+            await asyncio.sleep(0)
+
+    async def main():
+        await asyncio.gather(*(yielder() for _ in range(tasks_n)))
+
+    start = time.perf_counter_ns()
+    asyncio.run(main())
+    return (time.perf_counter_ns() - start) / (tasks_n * yields)
+
+
+def spawn_run_join():
+    """ns per task: create_task of a trivial coroutine, awaited (C: spawn + run + join)."""
+    n = 100_000
+
+    async def child():
+        return 1
+
+    async def main():
+        total = 0
+        for _ in range(n // 1000):
+            batch = [asyncio.create_task(child()) for _ in range(1000)]
+            for t in batch:
+                total += await t
+        return total
+
+    start = time.perf_counter_ns()
+    assert asyncio.run(main()) == n
+    return (time.perf_counter_ns() - start) / n
+
+
+def bytes_per_waiting_task():
+    """Resident bytes per task while 100,000 tasks wait on one event (C: 1M sleeping tasks)."""
+    n = 100_000
+
+    async def waiter(event):
+        await event.wait()
+
+    async def main():
+        event = asyncio.Event()
+        gc.collect()
+        before = resident_bytes()
+        tasks = [asyncio.create_task(waiter(event)) for _ in range(n)]
+        await asyncio.sleep(0)  # every task starts and parks on the event
+        during = resident_bytes()
+        event.set()
+        await asyncio.gather(*tasks)
+        return (during - before) / n
+
+    return asyncio.run(main())
+
+
+def timers_started_then_fired():
+    """ns per timer: 100,000 call_at timers at random deadlines already past, then one run fires
+    them all (C: 1M timers on a virtual clock; asyncio has none, so every deadline is in the past
+    and nothing sleeps)."""
+    n = 100_000
+    loop = asyncio.new_event_loop()
+    rng = random.Random(0x5EED)
+    fired = 0
+
+    def fire():
+        nonlocal fired
+        fired += 1
+
+    now = loop.time()
+    deadlines = [now - 1.0 + rng.random() for _ in range(n)]
+
+    async def wait_for_all():
+        while fired < n:
+            await asyncio.sleep(0)
+
+    start = time.perf_counter_ns()
+    for d in deadlines:
+        loop.call_at(d, fire)
+    loop.run_until_complete(wait_for_all())
+    ns = time.perf_counter_ns() - start
+    loop.close()
+    return ns / n
+
+
+def queue_hand_off():
+    """ns per item: a producer and a consumer task on asyncio.Queue(maxsize=64)."""
+    n = 200_000
+
+    async def main():
+        queue = asyncio.Queue(maxsize=64)
+
+        async def producer():
+            for i in range(n):
+                await queue.put(i)
+
+        async def consumer():
+            for _ in range(n):
+                await queue.get()
+
+        await asyncio.gather(producer(), consumer())
+
+    start = time.perf_counter_ns()
+    asyncio.run(main())
+    return (time.perf_counter_ns() - start) / n
+
+
+def lock_uncontended():
+    """ns per acquire + release of an asyncio.Lock nobody else wants."""
+    n = 200_000
+
+    async def main():
+        lock = asyncio.Lock()
+        for _ in range(n):
+            async with lock:
+                pass
+
+    start = time.perf_counter_ns()
+    asyncio.run(main())
+    return (time.perf_counter_ns() - start) / n
+
+
+FIGURES = [
+    ("call_soon", call_soon_dispatch, "ns/call", "call_soon + dispatch, 1,000 per iteration"),
+    ("task_switch", task_switch, "ns/switch", "100 tasks, await asyncio.sleep(0)"),
+    ("spawn_join", spawn_run_join, "ns/task", "create_task + run + await, 100k"),
+    ("task_bytes", bytes_per_waiting_task, "B/task", "RSS per task, 100k waiting on an Event"),
+    ("timers", timers_started_then_fired, "ns/timer", "100k call_at timers, then fired"),
+    ("queue", queue_hand_off, "ns/item", "asyncio.Queue(64) producer -> consumer"),
+    ("lock", lock_uncontended, "ns/pair", "asyncio.Lock acquire + release, uncontended"),
+]
+
+
+def main():
+    print(f"python\t{sys.version.split()[0]}\t-\tthe interpreter measured", flush=True)
+    for key, measure, unit, what in FIGURES:
+        repeats = 3 if key == "task_bytes" else REPEATS
+        print(f"{key}\t{median_of(measure, repeats):.6g}\t{unit}\t{what}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
