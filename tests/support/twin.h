@@ -43,7 +43,7 @@ static inline struct test_twin_output *test_twin_run(const char *command) {
     while (fgets(line, sizeof line, p)) {
         line[strcspn(line, "\n")] = '\0';
         if (out->count < TEST_TWIN_MAX_LINES)
-            snprintf(out->lines[out->count++], TEST_TWIN_LINE, "%s", line);
+            snprintf(out->lines[out->count++], TEST_TWIN_LINE, "%.*s", TEST_TWIN_LINE - 1, line);
     }
     out->exit_status = pclose(p);
     return out;
