@@ -27,11 +27,13 @@ int scene_run(struct loop *loop, enum scene_kind kind, int64_t work_ns, int64_t 
               int64_t period_ns, struct scene_result *out);
 
 const char *scene_name(enum scene_kind kind);
-/* The lateness in words, relative to the work, so that a fast and a slow machine (and asyncio)
- * say the same thing: "about the whole work", "a small part of the work", or "in between". */
-const char *scene_lateness_bucket(int64_t late_ns, int64_t work_ns);
+/* The lateness in words, relative to the wall time the work took (total_ns), so that a fast, a
+ * slow and a busy machine (and asyncio) say the same thing: "about the whole work" (half of it
+ * or more), "a small part of the work" (under a quarter), or "in between". */
+const char *scene_lateness_bucket(int64_t late_ns, int64_t total_ns);
 
-/* Burns ns of CPU on the calling thread (a real spin: no sleeping), returns a checksum. */
+/* Burns ns of CPU time on the calling thread (a real spin: no sleeping; on a busy machine it
+ * takes longer than ns of wall time), and returns a checksum. */
 long scene_burn(int64_t ns);
 
 #endif
