@@ -264,8 +264,8 @@ Test(threads_vs_coroutines, a_loop_call_from_another_thread_is_refused,
     cr_assert_eq(pthread_create(&th, NULL, foreign_main, &f), 0);
     pthread_join(th, NULL);
     cr_assert_eq(f.call_soon, -EPERM, "yes: loop_call_soon from another thread is -EPERM");
-    cr_assert(strstr(f.said, "does not own the loop"),
-              "and loop_last_error says why: \"%s\"", f.said);
+    cr_assert(strstr(f.said, "does not own the loop"), "and loop_last_error says why: \"%s\"",
+              f.said);
     cr_assert_eq(f.timer_start, -EPERM, "loop_timer_start too");
     cr_assert_eq(f.run_once, -EPERM, "and running the loop too");
     cr_assert_eq(loop_ready_count(f.loop) + loop_timer_count(f.loop), 0,
@@ -393,8 +393,7 @@ static int count_threads(void) {
     return n;
 }
 
-Test(threads_vs_coroutines, shutdown_waits_for_running_jobs_and_joins_every_worker,
-     .timeout = 20,
+Test(threads_vs_coroutines, shutdown_waits_for_running_jobs_and_joins_every_worker, .timeout = 20,
      .description = "Q: does shutting the executor down wait for running jobs and join every "
                     "worker thread?") {
     struct loop *loop;

@@ -46,8 +46,8 @@ int main(int argc, char **argv) {
     struct scene_result r[SCENE_COUNT];
     bool as_shown = true;
     for (int k = 0; k < SCENE_COUNT; k++) {
-        int err = scene_run(loop, (enum scene_kind)k, WORK_MS * MS, CHUNK_MS * MS, PERIOD_MS * MS,
-                            &r[k]);
+        int err =
+            scene_run(loop, (enum scene_kind)k, WORK_MS * MS, CHUNK_MS * MS, PERIOD_MS * MS, &r[k]);
         if (err) {
             fprintf(stderr, "demo: scene %s failed: %s\n", scene_name((enum scene_kind)k),
                     loop_last_error(loop));

@@ -175,8 +175,13 @@ static int start_work(struct scene *s) {
 
 int scene_run(struct loop *loop, enum scene_kind kind, int64_t work_ns, int64_t chunk_ns,
               int64_t period_ns, struct scene_result *out) {
-    struct scene s = {.loop = loop, .clock = loop_clock(loop), .kind = kind, .work_ns = work_ns,
-                      .chunk_ns = chunk_ns, .period_ns = period_ns, .result = out};
+    struct scene s = {.loop = loop,
+                      .clock = loop_clock(loop),
+                      .kind = kind,
+                      .work_ns = work_ns,
+                      .chunk_ns = chunk_ns,
+                      .period_ns = period_ns,
+                      .result = out};
     memset(out, 0, sizeof *out);
     out->kind = kind;
     int64_t cpu0 = cpu_ns(), start = loop_now(loop);

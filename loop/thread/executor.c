@@ -57,8 +57,8 @@ static void *worker_main(void *p) {
             pthread_cond_wait(&ex->work, &ex->lock);
         if (list_empty(&ex->queue))
             break; /* stopping, and executor_free took what was queued */
-        struct executor_job *job = LIST_ENTRY(list_pop_front(&ex->queue), struct executor_job,
-                                              node);
+        struct executor_job *job =
+            LIST_ENTRY(list_pop_front(&ex->queue), struct executor_job, node);
         ex->queued--;
         ex->running++;
         job->state = EXECUTOR_JOB_RUNNING;

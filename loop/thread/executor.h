@@ -22,10 +22,10 @@ typedef int (*executor_fn)(void *arg);
 typedef void (*executor_done_fn)(struct executor_job *job);
 
 enum executor_job_state {
-    EXECUTOR_JOB_IDLE,     /* never submitted, or ended */
-    EXECUTOR_JOB_QUEUED,   /* waiting for a worker: cancelling it means it never runs */
-    EXECUTOR_JOB_RUNNING,  /* a worker runs fn: it cannot be stopped, only its result dropped */
-    EXECUTOR_JOB_POSTED,   /* fn returned; the end is on its way to the loop's thread */
+    EXECUTOR_JOB_IDLE,    /* never submitted, or ended */
+    EXECUTOR_JOB_QUEUED,  /* waiting for a worker: cancelling it means it never runs */
+    EXECUTOR_JOB_RUNNING, /* a worker runs fn: it cannot be stopped, only its result dropped */
+    EXECUTOR_JOB_POSTED,  /* fn returned; the end is on its way to the loop's thread */
 };
 
 /* Caller-owned, as libuv's uv_work_t: it and fn's arg must stay alive until the job has ended
@@ -39,12 +39,12 @@ struct executor_job {
     executor_fn fn;
     void *arg;
     executor_done_fn on_done;
-    struct waiter *waiter;   /* the task awaiting it, if any (loop's thread only) */
+    struct waiter *waiter; /* the task awaiting it, if any (loop's thread only) */
     const char *name;
     int result;
-    int state;               /* enum executor_job_state; guarded by the executor's mutex */
-    bool discard;            /* cancelled while running: the result will be dropped */
-    bool busy;               /* submitted and not yet ended: the loop's thread only */
+    int state;    /* enum executor_job_state; guarded by the executor's mutex */
+    bool discard; /* cancelled while running: the result will be dropped */
+    bool busy;    /* submitted and not yet ended: the loop's thread only */
 };
 
 /* Starts `threads` workers (1..64) for jobs whose ends come back to `loop`. Loop's thread.

@@ -230,7 +230,9 @@ int procworker_stop(struct procworker *w) {
 
 void procworker_dump(const struct procworker *w, FILE *out) {
     fprintf(out, "procworker %s: pid %ld, %s, %lu calls%s%s\n", w->name, (long)w->pid,
-            w->broken ? "broken" : w->busy ? "a call in flight" : "idle", w->calls,
-            w->why[0] ? ": " : "", w->why);
+            w->broken ? "broken"
+            : w->busy ? "a call in flight"
+                      : "idle",
+            w->calls, w->why[0] ? ": " : "", w->why);
     fflush(out);
 }

@@ -200,8 +200,9 @@ void loop_threadsafe_dump(struct loop *loop, FILE *out) {
         return;
     }
     pthread_mutex_lock(&in->lock);
-    fprintf(out, "threadsafe inbox: %lu posted, %lu drained, %lu wake-ups written, %zu waiting, "
-                 "%zu holds%s\n",
+    fprintf(out,
+            "threadsafe inbox: %lu posted, %lu drained, %lu wake-ups written, %zu waiting, "
+            "%zu holds%s\n",
             in->posted, in->drained, in->wakes, in->count, in->holds,
             in->wake_pending ? ", wake-up pending" : "");
     pthread_mutex_unlock(&in->lock);

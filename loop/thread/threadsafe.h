@@ -24,8 +24,9 @@ int loop_call_soon_threadsafe(struct loop *loop, struct runnable *r, runnable_fn
 /* Loop's thread. While at least one hold is taken, the loop watches its wake-up descriptor, and
  * so loop_run does not return for lack of work: a post is expected (libuv's uv_ref). The
  * executor holds the loop for each job in flight. Each hold also reserves room in the inbox for
- * one post, so the post it stands for cannot fail for lack of memory. Posts made with no hold taken wait in the inbox
- * until the next hold. 0, -EINVAL without loop_threadsafe_init, or loop_watch_fd's error. */
+ * one post, so the post it stands for cannot fail for lack of memory. Posts made with no hold taken
+ * wait in the inbox until the next hold. 0, -EINVAL without loop_threadsafe_init, or
+ * loop_watch_fd's error. */
 int loop_threadsafe_hold(struct loop *loop);
 void loop_threadsafe_release(struct loop *loop);
 

@@ -30,7 +30,8 @@ static double median(double (*measure)(void *), void *ctx) {
     return samples[REPEATS / 2];
 }
 
-/* ---- the baseline: a callback that queues itself again, HOPS times ---------------------------- */
+/* ---- the baseline: a callback that queues itself again, HOPS times ----------------------------
+ */
 
 struct hop {
     struct loop *loop;
@@ -170,7 +171,8 @@ static double executor_trip(void *unused) {
     return ns;
 }
 
-/* ---- worker-process round trips --------------------------------------------------------------- */
+/* ---- worker-process round trips ---------------------------------------------------------------
+ */
 
 static int echo_fn(const void *in, size_t in_len, void *out, size_t out_cap) {
     size_t n = in_len < out_cap ? in_len : out_cap;
@@ -218,8 +220,8 @@ int main(void) {
     int one = 1, four = 4;
     bench_row_vs_asyncio("thread: call_soon_threadsafe, 1 thread", median(threadsafe_posts, &one),
                          "ns/post", "loop_call_soon + dispatch, 200k", plain, "threadsafe_post");
-    bench_row("thread: call_soon_threadsafe, 4 threads", median(threadsafe_posts, &four),
-              "ns/post", "loop_call_soon + dispatch, 200k", plain);
+    bench_row("thread: call_soon_threadsafe, 4 threads", median(threadsafe_posts, &four), "ns/post",
+              "loop_call_soon + dispatch, 200k", plain);
     double trip = median(executor_trip, NULL);
     bench_row_vs_asyncio("thread: executor round trip, empty job", trip, "ns/trip",
                          "loop_call_soon, one hop per tick", hop, "executor_trip");
