@@ -145,7 +145,7 @@ static void run_posters(bool use_pipe) {
     struct post_test pt = {.expected = (long)POSTERS * each};
     the_test = &pt;
     cr_assert_eq(loop_new(&pt.loop, NULL), 0);
-    cr_assert_eq(loop_threadsafe_init(pt.loop, use_pipe), 0);
+    cr_assert_eq(loop_threadsafe_enable(pt.loop, use_pipe), 0);
     cr_assert_eq(loop_threadsafe_hold(pt.loop), 0);
     pt.runs = calloc((size_t)pt.expected, sizeof *pt.runs);
     pt.ran = calloc((size_t)pt.expected, 1);
@@ -192,7 +192,7 @@ Test(threads_vs_coroutines, posts_before_the_loop_wakes_cost_one_write,
      .description = "Q: do many posts made while one wake-up is pending write only once?") {
     struct loop *loop;
     cr_assert_eq(loop_new(&loop, NULL), 0);
-    cr_assert_eq(loop_threadsafe_init(loop, false), 0);
+    cr_assert_eq(loop_threadsafe_enable(loop, false), 0);
     struct runnable runs[100];
     for (int i = 0; i < 100; i++) {
         runnable_init(&runs[i], NULL, NULL, "post");
@@ -222,10 +222,10 @@ Test(threads_vs_coroutines, threadsafe_misuse_is_refused,
     struct runnable r;
     runnable_init(&r, NULL, NULL, "post");
     cr_assert_eq(loop_call_soon_threadsafe(loop, &r, noop, NULL), -EINVAL,
-                 "-EINVAL: loop_threadsafe_init was never called");
+                 "-EINVAL: loop_threadsafe_enable was never called");
     cr_assert_eq(loop_threadsafe_hold(loop), -EINVAL, "-EINVAL: no inbox to hold");
-    cr_assert_eq(loop_threadsafe_init(loop, false), 0);
-    cr_assert_eq(loop_threadsafe_init(loop, false), 0, "a second init is harmless");
+    cr_assert_eq(loop_threadsafe_enable(loop, false), 0);
+    cr_assert_eq(loop_threadsafe_enable(loop, false), 0, "a second init is harmless");
     cr_assert_eq(loop_call_soon_threadsafe(loop, &r, NULL, NULL), -EINVAL, "-EINVAL: NULL fn");
     loop_free(loop);
 }

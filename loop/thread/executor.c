@@ -83,7 +83,7 @@ static void *worker_main(void *p) {
 int executor_new(struct executor **out, struct loop *loop, int threads) {
     if (!out || !loop || threads < 1 || threads > EXECUTOR_MAX_THREADS)
         return -EINVAL;
-    int err = loop_threadsafe_init(loop, false);
+    int err = loop_threadsafe_enable(loop, false);
     if (err)
         return err;
     struct executor *ex = calloc(1, sizeof *ex);

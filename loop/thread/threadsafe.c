@@ -48,10 +48,10 @@ static void inbox_free(struct loop *loop) {
     loop->inbox_free = NULL;
 }
 
-int loop_threadsafe_init(struct loop *loop, bool use_pipe) {
+int loop_threadsafe_enable(struct loop *loop, bool use_pipe) {
     if (!loop)
         return -EINVAL;
-    LOOP_CHECK_THREAD(loop, "loop_threadsafe_init");
+    LOOP_CHECK_THREAD(loop, "loop_threadsafe_enable");
     if (loop->inbox)
         return 0;
     struct loop_inbox *in = calloc(1, sizeof *in);
@@ -64,7 +64,7 @@ int loop_threadsafe_init(struct loop *loop, bool use_pipe) {
         if (in->wake.kind)
             wakefd_close(&in->wake);
         free(in);
-        loop_set_error(loop, "loop_threadsafe_init: no wake-up descriptor (errno %d)", -err);
+        loop_set_error(loop, "loop_threadsafe_enable: no wake-up descriptor (errno %d)", -err);
         return err;
     }
     loop_watcher_init(&in->watcher, "threadsafe inbox");
@@ -195,7 +195,7 @@ void loop_threadsafe_release(struct loop *loop) {
 void loop_threadsafe_dump(struct loop *loop, FILE *out) {
     struct loop_inbox *in = loop->inbox;
     if (!in) {
-        fprintf(out, "threadsafe: no inbox (loop_threadsafe_init was not called)\n");
+        fprintf(out, "threadsafe: no inbox (loop_threadsafe_enable was not called)\n");
         fflush(out);
         return;
     }

@@ -115,7 +115,7 @@ static double threadsafe_posts(void *arg) {
     int threads = *(int *)arg;
     struct posts p = {.expected = POSTS, .threads = threads};
     p.runs = calloc(POSTS, sizeof *p.runs);
-    if (!p.runs || loop_new(&p.loop, NULL) != 0 || loop_threadsafe_init(p.loop, false) != 0)
+    if (!p.runs || loop_new(&p.loop, NULL) != 0 || loop_threadsafe_enable(p.loop, false) != 0)
         return -1;
     for (long i = 0; i < POSTS; i++)
         runnable_init(&p.runs[i], NULL, NULL, "post");
