@@ -15,7 +15,7 @@ enum { WORK_MS = 200, CHUNK_MS = 10, PERIOD_MS = 10 };
 
 static const char *const how[SCENE_COUNT] = {
     "one callback on the loop's thread burns 200 ms of CPU",
-    "a task burns 10 ms, yields (asyncio.sleep(0)), burns 10 more...",
+    "a task burns 10 ms and yields (asyncio.sleep(0)), 20 times",
     "a task awaits a job (EXECUTOR_AWAIT); a worker thread burns",
     "a task awaits a worker process (PROCWORKER_CALL); the child burns",
 };
