@@ -3,8 +3,8 @@
 #include "loop/loop_internal.h"
 #include "sched/task/task.h"
 
-static void print_interest(unsigned events, FILE *out) {
-    fprintf(out, "%s%s", (events & LOOP_READABLE) ? "r" : "-", (events & LOOP_WRITABLE) ? "w" : "-");
+static void print_interest(unsigned interest, FILE *out) {
+    fprintf(out, "%s%s", (interest & LOOP_READABLE) ? "r" : "-", (interest & LOOP_WRITABLE) ? "w" : "-");
 }
 
 void loop_dump(const struct loop *loop, FILE *out) {
@@ -16,7 +16,7 @@ void loop_dump(const struct loop *loop, FILE *out) {
     for (const struct list_node *n = loop->watchers.next; n != &loop->watchers; n = n->next) {
         const struct loop_watcher *w = LIST_ENTRY(n, const struct loop_watcher, node);
         fprintf(out, "    fd %-5d ", w->fd);
-        print_interest(w->events, out);
+        print_interest(w->interest, out);
         fprintf(out, "  %s%s\n", w->run.name, w->run.queued ? "  (ready, queued)" : "");
     }
     readyq_dump(&loop->sched.ready, out);

@@ -1,11 +1,14 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
  * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_dump.c). Not for users: they
- * hold a struct loop * and go through loop.h. */
+ * hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
+ * which reach the scheduler directly and never call back into loop.c. */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "loop/loop.h"
 #include "sched/task/sched.h"
@@ -22,8 +25,8 @@ struct loop {
     size_t watch_count;
     struct loop_watcher **by_fd;   /* fd -> watcher, so a ready fd finds its owner in O(1) */
     size_t by_fd_len;
-    struct backend_event *events;  /* what the backend fills each wait */
-    int events_cap;
+    struct backend_ready *ready_fds; /* what the backend fills each wait */
+    int ready_fds_cap;
 
     /* Lesson 14: the inbox other threads post to (loop/thread/ makes it and frees it: the loop
      * only holds the pointer), and the thread that owns the loop (debug builds check it). */
@@ -36,8 +39,15 @@ struct loop {
     char error[200];
 };
 
-/* Records the words loop_last_error() returns. */
-void loop_set_error(struct loop *loop, const char *fmt, ...);
+/* Records the words loop_last_error() returns. Here, not in loop.c, so that every file of the
+ * loop can explain a refusal without calling back into the tick's file. */
+static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(loop->error, sizeof loop->error, fmt, ap);
+    va_end(ap);
+}
+
 /* Debug builds (no NDEBUG): an entry point called from a thread other than the loop's returns
  * -EPERM with loop_last_error saying so, instead of racing with the loop. Only
  * loop_call_soon_threadsafe (loop/thread/) may be called from another thread. */
@@ -45,8 +55,10 @@ void loop_set_error(struct loop *loop, const char *fmt, ...);
 #define LOOP_CHECK_THREAD(loop, what)                                                              \
     do {                                                                                           \
         if (!pthread_equal(pthread_self(), (loop)->owner_thread)) {                                \
-            loop_set_error((loop), "%s was called from a thread that does not own the loop: "      \
-                                   "only loop_call_soon_threadsafe may be", (what));               \
+            loop_set_error((loop),                                                                 \
+                           "%s was called from a thread that does not own the loop: "              \
+                           "only loop_call_soon_threadsafe may be",                                \
+                           (what));                                                                \
             return -EPERM;                                                                         \
         }                                                                                          \
     } while (0)

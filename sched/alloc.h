@@ -16,9 +16,10 @@ struct sched_alloc {
 /* libc's realloc/free. */
 const struct sched_alloc *sched_alloc_libc(void);
 
-/* Shorthands that read like malloc and free. */
+/* Shorthands that read like malloc, realloc and free (dealloc: `_free` names freeing an
+ * object, as loop_free does). */
 void *sched_alloc(const struct sched_alloc *a, size_t size);
 void *sched_realloc(const struct sched_alloc *a, void *ptr, size_t size);
-void sched_free(const struct sched_alloc *a, void *ptr);
+void sched_dealloc(const struct sched_alloc *a, void *ptr);
 
 #endif

@@ -25,7 +25,7 @@ void heap_init(struct heap *h, heap_before_fn before, const struct sched_alloc *
 void heap_free(struct heap *h) {
     for (size_t i = 0; i < h->count; i++)
         h->items[i]->index = HEAP_NOT_IN;
-    sched_free(h->alloc, h->items); /* the keys live in the same block */
+    sched_dealloc(h->alloc, h->items); /* the keys live in the same block */
     h->items = NULL;
     h->keys = NULL;
     h->count = h->capacity = 0;

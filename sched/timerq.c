@@ -47,7 +47,7 @@ int timerq_add(struct timerq *q, struct timerq_entry *e, int64_t deadline) {
     return heap_push(&q->heap, &e->heap);
 }
 
-int timerq_cancel(struct timerq *q, struct timerq_entry *e) {
+int timerq_remove(struct timerq *q, struct timerq_entry *e) {
     return heap_remove(&q->heap, &e->heap);
 }
 

@@ -150,14 +150,14 @@ Test(stream, partial_write_kept, .timeout = 120,
     size_t held = fill_ring(&o, &written);
     cr_assert_gt(held, 0, "a peer that does not read leaves bytes in the ring");
     cr_assert_leq(held, STREAM_BUFFER_SIZE, "the ring never holds more than its size");
-    cr_assert(o.s.watcher.events & LOOP_WRITABLE, "bytes wait, so it watches for writability");
+    cr_assert(o.s.watcher.interest & LOOP_WRITABLE, "bytes wait, so it watches for writability");
     while (received < written) {
         peer_read(sp[1], &received);
         test_tick(loop);
     }
     cr_assert_eq(received, written, "every byte arrives: %zu of %zu", received, written);
     cr_assert_eq(stream_buffered(&o.s), 0, "the ring is empty once the peer read everything");
-    cr_assert_eq(o.s.watcher.events, LOOP_READABLE,
+    cr_assert_eq(o.s.watcher.interest, LOOP_READABLE,
                  "with nothing waiting it stops watching for writability (else every tick wakes)");
     stream_close_now(&o.s);
     close(sp[1]);
@@ -212,7 +212,7 @@ Test(stream, backpressure_bounds_the_ring, .timeout = 120,
         test_run_until(loop, settled, &p, "paused, or everything sent so far read");
         if (o.s.paused) {
             saw_pause = true;
-            cr_assert_eq(o.s.watcher.events, LOOP_WRITABLE, "paused: it watches only writability");
+            cr_assert_eq(o.s.watcher.interest, LOOP_WRITABLE, "paused: it watches only writability");
         }
         cr_assert_leq(stream_buffered(&o.s), o.s.high_water, "the ring stays under the mark");
         peer_read(sp[1], &received);

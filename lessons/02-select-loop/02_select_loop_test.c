@@ -22,6 +22,7 @@
 #include "loop/net/net.h"
 #include "loop/net/stream.h"
 #include "tests/support/net_client.h"
+#include "tests/support/random.h"
 
 TestSuite(select_loop, .description = "How can one thread serve many clients at once?");
 
@@ -81,18 +82,13 @@ struct pinger {
     bool connected, done;
 };
 
-static uint32_t next_random(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 33);
-}
-
 /* Byte i of a pinger's message m: distinct per client and message, so crossed wires show. */
 static unsigned char message_byte(const struct pinger *p, size_t i) {
     return (unsigned char)(p->id * 7 + p->message * 13 + i * 31 + (i >> 8));
 }
 
 static void pinger_start_message(struct pinger *p) {
-    p->len = 1 + next_random(&p->rng) % MAX_MESSAGE; /* varied sizes, 1..MAX_MESSAGE bytes */
+    p->len = 1 + test_random(&p->rng) % MAX_MESSAGE; /* varied sizes, 1..MAX_MESSAGE bytes */
     p->sent = p->got = 0;
 }
 
@@ -141,8 +137,8 @@ static void pinger_ready(struct loop_watcher *w, unsigned ready) {
     if (p->sent < p->len)
         pinger_send(p);
     unsigned want = p->sent < p->len ? LOOP_WRITABLE : LOOP_READABLE;
-    if (want != w->events)
-        cr_assert_eq(loop_modify(p->loop, w, want), 0, "interest changes");
+    if (want != w->interest)
+        cr_assert_eq(loop_set_interest(p->loop, w, want), 0, "interest changes");
 }
 
 struct crowd {

@@ -118,7 +118,7 @@ static void narrate_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
 }
 
 /* Hook: the wait returned these ready fds (step 2); their callbacks go on the ready queue. */
-static void narrate_ready(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
+static void narrate_ready(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     struct demo *d = ctx;
     if (n == 0)
         say(d, "loop", loop_last_timeout(loop) == 0 ? "  -> nothing ready"
@@ -127,8 +127,8 @@ static void narrate_ready(void *ctx, struct loop *loop, const struct backend_eve
         char fd_words[96], line[160];
         describe_fd(d, ready[i].fd, fd_words, sizeof fd_words);
         snprintf(line, sizeof line, "  -> ready: %s%s%s", fd_words,
-                 (ready[i].events & LOOP_READABLE) ? " readable" : "",
-                 (ready[i].events & LOOP_WRITABLE) ? " writable" : "");
+                 (ready[i].readiness & LOOP_READABLE) ? " readable" : "",
+                 (ready[i].readiness & LOOP_WRITABLE) ? " writable" : "");
         say(d, "loop", line);
     }
 }

@@ -19,14 +19,10 @@
 #include "loop/net/net.h"
 #include "loop/net/stream.h"
 #include "tests/support/net_client.h"
+#include "tests/support/random.h"
 
 TestSuite(poll_backend, .description = "What changes when select is swapped for poll — and what "
                                        "must not?");
-
-static uint32_t next_random(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 33);
-}
 
 /* ---- the same script on both backends --------------------------------------------------------- */
 
@@ -104,7 +100,7 @@ static struct sclient *pick(struct script_run *run, uint64_t *rng, bool allow_ha
     for (int i = 0; i < run->count; i++)
         if (client_live(&run->clients[i]) && (allow_half_closed || !run->clients[i].seen.half_closed))
             eligible[n++] = &run->clients[i];
-    return n ? eligible[next_random(rng) % (uint32_t)n] : NULL;
+    return n ? eligible[test_random(rng) % (uint32_t)n] : NULL;
 }
 
 static void script_connect(struct script_run *run) {
@@ -140,12 +136,12 @@ static void play_script(const struct backend_ops *backend, struct script_run *ru
                                   SCRIPT_CLIENTS), 0, "the server opens");
     uint64_t rng = SCRIPT_SEED;
     for (int step = 0; step < SCRIPT_STEPS; step++) {
-        uint32_t dice = next_random(&rng) % 100;
+        uint32_t dice = test_random(&rng) % 100;
         struct sclient *c;
         if (dice < 12 && run->count < SCRIPT_CLIENTS)
             script_connect(run);
         else if (dice < 82 && (c = pick(run, &rng, false)) != NULL)
-            script_write(c, 1 + next_random(&rng) % SCRIPT_MAX_WRITE);
+            script_write(c, 1 + test_random(&rng) % SCRIPT_MAX_WRITE);
         else if (dice < 88 && (c = pick(run, &rng, false)) != NULL) {
             cr_assert_eq(shutdown(c->fd, SHUT_WR), 0, "client %d half-closes", c->id);
             c->seen.half_closed = true;

@@ -68,7 +68,7 @@ static void narrate_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
 
 /* Hook: the wait returned. The backend's own dump shows its view: for poll, the pollfd array
  * with the kernel's answer in revents. */
-static void narrate_ready(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
+static void narrate_ready(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     (void)ready;
     char what[96];
     snprintf(what, sizeof what, "  returned %d ready fd(s); the backend now holds:", n);

@@ -43,7 +43,7 @@ static void act_run(void *arg) {
     struct act *a = arg;
     if (a->cancel) {
         size_t left_before = loop_sched(a->loop)->batch_left;
-        int rc = loop_cancel(a->loop, &a->cancel->run);
+        int rc = loop_unqueue(a->loop, &a->cancel->run);
         size_t left = loop_sched(a->loop)->batch_left;
         if (rc != 0)
             printf("      %s cancels %s: it was not queued (%d)\n", a->run.name,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "loop/loop.h"
+#include "tests/support/loop.h" /* test_virtual_loop */
 
 #define MS     1000000LL
 #define SECOND (1000 * MS)
@@ -34,12 +35,8 @@ static void note_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
 
 static struct loop *new_loop_on(const struct backend_ops *backend) {
     memset(&waits, 0, sizeof waits);
-    loop_clock_init_virtual(&test_clock, 0);
-    struct loop_config config = {
-        .backend = backend, .clock = &test_clock, .hooks = {.before_wait = note_wait}};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
-    return loop;
+    struct loop_config config = {.backend = backend, .hooks = {.before_wait = note_wait}};
+    return test_virtual_loop(&test_clock, &config);
 }
 
 /* Each timer notes its name and the virtual time it fired at. */

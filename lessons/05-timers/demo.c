@@ -49,7 +49,7 @@ static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
     n->wait_began = loop_now(loop);
 }
 
-static void after_wait(void *ctx, struct loop *loop, const struct backend_event *ready, int count) {
+static void after_wait(void *ctx, struct loop *loop, const struct backend_ready *ready, int count) {
     struct narrator *n = ctx;
     (void)ready;
     int64_t now = loop_now(loop);

@@ -1,9 +1,8 @@
-/* 14_threads_vs_coroutines_test.c — lesson 14: what CPU-bound work does to the loop, and the
- * three ways to move it off. Blocking and chunking are timed on the virtual clock (the work
- * moves the clock); the executor and the worker process run for real, so their test asserts an
- * order-of-magnitude gap, never a tight time. Then the machinery: every threadsafe post runs
- * exactly once, a cancelled queued job never runs, shutdown joins every worker, a dead worker
- * process is an error, and a loop call from a foreign thread is refused. */
+/* 14_threads_vs_coroutines_test.c — lesson 14: CPU-bound work on the loop and three ways off it.
+ * Blocking and chunking are timed on the virtual clock (the work moves the clock); the executor
+ * and the worker process run for real, so they assert an order-of-magnitude gap, never a tight
+ * time. Then the machinery: threadsafe posts, executor cancel and shutdown, a dead worker
+ * process, and a loop call from a foreign thread. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>

@@ -77,8 +77,8 @@ static void stream_settle(struct stream *s) {
         return;
     }
     unsigned want = (reading ? LOOP_READABLE : 0u) | (s->len > 0 ? LOOP_WRITABLE : 0u);
-    if (want != s->watcher.events) {
-        int rc = loop_modify(s->loop, &s->watcher, want);
+    if (want != s->watcher.interest) {
+        int rc = loop_set_interest(s->loop, &s->watcher, want);
         if (rc < 0)
             stream_end(s, rc);
     }
@@ -203,7 +203,7 @@ int stream_close(struct stream *s) {
 int stream_close_now(struct stream *s) {
     if (!s)
         return -EALREADY;
-    bool did = loop_cancel(s->loop, &s->close_run) == 0; /* an on_close not yet delivered */
+    bool did = loop_unqueue(s->loop, &s->close_run) == 0; /* an on_close not yet delivered */
     if (s->fd >= 0) {
         loop_unwatch(s->loop, &s->watcher);
         close(s->fd);

@@ -119,7 +119,7 @@ static void end_unrun(struct executor *ex, struct executor_job *job) {
     ex->jobs_cancelled++;
     job->result = -ECANCELED;
     job->state = EXECUTOR_JOB_POSTED;
-    loop_push_ready(job->loop, &job->done);
+    sched_push_ready(loop_sched(job->loop), &job->done);
 }
 
 void executor_free(struct executor *ex) {

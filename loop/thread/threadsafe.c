@@ -127,7 +127,7 @@ size_t loop_threadsafe_drain(struct loop *loop) {
             continue; /* posted twice before it ran: it runs once, as loop_call_soon does */
         r->fn = batch[i].fn;
         r->arg = batch[i].arg;
-        loop_push_ready(loop, r);
+        sched_push_ready(loop_sched(loop), r);
     }
     in->drained += n;
     return n;

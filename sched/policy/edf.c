@@ -13,13 +13,13 @@ static bool edf_before(const struct heap_node *a, const struct heap_node *b) {
     return x->seq < y->seq;
 }
 
-static int edf_init(struct policy **out, const struct sched_alloc *alloc) {
+static int edf_new(struct policy **out, const struct sched_alloc *alloc) {
     return policy_heap_init(out, sizeof(struct policy_heap), &policy_edf, edf_before, alloc);
 }
 
 const struct policy_ops policy_edf = {
     .name = "edf",
-    .init = edf_init,
+    .new = edf_new,
     .free = policy_heap_free,
     .push = policy_heap_push,
     .pop = policy_heap_pop,

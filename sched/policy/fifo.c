@@ -10,7 +10,7 @@ struct fifo_policy {
     size_t count;
 };
 
-static int fifo_init(struct policy **out, const struct sched_alloc *alloc) {
+static int fifo_new(struct policy **out, const struct sched_alloc *alloc) {
     struct fifo_policy *f = sched_alloc(alloc, sizeof *f);
     if (!f)
         return -ENOMEM;
@@ -23,7 +23,7 @@ static int fifo_init(struct policy **out, const struct sched_alloc *alloc) {
 }
 
 static void fifo_free(struct policy *p) {
-    sched_free(p->alloc, p);
+    sched_dealloc(p->alloc, p);
 }
 
 static int fifo_push(struct policy *p, struct runnable *r, int64_t now) {
@@ -63,7 +63,7 @@ static void fifo_for_each(const struct policy *p, void (*visit)(const struct run
 
 const struct policy_ops policy_fifo = {
     .name = "fifo",
-    .init = fifo_init,
+    .new = fifo_new,
     .free = fifo_free,
     .push = fifo_push,
     .pop = fifo_pop,

@@ -19,7 +19,7 @@ int policy_heap_init(struct policy **out, size_t size, const struct policy_ops *
 void policy_heap_free(struct policy *p) {
     struct policy_heap *ph = (struct policy_heap *)p;
     heap_free(&ph->heap);
-    sched_free(p->alloc, p);
+    sched_dealloc(p->alloc, p);
 }
 
 int policy_heap_push(struct policy *p, struct runnable *r, int64_t now) {

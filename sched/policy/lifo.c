@@ -12,7 +12,7 @@ struct lifo_policy {
     size_t count;
 };
 
-static int lifo_init(struct policy **out, const struct sched_alloc *alloc) {
+static int lifo_new(struct policy **out, const struct sched_alloc *alloc) {
     struct lifo_policy *l = sched_alloc(alloc, sizeof *l);
     if (!l)
         return -ENOMEM;
@@ -25,7 +25,7 @@ static int lifo_init(struct policy **out, const struct sched_alloc *alloc) {
 }
 
 static void lifo_free(struct policy *p) {
-    sched_free(p->alloc, p);
+    sched_dealloc(p->alloc, p);
 }
 
 static int lifo_push(struct policy *p, struct runnable *r, int64_t now) {
@@ -65,7 +65,7 @@ static void lifo_for_each(const struct policy *p, void (*visit)(const struct run
 
 const struct policy_ops policy_lifo = {
     .name = "lifo",
-    .init = lifo_init,
+    .new = lifo_new,
     .free = lifo_free,
     .push = lifo_push,
     .pop = lifo_pop,

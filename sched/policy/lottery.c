@@ -23,7 +23,7 @@ static uint64_t lottery_next_random(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-static int lottery_init(struct policy **out, const struct sched_alloc *alloc) {
+static int lottery_new(struct policy **out, const struct sched_alloc *alloc) {
     struct lottery_policy *l = sched_alloc(alloc, sizeof *l);
     if (!l)
         return -ENOMEM;
@@ -38,7 +38,7 @@ static int lottery_init(struct policy **out, const struct sched_alloc *alloc) {
 }
 
 static void lottery_free(struct policy *p) {
-    sched_free(p->alloc, p);
+    sched_dealloc(p->alloc, p);
 }
 
 /* Tickets are read here and in remove: change them only while the runnable is not queued. */
@@ -105,7 +105,7 @@ int policy_lottery_seed(struct policy *p, uint64_t seed) {
 
 const struct policy_ops policy_lottery = {
     .name = "lottery",
-    .init = lottery_init,
+    .new = lottery_new,
     .free = lottery_free,
     .push = lottery_push,
     .pop = lottery_pop,

@@ -24,7 +24,7 @@ struct mlfq_policy {
     uint64_t boost_count; /* which boost period we are in: the runnables' stamps compare to it */
 };
 
-static int mlfq_init(struct policy **out, const struct sched_alloc *alloc) {
+static int mlfq_new(struct policy **out, const struct sched_alloc *alloc) {
     struct mlfq_policy *m = sched_alloc(alloc, sizeof *m);
     if (!m)
         return -ENOMEM;
@@ -46,7 +46,7 @@ static int mlfq_init(struct policy **out, const struct sched_alloc *alloc) {
 }
 
 static void mlfq_free(struct policy *p) {
-    sched_free(p->alloc, p);
+    sched_dealloc(p->alloc, p);
 }
 
 /* Rule 5 for a runnable the boost could not reach: one that was waiting (or running) was on no
@@ -165,7 +165,7 @@ int policy_mlfq_configure(struct policy *p, const struct policy_mlfq_config *con
 
 const struct policy_ops policy_mlfq = {
     .name = "mlfq",
-    .init = mlfq_init,
+    .new = mlfq_new,
     .free = mlfq_free,
     .push = mlfq_push,
     .pop = mlfq_pop,

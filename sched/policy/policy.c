@@ -2,6 +2,7 @@
  * (lesson 09). The table is const: no state, so two loops may use different policies. */
 #include "sched/policy/heap_base.h" /* POLICY_HEAP_ORDERED_VISITS */
 
+#include <errno.h>
 #include <string.h>
 
 /* In the order lesson 09 compares them: asyncio's order first. */
@@ -14,6 +15,18 @@ enum { POLICY_TOTAL = sizeof all_policies / sizeof all_policies[0] };
 
 const struct policy_ops *policy_by_index(size_t i) {
     return i < POLICY_TOTAL ? all_policies[i] : NULL;
+}
+
+int policy_new(struct policy **out, const struct policy_ops *ops, const struct sched_alloc *alloc) {
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    return (ops ? ops : &policy_fifo)->new(out, alloc ? alloc : sched_alloc_libc());
+}
+
+void policy_free(struct policy *p) {
+    if (p)
+        p->ops->free(p);
 }
 
 const struct policy_ops *policy_by_name(const char *name) {

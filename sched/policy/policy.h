@@ -21,8 +21,8 @@ struct policy {
 
 struct policy_ops {
     const char *name;
-    /* Allocates and initialises the policy's state: 0 or a negative errno. */
-    int (*init)(struct policy **out, const struct sched_alloc *alloc);
+    /* Allocates the policy's state (so `new`, not `init`): 0 or a negative errno. */
+    int (*new)(struct policy **out, const struct sched_alloc *alloc);
     void (*free)(struct policy *p);
     /* r is not queued (readyq guarantees it) and r->seq is fresh. 0 or -ENOMEM. */
     int (*push)(struct policy *p, struct runnable *r, int64_t now);
@@ -48,6 +48,10 @@ extern const struct policy_ops policy_lifo, policy_priority, policy_stride, poli
  * NULL, so a demo or a test can run the same workload under each one. */
 const struct policy_ops *policy_by_name(const char *name);
 const struct policy_ops *policy_by_index(size_t i);
+/* Allocates a policy's state: ops NULL means FIFO, alloc NULL means libc. 0, -EINVAL for a NULL
+ * out, or the policy's -ENOMEM. policy_free(NULL) is harmless. */
+int policy_new(struct policy **out, const struct policy_ops *ops, const struct sched_alloc *alloc);
+void policy_free(struct policy *p);
 /* The queue in pop order, each runnable with the fields its policy orders by. Flushes. (Two
  * honest exceptions, as in every for_each: lottery lists in push order, since its next pick is
  * a draw not yet made; a heap policy orders the first 64, then lists the rest in heap order.) */

@@ -13,14 +13,14 @@ static bool priority_before(const struct heap_node *a, const struct heap_node *b
     return x->seq < y->seq;
 }
 
-static int priority_init(struct policy **out, const struct sched_alloc *alloc) {
+static int priority_new(struct policy **out, const struct sched_alloc *alloc) {
     return policy_heap_init(out, sizeof(struct policy_heap), &policy_priority, priority_before,
                             alloc);
 }
 
 const struct policy_ops policy_priority = {
     .name = "priority",
-    .init = priority_init,
+    .new = priority_new,
     .free = policy_heap_free,
     .push = policy_heap_push,
     .pop = policy_heap_pop,

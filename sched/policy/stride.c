@@ -49,7 +49,7 @@ static uint64_t stride_cost(uint64_t stride, int64_t ran_ns, int64_t slice_ns) {
     return whole * stride + part;
 }
 
-static int stride_init(struct policy **out, const struct sched_alloc *alloc) {
+static int stride_new(struct policy **out, const struct sched_alloc *alloc) {
     int err = policy_heap_init(out, sizeof(struct stride_policy), &policy_stride, stride_before,
                                alloc);
     if (err)
@@ -119,7 +119,7 @@ int policy_stride_configure(struct policy *p, uint64_t stride_constant, int64_t 
 
 const struct policy_ops policy_stride = {
     .name = "stride",
-    .init = stride_init,
+    .new = stride_new,
     .free = policy_heap_free,
     .push = stride_push,
     .pop = stride_pop,
