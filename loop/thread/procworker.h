@@ -17,7 +17,8 @@ enum { PROCWORKER_MAX_BYTES = 65536 }; /* the largest request or result */
 
 /* Runs in the child: reads in_len bytes at `in`, writes at most out_cap bytes at `out`, and
  * returns how many it wrote, or a negative errno. It shares no memory with the parent after the
- * fork: only the returned bytes come back. */
+ * fork: only the returned bytes come back. The child has one thread (fork copies only the
+ * caller's), so fn must not wait for a lock another thread of the parent might have held. */
 typedef int (*procworker_fn)(const void *in, size_t in_len, void *out, size_t out_cap);
 
 struct procworker {
