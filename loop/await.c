@@ -1,6 +1,6 @@
 /* await.c — the awaits that need the loop: sleeping on the timer queue and waiting for an fd
  * (lesson 08). Each registers the task's waiter where the wake will come from, and leaves an
- * undo so that whichever wake comes first cancels the others. */
+ * undo so that whichever wake comes first undoes the others. */
 #include "loop/await.h"
 
 #include <errno.h>
@@ -29,7 +29,7 @@ bool loop_sleep_begin(struct task *t, int64_t ns) {
 
 /* The watcher's callback: the fd is ready, so the wait is over. */
 static void fd_ready(struct loop_watcher *w, unsigned ready) {
-    struct loop_fd_wait *fw = LIST_ENTRY(w, struct loop_fd_wait, watcher);
+    struct loop_fd_wait *fw = container_of(w, struct loop_fd_wait, watcher);
     waiter_wake(&fw->task->waiter, (int)ready);
 }
 

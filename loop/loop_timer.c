@@ -12,7 +12,7 @@ static void run_timer_callback(void *arg) {
 
 /* on_due for loop timers: due means "queue my callback", nothing more. */
 static void timer_due(struct timerq_entry *e, void *sched) {
-    struct loop_timer *t = LIST_ENTRY(e, struct loop_timer, entry);
+    struct loop_timer *t = container_of(e, struct loop_timer, entry);
     sched_push_ready(sched, &t->run);
 }
 

@@ -42,7 +42,8 @@ static int make_room(struct loop *loop, int fd) {
     }
     if ((size_t)loop->ready_fds_cap <= loop->watch_count) {
         int cap = loop->ready_fds_cap ? loop->ready_fds_cap * 2 : 64;
-        struct backend_ready *grown = sched_realloc(loop->alloc, loop->ready_fds, (size_t)cap * sizeof *grown);
+        struct backend_ready *grown =
+            sched_realloc(loop->alloc, loop->ready_fds, (size_t)cap * sizeof *grown);
         if (!grown)
             return -ENOMEM;
         loop->ready_fds = grown;
@@ -132,9 +133,8 @@ int loop_unwatch(struct loop *loop, struct loop_watcher *w) {
 }
 
 void loop_unwatch_all(struct loop *loop) {
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &loop->watchers) {
-        loop_unwatch(loop, LIST_ENTRY(it, struct loop_watcher, node));
+    list_for_each(it, &loop->watchers) {
+        loop_unwatch(loop, container_of(it, struct loop_watcher, node));
     }
 }
 

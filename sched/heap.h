@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "sched/alloc.h"
+#include "sched/container_of.h"
 
 #define HEAP_NOT_IN ((size_t)-1)
 
@@ -21,7 +22,7 @@
  * level; whether that wins is measured by `make bench` (lesson 05's exercise). */
 enum { HEAP_ARITY = 2 };
 
-/* Embed this in the struct the heap orders; LIST_ENTRY-style offsetof gets back to it. */
+/* Embed this in the struct the heap orders; container_of gets back to it. */
 struct heap_node {
     size_t index; /* slot in heap->items, or HEAP_NOT_IN */
 };

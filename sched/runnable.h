@@ -31,6 +31,7 @@ struct runnable {
     uint64_t pass;    /* stride: virtual time consumed so far */
     int64_t used_ns;  /* MLFQ: CPU time used at its current level */
     uint32_t tickets; /* stride and lottery: its share */
+    uint32_t boost_epoch; /* MLFQ: the boost period its level and used_ns belong to */
     int16_t priority; /* strict priority: higher runs first */
     uint8_t level;    /* MLFQ: 0 is the top queue */
     bool has_deadline;

@@ -5,10 +5,9 @@
 
 #include <errno.h>
 
-#define ENTRY_OF(node) ((struct timerq_entry *)((char *)(node) - offsetof(struct timerq_entry, heap)))
-
 static bool fires_before(const struct heap_node *a, const struct heap_node *b) {
-    const struct timerq_entry *x = ENTRY_OF(a), *y = ENTRY_OF(b);
+    const struct timerq_entry *x = container_of(a, const struct timerq_entry, heap);
+    const struct timerq_entry *y = container_of(b, const struct timerq_entry, heap);
     if (x->deadline != y->deadline)
         return x->deadline < y->deadline;
     return x->seq < y->seq;
@@ -17,7 +16,7 @@ static bool fires_before(const struct heap_node *a, const struct heap_node *b) {
 /* The deadline is the heap's key: it compares packed copies of the deadlines, and calls
  * fires_before (which reads the entries) only for equal ones. */
 static int64_t deadline_of(const struct heap_node *n) {
-    return ENTRY_OF(n)->deadline;
+    return container_of(n, const struct timerq_entry, heap)->deadline;
 }
 
 void timerq_init(struct timerq *q, const struct sched_alloc *alloc) {
@@ -53,7 +52,7 @@ int timerq_remove(struct timerq *q, struct timerq_entry *e) {
 
 struct timerq_entry *timerq_peek(const struct timerq *q) {
     struct heap_node *n = heap_peek(&q->heap);
-    return n ? ENTRY_OF(n) : NULL;
+    return n ? container_of(n, struct timerq_entry, heap) : NULL;
 }
 
 struct timerq_entry *timerq_pop_due(struct timerq *q, int64_t now) {
@@ -69,7 +68,7 @@ size_t timerq_count(const struct timerq *q) {
 }
 
 static void print_entry(const struct heap_node *n, FILE *out, void *ctx) {
-    const struct timerq_entry *e = ENTRY_OF(n);
+    const struct timerq_entry *e = container_of(n, struct timerq_entry, heap);
     int64_t now = *(const int64_t *)ctx;
     double in_ms = (double)(e->deadline - now) / 1e6;
     fprintf(out, "%s in %+.3f ms (seq %llu)", e->name, in_ms, (unsigned long long)e->seq);

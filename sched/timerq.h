@@ -1,6 +1,6 @@
 /* timerq.h — the timer queue: entries ordered by (deadline, sequence number) on the generic heap,
  * so equal deadlines fire in the order they were added (lesson 05). Entries are caller-owned;
- * add, cancel and re-arm are O(log n). What "firing" means is the entry's own on_due function:
+ * add, remove and re-arm are O(log n). What "firing" means is the entry's own on_due function:
  * a loop timer moves its callback to the ready queue, a sleeping task is woken. */
 #ifndef LOOPSCHOOL_TIMERQ_H
 #define LOOPSCHOOL_TIMERQ_H

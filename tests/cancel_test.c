@@ -12,6 +12,7 @@
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
 #include "sched/sync/channel.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
 #include "sched/task/taskset.h"
 #include "tests/support/tasks.h"

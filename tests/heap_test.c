@@ -17,7 +17,7 @@ struct item {
     int key;
 };
 
-#define ITEM_OF(n) ((struct item *)((char *)(n)-offsetof(struct item, node)))
+#define ITEM_OF(n) container_of(n, struct item, node)
 
 static bool key_before(const struct heap_node *a, const struct heap_node *b) {
     return ITEM_OF(a)->key < ITEM_OF(b)->key;

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "sched/policy/readyq.h"
+#include "sched/policy/mlfq.h"
 
 static const int64_t MS = 1000000;
 

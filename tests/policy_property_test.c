@@ -1,4 +1,4 @@
-/* policy_property_test.c — every scheduling policy (sched/policy_*.c, lesson 09) against a
+/* policy_property_test.c — every scheduling policy (sched/policy/, lesson 09) against a
  * reference model: 100,000 seeded random pushes, pops, runs, removes and clock moves, with the
  * model written the plainest way (an array scanned linearly with the policy's rule). After
  * every operation the policy and the model must agree on who runs, and on every field the
@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "sched/policy/readyq.h"
+#include "sched/policy/lottery.h"
+#include "sched/policy/mlfq.h"
+#include "sched/policy/stride.h"
 #include "tests/support/random.h"
 
 enum {
@@ -26,7 +29,7 @@ static const int64_t MS = 1000000;
  * boost period: smaller allotments make demotions as common as boosts. */
 static const struct policy_mlfq_config MLFQ_CONFIG = {{1000000, 2000000, 3000000}, 150000000};
 
-/* The lottery's generator as documented in policy_lottery.c (SplitMix64), written out again:
+/* The lottery's generator as documented in sched/policy/lottery.c (SplitMix64), written again:
  * "same seed, same order" is part of the contract, so the model must draw the same numbers. */
 static uint64_t model_splitmix(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
@@ -50,7 +53,7 @@ struct model {
     /* mlfq */
     int level[POOL];
     int64_t used[POOL];
-    uint64_t stamp[POOL]; /* the boost period a level belongs to (kept in r->pass) */
+    uint64_t stamp[POOL]; /* the boost period a level belongs to (kept in r->boost_epoch) */
     uint64_t order[POOL]; /* round-robin order inside a level */
     uint64_t next_order;
     bool clock_started;
@@ -262,10 +265,10 @@ static void compare_everything(struct run *run) {
             disagree(run, "runnable %d: pass %llu, the model says %llu", i,
                      (unsigned long long)r->pass, (unsigned long long)m->pass[i]);
         if (is(m, &policy_mlfq) && (r->level != m->level[i] || r->used_ns != m->used[i] ||
-                                    r->pass != m->stamp[i]))
-            disagree(run, "runnable %d: level %d, used %lld ns, boost stamp %llu; the model says "
+                                    r->boost_epoch != m->stamp[i]))
+            disagree(run, "runnable %d: level %d, used %lld ns, boost epoch %llu; the model says "
                      "%d, %lld, %llu", i, r->level, (long long)r->used_ns,
-                     (unsigned long long)r->pass, m->level[i], (long long)m->used[i],
+                     (unsigned long long)r->boost_epoch, m->level[i], (long long)m->used[i],
                      (unsigned long long)m->stamp[i]);
     }
     /* for_each lists the queue in pop order (lottery: in push order, the order a draw walks). */

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "sched/policy/readyq.h"
+#include "sched/policy/stride.h"
 
 static const int64_t SLICE = 1000000; /* the default slice: 1 ms */
 

@@ -1,4 +1,4 @@
-/* policy_test.c — the scheduling policies (sched/policy_*.c, lesson 09) keep their ordering
+/* policy_test.c — the scheduling policies (sched/policy/, lesson 09) keep their ordering
  * contracts: LIFO, strict priority, EDF and lottery here (stride and MLFQ have their own files),
  * every policy by name, for_each in pop order, no plain runnable starved, and misuse refused.
  * Everything goes through the ready queue, as the loop does. */
@@ -10,6 +10,9 @@
 
 #include "sched/policy/heap_base.h"
 #include "sched/policy/readyq.h"
+#include "sched/policy/lottery.h"
+#include "sched/policy/mlfq.h"
+#include "sched/policy/stride.h"
 
 static const int64_t MS = 1000000;
 

@@ -290,7 +290,7 @@ static void check_between_ticks(void *ctx, struct loop *loop, int64_t timeout_ns
  * still stuck at the end is the library's fault. It gives up if no step is taken for a long
  * while: the loop then goes idle and the test reports who waits on what. */
 static enum coro_status keeper_step(struct task *t) {
-    struct stress *st = LIST_ENTRY(t, struct stress, keeper);
+    struct stress *st = container_of(t, struct stress, keeper);
     CORO_BEGIN(&t->co);
     while (st->steps_left > 0 && st->keeper_idle_rounds < KEEPER_PATIENCE) {
         st->keeper_idle_rounds++; /* a worker's step resets it */

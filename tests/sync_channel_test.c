@@ -1,4 +1,4 @@
-/* sync_channel_test.c — the library's own tests of lesson 10's queue (sched/sync/channel.*): bad
+/* sync_channel_test.c — the library's own tests of lesson 10's channel (sched/sync/channel.*): bad
  * arguments, the try-variants across the ring's wrap-around, close (with waiters, and with an
  * item in flight), the dump, a get or put wake-up handed to a task cancelled before it runs, the
  * unbounded queue, and many producers and consumers at random paces. Virtual clock, script

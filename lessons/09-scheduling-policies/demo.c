@@ -11,6 +11,7 @@
 #include "lessons/09-scheduling-policies/gantt.h"
 #include "lessons/09-scheduling-policies/workload.h"
 #include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "sched/policy/mlfq.h"
 
 #define OUT_DIR    "build/lessons/09-scheduling-policies"
 #define LESSON_DIR "lessons/09-scheduling-policies"

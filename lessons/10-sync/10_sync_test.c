@@ -12,6 +12,7 @@
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
 #include "sched/sync/channel.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_random, test_queue_watch */
 #include "tests/support/twin.h"

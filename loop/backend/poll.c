@@ -1,4 +1,4 @@
-/* backend_poll.c — the poll() backend of lesson 03: a dense pollfd array (what the kernel reads)
+/* poll.c — the poll() backend of lesson 03: a dense pollfd array (what the kernel reads)
  * and an fd -> slot index (so watch and unwatch are O(1): removal moves the last entry into the
  * hole). No FD_SETSIZE: any fd the process may open can be watched. */
 #include "loop/backend/backend.h"
@@ -89,8 +89,8 @@ static int poll_watch(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (poll_slot(p, fd) >= 0)
-        return backend_refuse(b, -EEXIST, "poll: fd %d is watched already (set_interest changes its "
-                              "interest)", fd);
+        return backend_refuse(b, -EEXIST, "poll: fd %d is watched already (set_interest "
+                              "changes its interest)", fd);
     /* Both arrays grow before either changes, so a refusal leaves the backend as it was. */
     if (fd >= p->slot_capacity && (err = poll_grow_index(p, fd)) != 0)
         return err;
@@ -108,7 +108,8 @@ static int poll_set_interest(struct backend *b, int fd, unsigned interest) {
         return err;
     int slot = poll_slot(p, fd);
     if (slot < 0)
-        return backend_refuse(b, -ENOENT, "poll: cannot set_interest on fd %d, it is not watched", fd);
+        return backend_refuse(b, -ENOENT, "poll: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
     p->fds[slot].events = poll_events_of(interest);
     return 0;
 }

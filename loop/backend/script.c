@@ -1,4 +1,4 @@
-/* backend_script.c — a backend that waits for nothing: each wait returns the next answer a test
+/* script.c — a backend that waits for nothing: each wait returns the next answer a test
  * queued and records the timeout it was asked for. Introduced with lesson 02's tests; lessons 04
  * and 05 test the loop's batches and timeout arithmetic with it, without a socket in sight. */
 #include "loop/backend/backend.h"
@@ -117,7 +117,8 @@ static int script_set_interest(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (script_find(script_of(b), fd) < 0)
-        return backend_refuse(b, -ENOENT, "script: cannot set_interest on fd %d, it is not watched", fd);
+        return backend_refuse(b, -ENOENT, "script: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
     return 0; /* interest does not change what a script answers */
 }
 

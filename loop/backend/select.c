@@ -1,4 +1,4 @@
-/* backend_select.c — the select() backend of lesson 02: two fd_sets of interest and the highest
+/* select.c — the select() backend of lesson 02: two fd_sets of interest and the highest
  * fd watched. select's limits are the lesson: an fd_set holds only fds 0..FD_SETSIZE-1, every
  * call copies and scans the sets up to the highest fd, and one closed fd fails the whole call. */
 #include "loop/backend/backend.h"
@@ -88,7 +88,8 @@ static int select_set_interest(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (!select_is_watched(s, fd))
-        return backend_refuse(b, -ENOENT, "select: cannot set_interest on fd %d, it is not watched", fd);
+        return backend_refuse(b, -ENOENT, "select: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
     select_set_bits(s, fd, interest);
     return 0;
 }

@@ -54,7 +54,7 @@ static void echo_on_listener(struct loop_watcher *w, unsigned ready) {
             s->last_error = rc; /* e.g. -EMFILE: try again on a later tick */
             return;
         }
-        struct echo_conn *c = LIST_ENTRY(list_first(&s->free_slots), struct echo_conn, free_node);
+        struct echo_conn *c = container_of(list_first(&s->free_slots), struct echo_conn, free_node);
         rc = stream_open(&c->stream, s->loop, fd, "echo connection", echo_on_data, echo_on_close,
                          c);
         if (rc < 0) {
@@ -114,7 +114,7 @@ void echo_server_close(struct echo_server *s) {
         struct echo_conn *c = &s->conns[i];
         if (!c->in_use)
             continue;
-        stream_close_now(&c->stream); /* also cancels an on_close not yet delivered */
+        stream_close_now(&c->stream); /* also drops an on_close not yet delivered */
         c->in_use = false;
         list_push_front(&s->free_slots, &c->free_node);
         s->open_connections--;

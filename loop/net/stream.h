@@ -77,7 +77,7 @@ int stream_write(struct stream *s, const void *data, size_t len);
  * agree on who closes first (the echo server lets the client do it). */
 int stream_close(struct stream *s);
 /* Closes at once, dropping buffered bytes; on_close is NOT called (the caller knows). Also
- * cancels an on_close not yet delivered. 0, or -EALREADY if there was nothing left to do. */
+ * drops an on_close not yet delivered. 0, or -EALREADY if there was nothing left to do. */
 int stream_close_now(struct stream *s);
 
 /* Both marks in bytes, 0 <= low < high <= STREAM_BUFFER_SIZE: 0 or -EINVAL. */

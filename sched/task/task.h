@@ -48,7 +48,7 @@ struct task {
 
 /* From the task back to the frame that embeds it: struct worker *w = TASK_FRAME(t, struct
  * worker, task). */
-#define TASK_FRAME(t, type, member) LIST_ENTRY(t, type, member)
+#define TASK_FRAME(t, type, member) container_of(t, type, member)
 
 /* Queues t to run its first step in a coming tick. step returns what a coroutine step returns;
  * on_done (may be NULL) is called once when it ends, after its joiners were woken, and may free

@@ -58,7 +58,7 @@ void task_set_cancel_all(struct task_set *s) {
 
 /* The done hook of every member: count it, and a group's first failure cancels the rest. */
 static void member_ended(struct task *member, const struct task_done_hook *hook) {
-    struct task_set *s = LIST_ENTRY(hook, struct task_set, member_ended);
+    struct task_set *s = container_of(hook, struct task_set, member_ended);
     s->ended++;
     if (!s->first_ended)
         s->first_ended = member;

@@ -37,12 +37,12 @@ void waiter_wake(struct waiter *w, int result) {
 
 static void timer_sleep_over(struct timerq_entry *e, void *sched) {
     (void)sched;
-    waiter_wake(LIST_ENTRY(e, struct waiter, timer), 0);
+    waiter_wake(container_of(e, struct waiter, timer), 0);
 }
 
 static void timer_timed_out(struct timerq_entry *e, void *sched) {
     (void)sched;
-    waiter_wake(LIST_ENTRY(e, struct waiter, timer), -ETIMEDOUT);
+    waiter_wake(container_of(e, struct waiter, timer), -ETIMEDOUT);
 }
 
 int waiter_arm_timer(struct waiter *w, int64_t deadline, bool is_timeout) {
@@ -65,7 +65,7 @@ void waitq_add(struct waitq *q, struct waiter *w) {
 
 struct waiter *waitq_first(const struct waitq *q) {
     struct list_node *n = list_first(&q->waiters);
-    return n ? LIST_ENTRY(n, struct waiter, node) : NULL;
+    return n ? container_of(n, struct waiter, node) : NULL;
 }
 
 bool waitq_wake_one(struct waitq *q, int result) {
@@ -86,8 +86,8 @@ void waitq_dump(const struct waitq *q, FILE *out) {
     size_t n = list_length(&q->waiters);
     fprintf(out, "%zu waiter%s", n, n == 1 ? "" : "s");
     const char *sep = ": ";
-    for (const struct list_node *it = q->waiters.next; it != &q->waiters; it = it->next) {
-        const struct waiter *w = LIST_ENTRY(it, struct waiter, node);
+    list_for_each(it, &q->waiters) {
+        const struct waiter *w = container_of(it, struct waiter, node);
         fprintf(out, "%s%s", sep, w->timer.name); /* the timer carries its task's name */
         sep = ", ";
     }

@@ -1,5 +1,5 @@
 /* waiter.h — how a task waits, and the one way anything wakes it (lesson 08). Each task embeds a
- * struct waiter; a wait queue is a list of waiters. A wait may hold several registrations at
+ * struct waiter that points back to it; a wait queue is a list of waiters. A wait may hold several registrations at
  * once (a queue slot AND a timeout timer AND an fd watch): waking undoes all of them, so a task
  * is never woken twice by one wait, and whoever wakes second finds nothing to do. */
 #ifndef LOOPSCHOOL_WAITER_H
@@ -54,8 +54,8 @@ int waitq_wake_all(struct waitq *q, int result);
 /* Lists the waiters by name (their task's). Flushes. */
 void waitq_dump(const struct waitq *q, FILE *out);
 
-/* Arms w's timer for `deadline` on its scheduler: when it fires, w is woken with 0 (a sleep) or with
- * -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
+/* Arms w's timer for `deadline` on its scheduler: when it fires, w is woken with 0 (a sleep) or
+ * with -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
 int waiter_arm_timer(struct waiter *w, int64_t deadline, bool is_timeout);
 
 /* Ends w's wait like waiter_wake, and records that something was handed to it: if its task is
@@ -64,7 +64,8 @@ void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *
                  void *arg);
 
 /* Ends w's wait with `result`: leaves every wait queue, disarms its timer, undoes an fd watch,
- * and hands w to s->resume_waiter (the task layer's: it puts the task on the ready queue). Waking a waiter that is not waiting does nothing. */
+ * and hands w to its scheduler's resume_waiter (the task layer's: it puts the task on the ready
+ * queue). Waking a waiter that is not waiting does nothing. */
 void waiter_wake(struct waiter *w, int result);
 
 #endif

@@ -19,6 +19,7 @@
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
 #include "sched/sync/channel.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
 #include "tests/support/loop.h"   /* test_virtual_loop */
 #include "tests/support/random.h" /* test_random */
