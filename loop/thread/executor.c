@@ -58,7 +58,7 @@ static void *worker_main(void *p) {
         if (list_empty(&ex->queue))
             break; /* stopping, and executor_free took what was queued */
         struct executor_job *job =
-            LIST_ENTRY(list_pop_front(&ex->queue), struct executor_job, node);
+            container_of(list_pop_front(&ex->queue), struct executor_job, node);
         ex->queued--;
         ex->running++;
         job->state = EXECUTOR_JOB_RUNNING;
@@ -127,9 +127,8 @@ void executor_free(struct executor *ex) {
         return;
     pthread_mutex_lock(&ex->lock);
     ex->stopping = true;
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &ex->queue) {
-        end_unrun(ex, LIST_ENTRY(it, struct executor_job, node));
+    list_for_each(it, &ex->queue) {
+        end_unrun(ex, container_of(it, struct executor_job, node));
     }
     pthread_cond_broadcast(&ex->work);
     pthread_mutex_unlock(&ex->lock);
@@ -140,8 +139,8 @@ void executor_free(struct executor *ex) {
      * tick delivers them even if nothing else wakes it. */
     loop_threadsafe_drain(ex->loop);
     /* No worker is left to touch a job: the jobs not yet ended forget the executor. */
-    LIST_FOR_EACH_SAFE(it, next, &ex->flight) {
-        struct executor_job *job = LIST_ENTRY(it, struct executor_job, flight);
+    list_for_each(it, &ex->flight) {
+        struct executor_job *job = container_of(it, struct executor_job, flight);
         list_remove(&job->flight);
         job->ex = NULL;
     }
@@ -282,9 +281,8 @@ void executor_dump(struct executor *ex, FILE *out) {
     fprintf(out, "executor: %d threads, %d running, %zu queued, %lu run, %lu cancelled%s\n",
             ex->threads, ex->running, ex->queued, ex->jobs_run, ex->jobs_cancelled,
             ex->stopping ? ", shutting down" : "");
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &ex->queue) {
-        fprintf(out, "  queued: %s\n", LIST_ENTRY(it, struct executor_job, node)->name);
+    list_for_each(it, &ex->queue) {
+        fprintf(out, "  queued: %s\n", container_of(it, struct executor_job, node)->name);
     }
     pthread_mutex_unlock(&ex->lock);
     fflush(out);

@@ -140,7 +140,7 @@ static void call_end(struct procworker *w, int result) {
 
 static void on_readable(struct loop_watcher *watcher, unsigned ready) {
     (void)ready;
-    struct procworker *w = LIST_ENTRY(watcher, struct procworker, watcher);
+    struct procworker *w = container_of(watcher, struct procworker, watcher);
     size_t want = STATUS;
     int32_t status = 0;
     for (;;) {

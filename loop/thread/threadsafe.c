@@ -135,7 +135,7 @@ size_t loop_threadsafe_drain(struct loop *loop) {
 
 static void on_wake(struct loop_watcher *w, unsigned ready) {
     (void)ready;
-    struct loop_inbox *in = LIST_ENTRY(w, struct loop_inbox, watcher);
+    struct loop_inbox *in = container_of(w, struct loop_inbox, watcher);
     loop_threadsafe_drain(in->loop);
 }
 
