@@ -151,9 +151,9 @@ define install_missing
 endef
 
 deps:
-	$(call install_missing,gdb python3)
+	$(call install_missing,gdb python3 redis-server)
 deps-check:
-	$(call install_missing,gdb valgrind python3)
+	$(call install_missing,gdb valgrind python3 redis-server)
 
 # The same runner is built twice: the portable switch coroutines and the labels-as-values ones.
 # Both run even if the first fails; the last line is one verdict over both, which CI reads.
@@ -179,7 +179,7 @@ run-tests: $(RUNNER) demos
 CHECK_DIR = build/check
 VALGRIND  = valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-            --trace-children=yes --trace-children-skip='*/gdb,*/sh,*/bash,*/env' \
+            --trace-children=yes --trace-children-skip='*/gdb,*/sh,*/bash,*/env,*/redis-server' \
             --suppressions=tests/valgrind.supp \
             --log-file=$(CHECK_DIR)/vg.%p
 

@@ -19,7 +19,9 @@ struct loop {
     struct loop_clock *clock;
     struct loop_clock real_clock; /* used when the config names no clock */
     const struct sched_alloc *alloc;
-    struct loop_hooks hooks;
+    struct loop_observer first_observer; /* config.hooks, always at the head of observers */
+    struct list_node observers;  /* every attached struct loop_observer, in attach order */
+    unsigned observers_timing;   /* how many of them want after_run (and so a clock read) */
 
     struct list_node watchers;     /* every watched fd, in the order it was added */
     size_t watch_count;
