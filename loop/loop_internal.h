@@ -28,8 +28,8 @@ struct loop {
     int ready_fds_cap;
 
     bool stop_requested;
+    bool in_tick; /* loop_run_once is running: running or freeing the loop now is refused */
     int64_t last_timeout;
-    char error[200];
 };
 
 /* Records the words loop_last_error() returns. Here, not in loop.c, so that every file of the
@@ -37,9 +37,19 @@ struct loop {
 static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(loop->error, sizeof loop->error, fmt, ap);
+    vsnprintf(loop->sched.error, sizeof loop->sched.error, fmt, ap);
     va_end(ap);
 }
+/* Handles know they were initialised: *_init sets the magic, every call checks it. */
+#define LOOP_TIMER_MAGIC   0x71e3a11cu
+#define LOOP_WATCHER_MAGIC 0x3a7c4e55u
+
+/* True, with loop_last_error set, when `caller` was called inside one of the loop's own
+ * callbacks (loop_run, loop_run_once, loop_run_until_complete refuse then with -EBUSY). */
+bool loop_refuse_nested(struct loop *loop, const char *caller);
+/* Marks every timer still armed as not armed, for loop_free: restarting it on another loop
+ * later must not be taken for "armed on two loops". */
+void loop_timers_forget(struct loop *loop);
 /* Unlinks every watcher (loop_free). */
 void loop_unwatch_all(struct loop *loop);
 /* Step 3 for fds: the backend said these fds are ready; queue their watchers. */
