@@ -7,7 +7,10 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "loop/net/stream.h"
 #include "tests/support/tasks.h"
 
 TestSuite(misuse_free_in_callback, .description = "May an owner free a timer, a watcher, a plain "
@@ -146,4 +149,45 @@ Test(misuse_free_in_callback, every_policy_with_hooks,
      .description = "Q: and with the before_run and after_run hooks on?") {
     for (size_t i = 0; policy_by_index(i); i++)
         free_in_callback(policy_by_index(i), true);
+}
+
+/* ---- a stream freed in its on_close, which loop/net/stream.h explicitly allows ---------------- */
+
+static void ignore_data(struct stream *st, const char *data, size_t len) {
+    (void)st, (void)data, (void)len;
+}
+static void stream_closed(struct stream *st, int error) {
+    (void)error;
+    the_world->seen.poisoned[the_world->seen.n_poisoned++] = &st->close_run;
+    give_up(st, sizeof *st);
+}
+
+static void stream_freed_in_on_close(const struct policy_ops *policy) {
+    struct world w = {0};
+    the_world = &w;
+    struct loop_config config = {
+        .backend = &backend_poll, /* a real socket: the script backend only pretends */
+        .policy = policy,
+        .hooks = {.ctx = &w.seen, .before_run = before_run, .after_run = after_run}};
+    w.loop = test_virtual_loop(&w.clock, &config);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    struct stream *st = malloc(sizeof *st);
+    cr_assert_eq(stream_open(st, w.loop, sv[0], "conn", ignore_data, stream_closed, NULL), 0);
+    close(sv[1]); /* the peer leaves: the stream reads end-of-file and closes */
+    cr_assert_eq(loop_run(w.loop), 0, "%s: loop_run returns 0", policy->name);
+    cr_assert_eq(w.n_blocks, 1, "%s: on_close ran", policy->name);
+    cr_assert(still_poisoned(w.blocks[0], w.sizes[0]),
+              "%s: the stream was not written to after on_close freed it", policy->name);
+    cr_assert(!w.seen.handed_freed, "%s: after_run was never handed the freed stream",
+              policy->name);
+    free(w.blocks[0]);
+    cr_assert_eq(loop_free(w.loop), 0);
+}
+
+Test(misuse_free_in_callback, stream_in_on_close_every_policy,
+     .description = "Q: under each of the seven policies, with hooks on, may an owner free a "
+                    "stream in its on_close?") {
+    for (size_t i = 0; policy_by_index(i); i++)
+        stream_freed_in_on_close(policy_by_index(i));
 }
