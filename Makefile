@@ -116,7 +116,7 @@ run:
 	  title=$$(sed -n '1s/^# *//p' $$d/README.md 2>/dev/null); \
 	  question=$$(awk '/^## *Question/{f=1;next} f&&NF{print;exit}' $$d/README.md 2>/dev/null); \
 	  printf '\n================================================================\n'; \
-	  printf '  %s\n  %s\n' "$${title:-$$d}" "$$question"; \
+	  printf '  %s\n' "$${title:-$$d}"; printf '%s\n' "$$question" | fold -s -w 86 | sed 's/ *$$//; s/^/  /'; \
 	  printf '================================================================\n'; \
 	  $(BUILD)/$$d/demo || { echo "tour: the demo of $$d failed" >&2; exit 1; }; \
 	done; printf '\nThe tour is over: %s lessons.\n' "$(words $(LESSON_DIRS))"
@@ -151,9 +151,9 @@ define install_missing
 endef
 
 deps:
-	$(call install_missing,gdb python3)
+	$(call install_missing,gdb python3 redis-server)
 deps-check:
-	$(call install_missing,gdb valgrind python3)
+	$(call install_missing,gdb valgrind python3 redis-server)
 
 # The same runner is built twice: the portable switch coroutines and the labels-as-values ones.
 # Both run even if the first fails; the last line is one verdict over both, which CI reads.
@@ -169,7 +169,7 @@ test: deps
 # one line per test, sorted, failures with their messages, then the runner's own log if anything
 # failed or crashed. $(BUILD)/tests/counts keeps "passed failed skipped" for `make test`'s total.
 run-tests: $(RUNNER) demos
-	@rm -f $(BUILD)/tests/counts; rc=0; \
+	@rm -f $(BUILD)/tests/counts $(BUILD)/tests/report.tap; rc=0; \
 	$(RUNNER) --tap=$(BUILD)/tests/report.tap >$(BUILD)/tests/runner.log 2>&1 || rc=$$?; \
 	awk -v rc=$$rc -v build=$(BUILD) -v counts=$(BUILD)/tests/counts \
 	    -f tests/tap_report.awk $(BUILD)/tests/report.tap || rc=1; \
@@ -179,7 +179,7 @@ run-tests: $(RUNNER) demos
 CHECK_DIR = build/check
 VALGRIND  = valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-            --trace-children=yes --trace-children-skip='*/gdb,*/sh,*/bash,*/env' \
+            --trace-children=yes --trace-children-skip='*/gdb,*/sh,*/bash,*/env,*/redis-server' \
             --suppressions=tests/valgrind.supp \
             --log-file=$(CHECK_DIR)/vg.%p
 

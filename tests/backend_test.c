@@ -42,7 +42,7 @@ static const struct backend_ops *backend_case(size_t k) {
     return k < REAL_BACKEND_COUNT ? real_backends[k] : &backend_script;
 }
 
-/* REAL_BACKEND_TEST(name, .description = ...) { ... real_backends[*k] ... }: one case per real
+/* REAL_BACKEND_TEST(name, .description = ...) { ... backend_case(*k) ... }: one case per real
  * backend. EVERY_BACKEND_TEST adds the script backend as a last case. */
 #define REAL_BACKEND_TEST(name, ...)                                                               \
     ParameterizedTestParameters(backends, name) {                                                  \

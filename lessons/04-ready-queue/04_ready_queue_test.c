@@ -9,6 +9,7 @@
 
 #include "loop/loop.h"
 #include "tests/support/loop.h" /* test_virtual_loop, test_loop_new */
+#include "tests/support/twin.h"
 
 /* The scripted backend on a virtual clock: nothing here waits for real. */
 static struct loop_clock test_clock;
@@ -208,4 +209,40 @@ Test(ready_queue, cancel_lowers_n,
     cr_assert_eq(tick_of("C"), 2u, "C runs in tick 2");
     cr_assert_eq(journal.count, 2, "in all: A then C");
     loop_free(loop);
+}
+
+/* ---- the asyncio twin ----------------------------------------------------------------------- */
+
+Test(ready_queue, asyncio_twin, .timeout = 60,
+     .description = "Q: does asyncio's call_soon run the same callbacks in the same ticks, and "
+                    "where does its cancel differ?") {
+    struct test_twin_output *c, *py;
+    test_twin_pair("04-ready-queue", &c, &py);
+    cr_assert_eq(c->count, py->count, "both print one line per event: %zu and %zu", c->count,
+                 py->count);
+    int differences = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        if (strstr(c->lines[i], " cancels ") == NULL) {
+            cr_assert_str_eq(c->lines[i], py->lines[i],
+                             "line %zu is the same in both: loopschool \"%s\", asyncio \"%s\"",
+                             i + 1, c->lines[i], py->lines[i]);
+            continue;
+        }
+        /* The documented difference: loop_unqueue unlinks the runnable, Handle.cancel() only
+         * marks the handle, which stays in loop._ready until its turn comes and is skipped. */
+        differences++;
+        const char *cancel_line = "tick 2: child-a cancels child-b (the ready queue now holds ";
+        char ours[TEST_TWIN_LINE], theirs[TEST_TWIN_LINE];
+        snprintf(ours, sizeof ours, "%s1)", cancel_line);
+        snprintf(theirs, sizeof theirs, "%s2)", cancel_line);
+        cr_assert_str_eq(c->lines[i], ours,
+                         "loopschool's cancel takes child-b off the queue at once: %s",
+                         c->lines[i]);
+        cr_assert_str_eq(py->lines[i], theirs,
+                         "asyncio's cancelled handle stays queued until its turn: %s",
+                         py->lines[i]);
+    }
+    cr_assert_eq(differences, 1, "the cancel is the one line that differs");
+    free(c);
+    free(py);
 }
