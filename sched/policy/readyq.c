@@ -8,6 +8,7 @@ void readyq_init(struct readyq *q, struct policy *policy) {
     q->next_seq = 0;
     q->reserved = 0;
     q->policy = policy;
+    q->grows = policy && policy->ops->reserve; /* the list policies link, never allocate */
 }
 
 void readyq_free(struct readyq *q) {
@@ -28,6 +29,7 @@ int readyq_set_policy(struct readyq *q, const struct policy_ops *ops) {
     }
     policy_free(q->policy);
     q->policy = next;
+    q->grows = next->ops->reserve != NULL;
     return 0;
 }
 
@@ -46,9 +48,7 @@ void readyq_release(struct readyq *q) {
         q->reserved--;
 }
 
-int readyq_make_room(struct readyq *q) {
-    if (!q->policy->ops->reserve)
-        return 0; /* the list policies link, they never allocate */
+int readyq_make_room_slow(struct readyq *q) {
     return q->policy->ops->reserve(q->policy, readyq_count(q) + q->reserved + 1);
 }
 

@@ -7,6 +7,7 @@
 
 struct readyq {
     struct policy *policy;
+    bool grows; /* the policy has a reserve op (a heap): an unreserved push must make room */
     uint64_t next_seq;
     size_t reserved; /* places promised to registered handles (readyq_reserve) */
 };
@@ -23,7 +24,10 @@ int readyq_reserve(struct readyq *q);
 void readyq_release(struct readyq *q);
 /* Before an unreserved push (a bare loop_call_soon): room for it AND every reservation, so it
  * never takes a place promised to someone else. 0 or -ENOMEM. */
-int readyq_make_room(struct readyq *q);
+int readyq_make_room_slow(struct readyq *q);
+static inline int readyq_make_room(struct readyq *q) {
+    return q->grows ? readyq_make_room_slow(q) : 0; /* inline: loop_call_soon's hot path */
+}
 /* 0; pushing an already queued runnable is a no-op that also returns 0. A push never fails
  * while the queued runnables number at most `reserved`; past that, a heap policy may return
  * -ENOMEM (so an unreserved caller, loop_call_soon, hears it). */
