@@ -19,7 +19,13 @@ int loop_new(struct loop **out, const struct loop_config *config) {
         return -ENOMEM;
     memset(loop, 0, sizeof *loop);
     loop->alloc = alloc;
-    loop->hooks = config->hooks;
+    /* config.hooks is the first observer; attached only if it has a hook, so a loop configured
+     * without hooks has an empty list and pays nothing. */
+    list_init(&loop->observers);
+    const struct loop_hooks *h = &config->hooks;
+    loop->first_observer.hooks = *h;
+    if (h->before_wait || h->after_wait || h->before_run || h->after_run)
+        (void)loop_observe(loop, &loop->first_observer);
     loop_clock_init_real(&loop->real_clock);
     loop->clock = config->clock ? config->clock : &loop->real_clock;
     list_init(&loop->watchers);
@@ -61,6 +67,8 @@ int loop_free(struct loop *loop) {
     }
     loop_unwatch_all(loop);
     loop_timers_forget(loop);
+    list_for_each(n, &loop->observers)
+        (void)loop_unobserve(loop, container_of(n, struct loop_observer, node));
     sched_free(&loop->sched);
     loop->backend->ops->free(loop->backend);
     sched_dealloc(loop->alloc, loop->by_fd);
@@ -99,6 +107,41 @@ void loop_runnable_gone(struct loop *loop, struct runnable *r) {
 int loop_unqueue(struct loop *loop, struct runnable *r) {
     return sched_unqueue(&loop->sched, r);
 }
+
+/* ---- observers ------------------------------------------------------------------------------ */
+
+int loop_observe(struct loop *loop, struct loop_observer *obs) {
+    if (!loop || !obs)
+        return -EINVAL;
+    if (obs->loop)
+        return -EBUSY;
+    obs->loop = loop;
+    list_push_back(&loop->observers, &obs->node);
+    loop->observers_timing += obs->hooks.after_run != NULL;
+    return 0;
+}
+
+int loop_unobserve(struct loop *loop, struct loop_observer *obs) {
+    if (!loop || !obs)
+        return -EINVAL;
+    if (obs->loop != loop)
+        return -EALREADY;
+    list_remove(&obs->node);
+    obs->loop = NULL;
+    loop->observers_timing -= obs->hooks.after_run != NULL;
+    return 0;
+}
+
+/* Calls one hook on every observer that has it. list_for_each reads the next node first, so a
+ * hook may detach its own observer. The empty-list test is all a loop without observers pays. */
+#define LOOP_NOTIFY(loop, hook, ...)                                                           \
+    do {                                                                                       \
+        list_for_each(n_, &(loop)->observers) {                                                \
+            struct loop_observer *o_ = container_of(n_, struct loop_observer, node);           \
+            if (o_->hooks.hook)                                                                \
+                o_->hooks.hook(o_->hooks.ctx, (loop), __VA_ARGS__);                            \
+        }                                                                                      \
+    } while (0)
 
 /* ---- one tick ------------------------------------------------------------------------------- */
 
@@ -147,8 +190,7 @@ static int64_t compute_timeout(struct loop *loop) {
 static int wait_for_readiness(struct loop *loop, int64_t timeout) {
     struct loop_clock *clock = loop->clock;
     loop->last_timeout = timeout;
-    if (loop->hooks.before_wait)
-        loop->hooks.before_wait(loop->hooks.ctx, loop, timeout);
+    LOOP_NOTIFY(loop, before_wait, timeout);
     bool jump = clock->is_virtual && clock->autojump && timeout > 0;
     int n = loop->backend->ops->wait(loop->backend, jump ? 0 : timeout, loop->ready_fds,
                                      loop->ready_fds_cap);
@@ -162,8 +204,7 @@ static int wait_for_readiness(struct loop *loop, int64_t timeout) {
         if (next && next->deadline > clock->virtual_ns)
             clock->virtual_ns = next->deadline;
     }
-    if (loop->hooks.after_wait)
-        loop->hooks.after_wait(loop->hooks.ctx, loop, loop->ready_fds, n);
+    LOOP_NOTIFY(loop, after_wait, loop->ready_fds, n);
     loop->sched.now = loop_now(loop); /* the wait took time */
     return n;
 }
@@ -177,17 +218,15 @@ static void queue_woken(struct loop *loop, int n_ready_fds) {
 static void run_one(struct loop *loop, struct runnable *r) {
     struct sched *s = &loop->sched;
     /* Reading the clock costs as much as a dispatch: only when someone wants the duration. */
-    bool timed = s->ready.policy->ops->charge || loop->hooks.after_run;
+    bool timed = s->ready.policy->ops->charge || loop->observers_timing;
     int64_t start = s->now;
-    if (loop->hooks.before_run)
-        loop->hooks.before_run(loop->hooks.ctx, loop, r);
+    LOOP_NOTIFY(loop, before_run, r);
     s->running = r;
     r->fn(r->arg);
     if (timed) {
         s->now = loop_now(loop);
         /* s->running is NULL if r's owner ended during the run: nobody is left to charge. */
-        if (loop->hooks.after_run)
-            loop->hooks.after_run(loop->hooks.ctx, loop, s->running, s->now - start);
+        LOOP_NOTIFY(loop, after_run, s->running, s->now - start);
         if (s->running)
             readyq_charge(&s->ready, r, s->now - start);
     }
@@ -259,42 +298,4 @@ int loop_run(struct loop *loop) {
 
 void loop_stop(struct loop *loop) {
     loop->stop_requested = true;
-}
-
-/* ---- small accessors ------------------------------------------------------------------------ */
-
-uint64_t loop_tick(const struct loop *loop) {
-    return loop->sched.tick;
-}
-int64_t loop_last_timeout(const struct loop *loop) {
-    return loop->last_timeout;
-}
-const char *loop_last_error(const struct loop *loop) {
-    return loop->sched.error;
-}
-struct backend *loop_backend(struct loop *loop) {
-    return loop->backend;
-}
-struct policy *loop_policy(struct loop *loop) {
-    return loop->sched.ready.policy;
-}
-
-int loop_set_policy(struct loop *loop, const struct policy_ops *ops) {
-    return readyq_set_policy(&loop->sched.ready, ops);
-}
-
-struct sched *loop_sched(struct loop *loop) {
-    return &loop->sched;
-}
-struct loop_clock *loop_clock(struct loop *loop) {
-    return loop->clock;
-}
-size_t loop_ready_count(const struct loop *loop) {
-    return readyq_count(&loop->sched.ready);
-}
-size_t loop_timer_count(const struct loop *loop) {
-    return timerq_count(&loop->sched.timers);
-}
-size_t loop_watch_count(const struct loop *loop) {
-    return loop->watch_count;
 }

@@ -18,7 +18,8 @@
 struct loop;
 struct sched;
 
-/* Optional observers, called by the tick: the demos narrate with them, lesson 15 measures. */
+/* Optional observers, called by the tick: the demos narrate with them, lesson 15 measures. Any
+ * hook may be NULL. */
 struct loop_hooks {
     void *ctx;
     void (*before_wait)(void *ctx, struct loop *loop, int64_t timeout_ns);
@@ -35,8 +36,23 @@ struct loop_config {
     struct loop_clock *clock; /* caller-owned, so a test can move virtual time */
     const struct sched_alloc *alloc;
     FILE *report; /* where the loop reports what nobody else will (never-joined failures) */
-    struct loop_hooks hooks;
+    struct loop_hooks hooks; /* the first observer, attached for the loop's whole life */
 };
+
+/* More observers (lesson 15): a demo's narration, the slow-callback check, the lag monitor and a
+ * trace can watch one loop at once. Caller-owned and intrusive; the hooks are called in the
+ * order the observers were attached, after config.hooks. With none attached the tick pays one
+ * test of an empty list per step. */
+struct loop_observer {
+    struct loop_hooks hooks;
+    struct list_node node; /* in the loop's observers while attached */
+    struct loop *loop;     /* the loop it is attached to; NULL (zeroed) while detached */
+};
+/* Attaches obs. -EINVAL (NULL), -EBUSY if it is attached already (to this loop or another). */
+int loop_observe(struct loop *loop, struct loop_observer *obs);
+/* Detaches obs; safe from inside one of its own hooks. 0, or -EALREADY if it is not attached
+ * to this loop. loop_free detaches every observer still attached. */
+int loop_unobserve(struct loop *loop, struct loop_observer *obs);
 
 int loop_new(struct loop **out, const struct loop_config *config);
 /* Unlinks every handle still registered (it does not run or free them) and frees the loop.

@@ -1,6 +1,6 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
- * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_dump.c). Not for users: they
- * hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
+ * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_access.c: accessors;
+ * loop_dump.c). Not for users: they hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
  * which reach the scheduler directly and never call back into loop.c. */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
@@ -18,7 +18,9 @@ struct loop {
     struct loop_clock *clock;
     struct loop_clock real_clock; /* used when the config names no clock */
     const struct sched_alloc *alloc;
-    struct loop_hooks hooks;
+    struct loop_observer first_observer; /* config.hooks, always at the head of observers */
+    struct list_node observers;  /* every attached struct loop_observer, in attach order */
+    unsigned observers_timing;   /* how many of them want after_run (and so a clock read) */
 
     struct list_node watchers;     /* every watched fd, in the order it was added */
     size_t watch_count;

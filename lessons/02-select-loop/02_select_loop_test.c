@@ -52,16 +52,16 @@ Test(
     select_loop, idle_client_does_not_block, .timeout = 120,
     .description = "Q: Is B answered while A is connected and silent (lesson 01's failing case)?") {
     struct loop *loop = test_loop_new(&backend_select);
-    struct echo_conn conns[4];
     struct echo_server server;
-    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 4), 0, "the server opens");
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "the server opens");
     int a = test_connect(server.port);
     struct idle_case c = {.b = test_connect(server.port)};
     cr_assert_eq(send(c.b, "hello from B\n", 13, MSG_NOSIGNAL), 13, "B sends its line");
     test_run_until(loop, b_has_echo, &c, "B's echo");
     cr_assert(memcmp(c.got, "hello from B\n", 13) == 0, "B gets exactly its line back");
     cr_assert_eq(server.open_connections, 2, "while A is still connected: one thread holds both");
-    cr_assert_eq(conns[0].stream.bytes_read + conns[1].stream.bytes_read, 13,
+    cr_assert_eq(echo_server_stream(&server, 0)->bytes_read +
+                     echo_server_stream(&server, 1)->bytes_read, 13,
                  "and A has sent nothing at all");
     close(a);
     close(c.b);
@@ -161,11 +161,10 @@ Test(select_loop, two_hundred_clients, .timeout = 120,
      .description = "Q: Do 200 concurrent clients sending 100 messages of varied sizes each get "
                     "exactly their bytes back, in order, from one thread?") {
     struct loop *loop = test_loop_new(&backend_select);
-    struct echo_conn *conns = calloc(CLIENTS, sizeof *conns);
     struct pinger *pingers = calloc(CLIENTS, sizeof *pingers);
-    cr_assert(conns && pingers, "memory");
+    cr_assert(pingers, "memory");
     struct echo_server server;
-    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, CLIENTS), 0, "open");
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "open");
     for (int i = 0; i < CLIENTS; i++) {
         struct pinger *p = &pingers[i];
         *p = (struct pinger){.loop = loop, .id = i, .rng = 1000u + (uint64_t)i};
@@ -192,7 +191,6 @@ Test(select_loop, two_hundred_clients, .timeout = 120,
     echo_server_close(&server);
     loop_free(loop);
     free(pingers);
-    free(conns);
 }
 
 /* ---- FD_SETSIZE ---------------------------------------------------------------------------------

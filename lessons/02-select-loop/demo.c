@@ -38,7 +38,6 @@ struct client {
 struct demo {
     struct loop *loop;
     struct echo_server server;
-    struct echo_conn conns[4];
     struct client a, b;
     struct loop_timer timer;
     int64_t start_ns;
@@ -84,7 +83,7 @@ static void describe_fd(struct demo *d, int fd, char *out, size_t len) {
                  fd == d->a.fd ? "client A" : "client B");
         return;
     }
-    for (size_t i = 0; i < sizeof d->conns / sizeof d->conns[0]; i++) {
+    for (size_t i = 0; i < d->server.open_connections; i++) {
         struct stream *s = echo_server_stream(&d->server, i);
         if (s && s->fd == fd) {
             struct sockaddr_in peer;
@@ -267,7 +266,7 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
     };
     int rc = loop_new(&d.loop, &config);
     if (rc == 0)
-        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, d.conns, 4);
+        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, NULL);
     if (rc < 0) {
         fprintf(stderr, "demo: cannot start: %s\n", strerror(-rc));
         return 1;

@@ -49,7 +49,6 @@ struct sclient {
 struct script_run {
     struct loop *loop;
     struct echo_server server;
-    struct echo_conn conns[SCRIPT_CLIENTS];
     struct sclient clients[SCRIPT_CLIENTS];
     int count;
 };
@@ -134,9 +133,8 @@ static void script_reset(struct script_run *run, struct sclient *c) {
 static void play_script(const struct backend_ops *backend, struct script_run *run) {
     memset(run, 0, sizeof *run);
     run->loop = test_loop_new(backend);
-    cr_assert_eq(
-        echo_server_open(&run->server, run->loop, NET_LOOPBACK, 0, run->conns, SCRIPT_CLIENTS), 0,
-        "the server opens");
+    cr_assert_eq(echo_server_open(&run->server, run->loop, NET_LOOPBACK, 0, NULL), 0,
+                 "the server opens");
     uint64_t rng = SCRIPT_SEED;
     for (int step = 0; step < SCRIPT_STEPS; step++) {
         uint32_t dice = test_random(&rng) % 100;
@@ -234,9 +232,8 @@ Test(poll_backend, poll_watches_fd_1500, .timeout = 120,
         cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "RLIMIT_NOFILE raised to 1600");
     }
     struct loop *loop = test_loop_new(&backend_poll);
-    struct echo_conn conns[2];
     struct echo_server server;
-    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 2), 0, "open");
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "open");
     int fd = test_connect(server.port);
     if (dup2(fd, 1500) != 1500)
         cr_skip_test("fd 1500 is out of reach here (%s); run with `ulimit -n 4096`",
@@ -289,9 +286,8 @@ Test(poll_backend, backpressure_bounded, .timeout = 120,
      .description = "Q: When a client writes until EAGAIN without reading, does the server's "
                     "buffer for it stay at or under the high-water mark, all the way to 1 MiB?") {
     struct loop *loop = test_loop_new(&backend_poll);
-    struct echo_conn conns[1];
     struct echo_server server;
-    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 1), 0, "open");
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "open");
     /* Small kernel buffers on both sides, so the bound is reached within a few KiB instead of
      * the megabytes loopback sockets would otherwise absorb. */
     int c = socket(AF_INET, SOCK_STREAM, 0);

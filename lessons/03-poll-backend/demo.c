@@ -38,7 +38,6 @@ struct client {
 struct demo {
     struct loop *loop;
     struct echo_server server;
-    struct echo_conn conns[4];
     struct client a, b;
     struct loop_timer timer;
     int64_t start_ns;
@@ -207,7 +206,7 @@ static int scenario(const struct backend_ops *backend) {
     };
     int rc = loop_new(&d.loop, &config);
     if (rc == 0)
-        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, d.conns, 4);
+        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, NULL);
     if (rc < 0) {
         fprintf(stderr, "demo: cannot start: %s\n", strerror(-rc));
         return 1;
