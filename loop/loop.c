@@ -31,7 +31,7 @@ int loop_new(struct loop **out, const struct loop_config *config) {
     list_init(&loop->watchers);
     loop->last_timeout = -1;
 
-    const struct backend_ops *backend = config->backend ? config->backend : &backend_poll;
+    const struct backend_ops *backend = config->backend ? config->backend : backend_default();
     struct policy *policy;
     int err = policy_new(&policy, config->policy, alloc);
     if (err) {

@@ -29,7 +29,8 @@ struct loop_hooks {
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
 };
 
-/* Every field may be left zero: poll, FIFO, the real clock, libc's allocator, stderr. */
+/* Every field may be left zero: epoll (poll where epoll does not exist: backend_default), FIFO,
+ * the real clock, libc's allocator, stderr. */
 struct loop_config {
     const struct backend_ops *backend;
     const struct policy_ops *policy;
