@@ -88,6 +88,8 @@ int loop_timeout_exit(struct loop_timeout *scope) {
 }
 
 int loop_run_until_complete(struct loop *loop, struct task *t) {
+    if (loop_refuse_nested(loop, "loop_run_until_complete"))
+        return -EBUSY;
     while (!task_done(t)) {
         if (!loop_alive(loop)) {
             loop_set_error(loop, "task '%s' waits for something nothing can wake (%s)",
@@ -97,6 +99,15 @@ int loop_run_until_complete(struct loop *loop, struct task *t) {
         int err = loop_run_once(loop);
         if (err)
             return err;
+        if (loop->stop_requested && !task_done(t)) {
+            /* asyncio: "Event loop stopped before Future completed." The stop is spent. */
+            loop->stop_requested = false;
+            loop_set_error(loop, "loop_run_until_complete: the loop was stopped (loop_stop) "
+                                 "before task '%s' completed; it is still %s", t->run.name,
+                           task_state_name((enum task_state)t->state));
+            return -EINTR;
+        }
     }
+    loop->stop_requested = false;
     return t->error;
 }

@@ -57,12 +57,19 @@ int loop_new(struct loop **out, const struct loop_config *config) {
     return 0;
 }
 
-void loop_free(struct loop *loop) {
+int loop_free(struct loop *loop) {
     if (!loop)
-        return;
+        return 0;
+    if (loop->in_tick) {
+        loop_set_error(loop, "loop_free: called inside one of this loop's callbacks, whose tick "
+                             "would go on in freed memory; stop the loop (loop_stop) and free it "
+                             "after loop_run returns");
+        return -EBUSY;
+    }
     if (loop->inbox_free)
         loop->inbox_free(loop); /* lesson 14's inbox: before its watcher is unlinked */
     loop_unwatch_all(loop);
+    loop_timers_forget(loop);
     list_for_each(n, &loop->observers) {
         (void)loop_unobserve(loop, container_of(n, struct loop_observer, node));
     }
@@ -71,6 +78,7 @@ void loop_free(struct loop *loop) {
     sched_dealloc(loop->alloc, loop->by_fd);
     sched_dealloc(loop->alloc, loop->ready_fds);
     sched_dealloc(loop->alloc, loop);
+    return 0;
 }
 
 /* ---- the ready queue ------------------------------------------------------------------------ */
@@ -85,9 +93,20 @@ int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *
     }
     if (r->queued)
         return 0; /* already waiting its turn; it runs once */
+    /* A bare runnable has no reservation: make room here, where -ENOMEM has a caller to go
+     * to, and so that the places reserved by tasks, watchers and timers stay free. */
+    int err = readyq_make_room(&loop->sched.ready);
+    if (err) {
+        loop_set_error(loop, "loop_call_soon(%s): out of memory for the ready queue", r->name);
+        return err;
+    }
     r->fn = fn;
     r->arg = arg;
     return sched_push_ready(&loop->sched, r);
+}
+
+void loop_runnable_gone(struct loop *loop, struct runnable *r) {
+    sched_runnable_gone(&loop->sched, r);
 }
 
 int loop_unqueue(struct loop *loop, struct runnable *r) {
@@ -249,8 +268,7 @@ static void run_batch(struct loop *loop) {
     sched_batch_end(s);
 }
 
-int loop_run_once(struct loop *loop) {
-    LOOP_CHECK_THREAD(loop, "loop_run_once");
+static int tick(struct loop *loop) {
     loop->sched.tick++;
     loop->sched.now = loop_now(loop);
     if (!loop_alive(loop)) {
@@ -266,7 +284,30 @@ int loop_run_once(struct loop *loop) {
     return 0;
 }
 
+bool loop_refuse_nested(struct loop *loop, const char *caller) {
+    if (!loop->in_tick)
+        return false;
+    loop_set_error(loop, "%s: the loop is already running (called from inside one of its "
+                         "callbacks); return from the callback and queue the work instead "
+                         "(loop_call_soon, or spawn a task)", caller);
+    return true;
+}
+
+/* A tick inside a tick would run a batch inside a batch, and the batch rule would no longer
+ * hold: asyncio refuses with "This event loop is already running", and so does this. */
+int loop_run_once(struct loop *loop) {
+    LOOP_CHECK_THREAD(loop, "loop_run_once");
+    if (loop_refuse_nested(loop, "loop_run_once"))
+        return -EBUSY;
+    loop->in_tick = true;
+    int err = tick(loop);
+    loop->in_tick = false;
+    return err;
+}
+
 int loop_run(struct loop *loop) {
+    if (loop_refuse_nested(loop, "loop_run"))
+        return -EBUSY;
     int err = 0;
     while (err == 0 && loop_alive(loop)) {
         err = loop_run_once(loop);
@@ -279,42 +320,4 @@ int loop_run(struct loop *loop) {
 
 void loop_stop(struct loop *loop) {
     loop->stop_requested = true;
-}
-
-/* ---- small accessors ------------------------------------------------------------------------ */
-
-uint64_t loop_tick(const struct loop *loop) {
-    return loop->sched.tick;
-}
-int64_t loop_last_timeout(const struct loop *loop) {
-    return loop->last_timeout;
-}
-const char *loop_last_error(const struct loop *loop) {
-    return loop->error;
-}
-struct backend *loop_backend(struct loop *loop) {
-    return loop->backend;
-}
-struct policy *loop_policy(struct loop *loop) {
-    return loop->sched.ready.policy;
-}
-
-int loop_set_policy(struct loop *loop, const struct policy_ops *ops) {
-    return readyq_set_policy(&loop->sched.ready, ops);
-}
-
-struct sched *loop_sched(struct loop *loop) {
-    return &loop->sched;
-}
-struct loop_clock *loop_clock(struct loop *loop) {
-    return loop->clock;
-}
-size_t loop_ready_count(const struct loop *loop) {
-    return readyq_count(&loop->sched.ready);
-}
-size_t loop_timer_count(const struct loop *loop) {
-    return timerq_count(&loop->sched.timers);
-}
-size_t loop_watch_count(const struct loop *loop) {
-    return loop->watch_count;
 }

@@ -65,8 +65,14 @@ int loop_unobserve(struct loop *loop, struct loop_observer *obs);
 bool loop_observing(const struct loop *loop, const struct loop_observer *obs);
 
 int loop_new(struct loop **out, const struct loop_config *config);
-/* Unlinks every handle still registered (it does not run or free them) and frees the loop. */
-void loop_free(struct loop *loop);
+/* Unlinks every handle still registered (it does not run or free them) and frees the loop.
+ * Each task still live is reported on the report stream ("task 'x' was destroyed while still
+ * pending", asyncio's warning) and ends cancelled, detached: task_cancel on it later says
+ * -EALREADY and never reaches the freed loop. Its on_done is not called (the loop is going
+ * away under it), so a frame it would have freed is the owner's to free.
+ * Inside one of the loop's own callbacks it is refused: -EBUSY, nothing freed (the tick would
+ * go on in freed memory); stop the loop and free it after loop_run returns. 0 otherwise. */
+int loop_free(struct loop *loop);
 
 /* ---- fd watchers -------------------------------------------------------------------------- */
 
@@ -81,6 +87,7 @@ struct loop_watcher;
 typedef void (*loop_fd_fn)(struct loop_watcher *w, unsigned ready);
 
 struct loop_watcher {
+    uint32_t magic;        /* set by loop_watcher_init: a watcher never initialised is refused */
     struct runnable run;   /* goes on the ready queue when the fd is ready */
     struct list_node node; /* in the loop's list of watchers, in the order they were added */
     struct loop *loop;     /* NULL while not watching */
@@ -91,10 +98,13 @@ struct loop_watcher {
     void *arg;
 };
 
-/* Names the watcher (the dumps print it) and marks it as not watching. Call once, first. */
+/* Names the watcher (the dumps print it) and marks it as not watching. Call once, first: a
+ * watcher never initialised is refused by every call (-EINVAL). Its owner may free it inside
+ * its own callback once it is unwatched (the loop lets go of it before the callback). */
 void loop_watcher_init(struct loop_watcher *w, const char *name);
-/* -EINVAL (NULL callback, no interest bits), -EBUSY (w or fd already watched), or the backend's
- * refusal (-EBADF negative fd, -ERANGE fd too big for select: loop_last_error says why). */
+/* -EINVAL (NULL callback, no interest bits, w never initialised), -EBUSY (w or fd already
+ * watched), -ENOMEM, or the backend's refusal (-EBADF negative fd, -ERANGE fd too big for
+ * select): loop_last_error says why. */
 int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned interest,
                   loop_fd_fn callback, void *arg);
 int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned interest);
@@ -103,6 +113,11 @@ int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned intere
 int loop_unwatch(struct loop *loop, struct loop_watcher *w);
 
 /* ---- the ready queue ---------------------------------------------------------------------- */
+
+/* A bare runnable (queued with loop_call_soon) whose owner frees it inside its own fn must
+ * say so first, with this call: after fn returns, the loop then neither charges it (stride,
+ * MLFQ) nor shows it to after_run. Timers, watchers, streams and tasks do it themselves. */
+void loop_runnable_gone(struct loop *loop, struct runnable *r);
 
 /* Queues r to run fn(arg) in a coming tick (called from inside a callback: under FIFO in the
  * next batch; see loop.c, run_batch, for the batch rule under the other policies).
@@ -117,6 +132,8 @@ struct loop_timer;
 typedef void (*loop_timer_fn)(struct loop_timer *t);
 
 struct loop_timer {
+    uint32_t magic;            /* set by loop_timer_init: a timer never initialised is refused */
+    bool armed;                /* in the timer queue, or due and on the ready queue */
     struct timerq_entry entry; /* in the timer queue while armed */
     struct runnable run;       /* on the ready queue once due, until its callback runs */
     struct loop *loop;
@@ -124,15 +141,20 @@ struct loop_timer {
     void *arg;
 };
 
+/* Call once, first: a timer never initialised is refused by every call (-EINVAL). Its owner
+ * may free it inside its own callback (the loop lets go of it before the callback). */
 void loop_timer_init(struct loop_timer *t, const char *name);
 /* Arms t to run after delay_ns (a negative delay counts as 0: it runs in the next tick), or at
- * an absolute deadline. Starting an armed timer re-arms it. -EINVAL for a NULL callback. */
+ * an absolute deadline. Starting an armed timer re-arms it. -EINVAL for a NULL callback or a
+ * timer never initialised; -EBUSY while it is armed on another loop (stop it there first);
+ * -ENOMEM. loop_last_error says which. */
 int loop_timer_start(struct loop *loop, struct loop_timer *t, int64_t delay_ns,
                      loop_timer_fn callback, void *arg);
 int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadline_ns,
                         loop_timer_fn callback, void *arg);
 /* Disarms t, even if it is already due and waiting on the ready queue. 0, or -EALREADY if it
- * had fired (or was never started): never a failure. */
+ * had fired (or was never started); -EINVAL if it was never initialised or is armed on
+ * another loop. */
 int loop_timer_stop(struct loop *loop, struct loop_timer *t);
 
 /* ---- running ------------------------------------------------------------------------------ */
@@ -142,9 +164,13 @@ int loop_run_once(struct loop *loop);
 /* Is anything ready, armed or watched? If not, nothing could ever end a wait: the one liveness
  * test, used by loop_run, loop_run_once and loop_run_until_complete (libuv's uv_loop_alive). */
 bool loop_alive(const struct loop *loop);
-/* Ticks until loop_stop, or until loop_alive is false. 0 or a negative errno. */
+/* Ticks until loop_stop, or until loop_alive is false. 0 or a negative errno. loop_run,
+ * loop_run_once and loop_run_until_complete called inside one of the loop's own callbacks
+ * (a task's step, a timer's callback...) are refused with -EBUSY: a nested tick would break
+ * the batch rule (asyncio: "This event loop is already running"). */
 int loop_run(struct loop *loop);
-/* Ends loop_run after the current tick. */
+/* Ends loop_run after the current tick; loop_run_until_complete then returns -EINTR if its
+ * task had not completed. The request is spent by the run it ends. */
 void loop_stop(struct loop *loop);
 
 int64_t loop_now(const struct loop *loop);

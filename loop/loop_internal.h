@@ -1,6 +1,6 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
- * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_dump.c). Not for users: they
- * hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
+ * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_access.c: accessors;
+ * loop_dump.c). Not for users: they hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
  * which reach the scheduler directly and never call back into loop.c. */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
@@ -40,8 +40,8 @@ struct loop {
     pthread_t owner_thread;
 
     bool stop_requested;
+    bool in_tick; /* loop_run_once is running: running or freeing the loop now is refused */
     int64_t last_timeout;
-    char error[200];
 };
 
 /* Records the words loop_last_error() returns. Here, not in loop.c, so that every file of the
@@ -49,7 +49,7 @@ struct loop {
 static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(loop->error, sizeof loop->error, fmt, ap);
+    vsnprintf(loop->sched.error, sizeof loop->sched.error, fmt, ap);
     va_end(ap);
 }
 
@@ -71,6 +71,16 @@ static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
 #define LOOP_CHECK_THREAD(loop, what) ((void)0)
 #endif
 
+/* Handles know they were initialised: *_init sets the magic, every call checks it. */
+#define LOOP_TIMER_MAGIC   0x71e3a11cu
+#define LOOP_WATCHER_MAGIC 0x3a7c4e55u
+
+/* True, with loop_last_error set, when `caller` was called inside one of the loop's own
+ * callbacks (loop_run, loop_run_once, loop_run_until_complete refuse then with -EBUSY). */
+bool loop_refuse_nested(struct loop *loop, const char *caller);
+/* Marks every timer still armed as not armed, for loop_free: restarting it on another loop
+ * later must not be taken for "armed on two loops". */
+void loop_timers_forget(struct loop *loop);
 /* Unlinks every watcher (loop_free). */
 void loop_unwatch_all(struct loop *loop);
 /* Step 3 for fds: the backend said these fds are ready; queue their watchers. */

@@ -11,12 +11,16 @@ static void deliver_readiness(void *arg) {
     struct loop_watcher *w = arg;
     unsigned ready = w->ready;
     w->ready = 0;
-    if ((ready & LOOP_INVALID) && w->loop)
-        loop_unwatch(w->loop, w); /* the fd is not open: watching it again would spin */
+    struct loop *loop = w->loop; /* watching: an unwatch takes the runnable off the queue */
+    /* The owner may unwatch and free w in its callback: from here on, the loop lets go. */
+    sched_runnable_gone(&loop->sched, &w->run);
+    if (ready & LOOP_INVALID)
+        loop_unwatch(loop, w); /* the fd is not open: watching it again would spin */
     w->callback(w, ready);
 }
 
 void loop_watcher_init(struct loop_watcher *w, const char *name) {
+    w->magic = LOOP_WATCHER_MAGIC;
     runnable_init(&w->run, deliver_readiness, w, name);
     list_init(&w->node);
     w->loop = NULL;
@@ -25,6 +29,12 @@ void loop_watcher_init(struct loop_watcher *w, const char *name) {
     w->ready = 0;
     w->callback = NULL;
     w->arg = NULL;
+}
+
+static int refuse_uninitialised(struct loop *loop, const char *caller) {
+    loop_set_error(loop, "%s: this watcher was never initialised; call loop_watcher_init(w, "
+                         "name) once before using it", caller);
+    return -EINVAL;
 }
 
 /* by_fd and the ready_fds array grow with the highest fd and the number of watchers. */
@@ -61,6 +71,8 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned in
     if (!loop || !w)
         return -EINVAL; /* no loop to record the words in: the errno must say it */
     LOOP_CHECK_THREAD(loop, "loop_watch_fd");
+    if (w->magic != LOOP_WATCHER_MAGIC)
+        return refuse_uninitialised(loop, "loop_watch_fd");
     if (!callback || !valid_interest(interest)) {
         loop_set_error(loop, "loop_watch_fd(%d): %s", fd,
                        callback ? "interest must be LOOP_READABLE and/or LOOP_WRITABLE"
@@ -79,6 +91,9 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned in
         return err;
     }
     err = make_room(loop, fd);
+    if (err == 0) {
+        err = sched_reserve(&loop->sched); /* readiness is queued by a push that cannot fail */
+    }
     if (err) {
         loop->backend->ops->unwatch(loop->backend, fd);
         loop_set_error(loop, "loop_watch_fd(%d): out of memory", fd);
@@ -99,6 +114,8 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned in
 int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned interest) {
     if (!loop || !w)
         return -EINVAL;
+    if (w->magic != LOOP_WATCHER_MAGIC)
+        return refuse_uninitialised(loop, "loop_set_interest");
     if (w->loop != loop || !valid_interest(interest)) {
         loop_set_error(loop, "loop_set_interest: %s",
                        w->loop != loop ? "the watcher is not watching on this loop"
@@ -118,9 +135,12 @@ int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned intere
 int loop_unwatch(struct loop *loop, struct loop_watcher *w) {
     if (!loop || !w)
         return -EINVAL;
+    if (w->magic != LOOP_WATCHER_MAGIC)
+        return refuse_uninitialised(loop, "loop_unwatch");
     if (w->loop != loop)
         return -EALREADY;
     loop->backend->ops->unwatch(loop->backend, w->fd);
+    sched_release(&loop->sched);
     loop->by_fd[w->fd] = NULL;
     list_remove(&w->node);
     loop->watch_count--;

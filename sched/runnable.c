@@ -1,6 +1,8 @@
 /* runnable.c — default fields for a unit of work on the ready queue (lesson 04). */
 #include "sched/runnable.h"
 
+#include <errno.h>
+
 void runnable_init(struct runnable *r, runnable_fn fn, void *arg, const char *name) {
     list_init(&r->node);
     heap_node_init(&r->heap);
@@ -18,4 +20,13 @@ void runnable_init(struct runnable *r, runnable_fn fn, void *arg, const char *na
     r->level = 0;
     r->has_deadline = false;
     r->queued = false;
+}
+
+int runnable_set_tickets(struct runnable *r, uint32_t tickets) {
+    if (!r || tickets == 0)
+        return -EINVAL;
+    if (r->queued)
+        return -EBUSY;
+    r->tickets = tickets;
+    return 0;
 }

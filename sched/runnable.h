@@ -30,7 +30,7 @@ struct runnable {
     int64_t deadline; /* EDF: absolute ns; without has_deadline it is set to the time queued */
     uint64_t pass;    /* stride: virtual time consumed so far */
     int64_t used_ns;  /* MLFQ: CPU time used at its current level */
-    uint32_t tickets; /* stride and lottery: its share */
+    uint32_t tickets; /* stride and lottery: its share (runnable_set_tickets refuses 0) */
     uint32_t boost_epoch; /* MLFQ: the boost period its level and used_ns belong to */
     int16_t priority; /* strict priority: higher runs first */
     uint8_t level;    /* MLFQ: 0 is the top queue */
@@ -40,5 +40,10 @@ struct runnable {
 
 /* Sets every field to its default. fn may be set later (loop_call_soon takes it). */
 void runnable_init(struct runnable *r, runnable_fn fn, void *arg, const char *name);
+/* Sets r's share for stride and lottery while it is not queued: -EINVAL for 0 tickets (no
+ * share at all would never be owed a turn), -EBUSY while queued (lottery's total counts them).
+ * Refused here, when set, because a push comes from a wake-up that has nobody to refuse to: a
+ * push given 0 tickets set by hand counts them as 1. */
+int runnable_set_tickets(struct runnable *r, uint32_t tickets);
 
 #endif

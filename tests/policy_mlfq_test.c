@@ -278,8 +278,12 @@ Test(policy_mlfq, bad_level_refused, .description = "Q: what does MLFQ do with a
     open_mlfq(&q);
     struct runnable r;
     runnable_init(&r, nothing, NULL, "r");
-    r.level = POLICY_MLFQ_LEVELS;
-    cr_assert_eq(readyq_push(&q, &r, 0), -EINVAL, "a level past the bottom is -EINVAL");
-    cr_assert(!r.queued, "and the runnable is not queued");
+    cr_assert_eq(policy_mlfq_set_level(&r, POLICY_MLFQ_LEVELS), -EINVAL,
+                 "a level past the bottom is refused when set, with -EINVAL");
+    cr_assert_eq(policy_mlfq_set_level(&r, POLICY_MLFQ_LEVELS - 1), 0, "the bottom is fine");
+    r.level = POLICY_MLFQ_LEVELS; /* set by hand, past the setter */
+    cr_assert_eq(readyq_push(&q, &r, 0), 0, "a push never refuses (a wake-up has nobody to "
+                                            "tell): it is queued");
+    cr_assert_eq(r.level, POLICY_MLFQ_LEVELS - 1, "at the bottom level");
     readyq_free(&q);
 }

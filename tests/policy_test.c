@@ -412,18 +412,22 @@ Test(policy, lottery_proportional, .description = "Q: over many draws, are share
 /* ---- misuse -------------------------------------------------------------------------------- */
 
 Test(policy, zero_tickets_refused, .description = "Q: what do stride and lottery do with a "
-                                                  "runnable that has no tickets?") {
+                                                  "runnable given no tickets?") {
     const struct policy_ops *ops[] = {&policy_stride, &policy_lottery};
     for (int i = 0; i < 2; i++) {
         struct readyq q;
         open_queue(&q, ops[i]);
         struct runnable r;
         make(&r, "penniless");
-        r.tickets = 0;
-        cr_assert_eq(readyq_push(&q, &r, 0), -EINVAL, "%s: a runnable with 0 tickets is "
-                     "refused with -EINVAL: it would never be owed a turn", ops[i]->name);
-        cr_assert(!r.queued, "%s: the refused runnable is not queued", ops[i]->name);
-        cr_assert_eq(readyq_count(&q), 0u, "%s: and the queue is still empty", ops[i]->name);
+        cr_assert_eq(runnable_set_tickets(&r, 0), -EINVAL, "%s: 0 tickets are refused when "
+                     "set, with -EINVAL: it would never be owed a turn", ops[i]->name);
+        cr_assert_eq(r.tickets, (uint32_t)RUNNABLE_DEFAULT_TICKETS, "%s: and nothing changed",
+                     ops[i]->name);
+        r.tickets = 0; /* set by hand, past the setter */
+        cr_assert_eq(readyq_push(&q, &r, 0), 0, "%s: a push never refuses (a wake-up has "
+                     "nobody to tell): 0 tickets set by hand are pushed", ops[i]->name);
+        cr_assert_eq(r.tickets, 1u, "%s: counted as 1 ticket", ops[i]->name);
+        cr_assert_eq(readyq_pop(&q, 0), &r, "%s: and it runs", ops[i]->name);
         readyq_free(&q);
     }
 }

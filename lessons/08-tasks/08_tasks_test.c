@@ -470,7 +470,7 @@ Test(tasks, bytes_per_task,
     static const struct field fields[] = {
         FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 104),  FIELD(joiners, 16),
         FIELD(live, 16),   FIELD(sched, 8),        FIELD(done_hook, 8), FIELD(step, 8),
-        FIELD(on_done, 8), FIELD(error, 4),        FIELD(state, 1),
+        FIELD(on_done, 8), FIELD(error, 4),        FIELD(magic, 2),     FIELD(state, 1),
     };
     size_t expected_offset = 0, sum = 0;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {

@@ -459,7 +459,7 @@ Test(cancellation, wait_for_zero_timeout_cancels_before_start,
                     "starts)?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct task instant;
+    struct task instant = {0}; /* a task never spawned starts zeroed (task.h, TASK_MAGIC) */
     struct task_set one;
     struct task *storage[1];
     task_set_init(&one, storage, 1, false);

@@ -37,6 +37,7 @@ static void stream_ring_give(struct stream *s) {
  * so nothing touches s afterwards. */
 static void stream_deliver_close(void *arg) {
     struct stream *s = arg;
+    loop_runnable_gone(s->loop, &s->close_run); /* under stride or MLFQ, no charge to it after */
     s->on_close(s, s->error);
 }
 

@@ -27,6 +27,7 @@ const struct policy_ops policy_edf = {
     .name = "edf",
     .new = edf_new,
     .free = policy_heap_free,
+    .reserve = policy_heap_reserve,
     .push = policy_heap_push,
     .pop = policy_heap_pop,
     .remove = policy_heap_remove,

@@ -22,6 +22,10 @@ void policy_heap_free(struct policy *p) {
     sched_dealloc(p->alloc, p);
 }
 
+int policy_heap_reserve(struct policy *p, size_t n) {
+    return heap_reserve(&((struct policy_heap *)p)->heap, n);
+}
+
 int policy_heap_push(struct policy *p, struct runnable *r, int64_t now) {
     (void)now;
     return heap_push(&((struct policy_heap *)p)->heap, &r->heap);

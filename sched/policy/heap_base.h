@@ -19,7 +19,8 @@ struct policy_heap {
 int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops,
                      heap_before_fn before, const struct sched_alloc *alloc);
 void policy_heap_free(struct policy *p);
-/* 0 or -ENOMEM from the heap's growth (or -EEXIST: r's heap node is already in a heap). */
+int policy_heap_reserve(struct policy *p, size_t n);
+/* 0, or -ENOMEM from the heap's growth past what policy_heap_reserve made room for. */
 int policy_heap_push(struct policy *p, struct runnable *r, int64_t now);
 struct runnable *policy_heap_pop(struct policy *p, int64_t now);
 void policy_heap_remove(struct policy *p, struct runnable *r);

@@ -37,7 +37,8 @@ static int lottery_push(struct policy *p, struct runnable *r, int64_t now) {
     (void)now;
     struct lottery_policy *l = (struct lottery_policy *)p;
     if (r->tickets == 0)
-        return -EINVAL; /* it could never win: a queued runnable that never runs */
+        r->tickets = 1; /* set by hand past runnable_set_tickets: 0 could never win, and a
+                         * wake-up has nobody to refuse to */
     policy_list_push(p, r, now);
     l->total_tickets += r->tickets; /* at most 2^32 per runnable: 2^32 runnables to overflow */
     return 0;

@@ -84,8 +84,9 @@ static void mlfq_maybe_boost(struct mlfq_policy *m, int64_t now) {
 
 static int mlfq_push(struct policy *p, struct runnable *r, int64_t now) {
     struct mlfq_policy *m = (struct mlfq_policy *)p;
-    if (r->boost_epoch == m->boost_epoch && r->level >= POLICY_MLFQ_LEVELS)
-        return -EINVAL; /* a level this policy never gives: the runnable was tampered with */
+    if (r->level >= POLICY_MLFQ_LEVELS)
+        r->level = POLICY_MLFQ_LEVELS - 1; /* set by hand past policy_mlfq_set_level: the
+                                            * bottom, since a wake-up has nobody to refuse to */
     mlfq_maybe_boost(m, now);
     mlfq_catch_up(m, r);
     /* Rule 4 again: back from waiting, it keeps its level and what it used there. */
@@ -180,3 +181,13 @@ const struct policy_ops policy_mlfq = {
     .for_each = mlfq_for_each,
     .describe = mlfq_describe,
 };
+
+int policy_mlfq_set_level(struct runnable *r, unsigned level) {
+    if (!r || level >= POLICY_MLFQ_LEVELS)
+        return -EINVAL;
+    if (r->queued)
+        return -EBUSY;
+    r->level = (uint8_t)level;
+    r->used_ns = 0;
+    return 0;
+}

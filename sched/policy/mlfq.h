@@ -20,5 +20,9 @@ struct policy_mlfq_config {
 };
 int policy_mlfq_get_config(const struct policy *p, struct policy_mlfq_config *out);
 int policy_mlfq_configure(struct policy *p, const struct policy_mlfq_config *config);
+/* Puts a runnable that is not queued at `level` (0 is the top): -EINVAL past the bottom level,
+ * -EBUSY while queued. Refused here, when set: a push comes from a wake-up with nobody to
+ * refuse to, so a level set by hand past the bottom is pushed at the bottom. */
+int policy_mlfq_set_level(struct runnable *r, unsigned level);
 
 #endif

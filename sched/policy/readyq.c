@@ -6,7 +6,9 @@
 
 void readyq_init(struct readyq *q, struct policy *policy) {
     q->next_seq = 0;
+    q->reserved = 0;
     q->policy = policy;
+    q->grows = policy && policy->ops->reserve; /* the list policies link, never allocate */
 }
 
 void readyq_free(struct readyq *q) {
@@ -19,11 +21,35 @@ int readyq_set_policy(struct readyq *q, const struct policy_ops *ops) {
         return -EBUSY;
     struct policy *next = NULL;
     int err = policy_new(&next, ops, q->policy->alloc);
-    if (err)
+    if (err == 0 && next->ops->reserve)
+        err = next->ops->reserve(next, q->reserved); /* the promises made still hold */
+    if (err) {
+        policy_free(next);
         return err;
+    }
     policy_free(q->policy);
     q->policy = next;
+    q->grows = next->ops->reserve != NULL;
     return 0;
+}
+
+int readyq_reserve(struct readyq *q) {
+    if (q->policy->ops->reserve) {
+        int err = q->policy->ops->reserve(q->policy, q->reserved + 1);
+        if (err)
+            return err;
+    }
+    q->reserved++;
+    return 0;
+}
+
+void readyq_release(struct readyq *q) {
+    if (q->reserved > 0)
+        q->reserved--;
+}
+
+int readyq_make_room_slow(struct readyq *q) {
+    return q->policy->ops->reserve(q->policy, readyq_count(q) + q->reserved + 1);
 }
 
 int readyq_push(struct readyq *q, struct runnable *r, int64_t now) {

@@ -7,7 +7,9 @@
 
 struct readyq {
     struct policy *policy;
+    bool grows; /* the policy has a reserve op (a heap): an unreserved push must make room */
     uint64_t next_seq;
+    size_t reserved; /* places promised to registered handles (readyq_reserve) */
 };
 
 /* The queue takes a policy made by policy_new and owns it from now on: readyq_free frees it.
@@ -17,7 +19,18 @@ void readyq_free(struct readyq *q);
 /* Swaps the policy while the queue is empty: 0, -EBUSY (something is queued), or policy_new's
  * error (the old policy stays). */
 int readyq_set_policy(struct readyq *q, const struct policy_ops *ops);
-/* 0; pushing an already queued runnable is a no-op that also returns 0. -ENOMEM possible. */
+/* Promises one more place: after it, `reserved` pushes can never fail. 0 or -ENOMEM. */
+int readyq_reserve(struct readyq *q);
+void readyq_release(struct readyq *q);
+/* Before an unreserved push (a bare loop_call_soon): room for it AND every reservation, so it
+ * never takes a place promised to someone else. 0 or -ENOMEM. */
+int readyq_make_room_slow(struct readyq *q);
+static inline int readyq_make_room(struct readyq *q) {
+    return q->grows ? readyq_make_room_slow(q) : 0; /* inline: loop_call_soon's hot path */
+}
+/* 0; pushing an already queued runnable is a no-op that also returns 0. A push never fails
+ * while the queued runnables number at most `reserved`; past that, a heap policy may return
+ * -ENOMEM (so an unreserved caller, loop_call_soon, hears it). */
 int readyq_push(struct readyq *q, struct runnable *r, int64_t now);
 struct runnable *readyq_pop(struct readyq *q, int64_t now);
 /* 0, or -EALREADY if r was not queued. */

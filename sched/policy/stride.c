@@ -28,7 +28,7 @@ static uint64_t saturating_add(uint64_t a, uint64_t b) {
 }
 
 static uint64_t stride_of(const struct stride_policy *s, const struct runnable *r) {
-    /* push refuses 0 tickets; should they be zeroed after a push, charge as 1 ticket would */
+    /* push counts 0 tickets as 1; should they be zeroed after a push, charge as 1 would */
     uint64_t tickets = r->tickets ? r->tickets : 1;
     uint64_t stride = s->stride_constant / tickets;
     return stride ? stride : 1; /* more tickets than the constant: they all look like `constant` */
@@ -74,7 +74,7 @@ static int stride_push(struct policy *p, struct runnable *r, int64_t now) {
     (void)now;
     struct stride_policy *s = (struct stride_policy *)p;
     if (r->tickets == 0)
-        return -EINVAL; /* a stride of constant/0: no share at all is not a share */
+        r->tickets = 1; /* set by hand past runnable_set_tickets: a wake-up cannot refuse */
     uint64_t lowest = s->last_run_pass;
     struct heap_node *top = heap_peek(&s->base.heap);
     if (top && container_of(top, struct runnable, heap)->pass < lowest)
@@ -127,6 +127,7 @@ const struct policy_ops policy_stride = {
     .name = "stride",
     .new = stride_new,
     .free = policy_heap_free,
+    .reserve = policy_heap_reserve,
     .push = stride_push,
     .pop = stride_pop,
     .remove = policy_heap_remove,

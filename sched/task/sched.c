@@ -8,6 +8,7 @@
 #include "sched/task/sched.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc *alloc,
@@ -24,8 +25,10 @@ void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc
     s->task_count = 0;
     s->loop = NULL;
     s->resume_waiter = NULL;
+    s->end_live_tasks = NULL;
     s->unretrieved_count = 0;
     s->unretrieved_dropped = 0;
+    s->error[0] = '\0';
     timerq_init(&s->timers, s->alloc);
     readyq_init(&s->ready, policy);
 }
@@ -45,7 +48,17 @@ static void report_unretrieved(struct sched *s) {
     fflush(s->report);
 }
 
+int sched_refuse(struct sched *s, int err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
 void sched_free(struct sched *s) {
+    if (s->end_live_tasks)
+        s->end_live_tasks(s); /* the task layer's: reports and detaches every live task */
     report_unretrieved(s);
     while (readyq_pop(&s->ready, s->now)) {
         /* unlink whatever never ran */
@@ -59,6 +72,14 @@ int sched_push_ready(struct sched *s, struct runnable *r) {
         return 0;
     r->tick = s->in_batch ? s->tick + 1 : s->tick;
     return readyq_push(&s->ready, r, s->now);
+}
+
+int sched_reserve(struct sched *s) {
+    return readyq_reserve(&s->ready);
+}
+
+void sched_release(struct sched *s) {
+    readyq_release(&s->ready);
 }
 
 int sched_unqueue(struct sched *s, struct runnable *r) {

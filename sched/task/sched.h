@@ -41,6 +41,8 @@ struct sched {
     /* What a woken waiter does last: set by the task layer at the first spawn (it puts the
      * waiter's task back on the ready queue), so waking needs no knowledge of tasks. */
     void (*resume_waiter)(struct waiter *w);
+    /* Set there too: what sched_free does about tasks still live (reports and detaches them). */
+    void (*end_live_tasks)(struct sched *s);
     size_t task_count;
     FILE *report; /* where failures nobody else will see are reported */
     const struct sched_alloc *alloc;
@@ -50,18 +52,36 @@ struct sched {
     struct sched_failure unretrieved[SCHED_MAX_UNRETRIEVED]; /* see task.c: failures nobody joined */
     size_t unretrieved_count;
     size_t unretrieved_dropped;
+    /* Words for the last refusal (a misused handle, a wait nothing can end): loop_last_error
+     * returns them. Here, so that the task layer can explain a refusal without knowing loops. */
+    char error[200];
 };
 
 /* Never allocates: the ready queue takes `policy` (made by policy_new) and owns it. */
 void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc *alloc,
                 FILE *report);
-/* Reports failures nobody joined, unlinks whatever is still queued or armed (the handles belong
+/* Reports failures nobody joined, and every task still live ("task 'x' was destroyed while
+ * still pending"), which it then ends as cancelled and detaches, so that nothing left behind
+ * can reach the freed scheduler (task_cancel on it says -EALREADY); unlinks whatever is still queued or armed (the handles belong
  * to their owners) and frees the policy and the timer queue's array. */
 void sched_free(struct sched *s);
 
+/* Records the words loop_last_error() returns (printf-style), and returns `err`, so a refusal
+ * is one line: return sched_refuse(s, -EBUSY, "...", ...). */
+int sched_refuse(struct sched *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Queues r, stamped with the tick whose N may count it (the next one during a batch: see sched.c
- * for the batch rule). Pushing a queued runnable is a no-op. 0 or -ENOMEM. */
+ * for the batch rule). Pushing a queued runnable is a no-op. Never fails for a runnable whose
+ * owner holds a reservation (sched_reserve): that is how every wake-up is infallible. Else 0 or
+ * -ENOMEM (only the heap policies allocate). */
 int sched_push_ready(struct sched *s, struct runnable *r);
+/* A handle that will push its runnable later, from a wake-up that has nobody to return an error
+ * to (a task, a watcher, an armed timer), reserves its place now, when it registers: 0 or
+ * -ENOMEM for the caller. sched_release gives the place back when it unregisters. */
+int sched_reserve(struct sched *s);
+void sched_release(struct sched *s);
+
 /* Takes r off the ready queue; if it was counted in this batch's N, N shrinks. 0 or -EALREADY. */
 int sched_unqueue(struct sched *s, struct runnable *r);
 
@@ -74,8 +94,10 @@ void sched_batch_begin(struct sched *s);
 struct runnable *sched_batch_next(struct sched *s);
 void sched_batch_end(struct sched *s);
 
-/* The owner of the running runnable ended during its run (a finished task may be freed at
- * once): after the run, the scheduler must not touch it. */
+/* The owner of the running runnable may be freed before its run returns (a finished task; a
+ * timer, watcher or stream whose owner may free it in its own callback): after the run, the
+ * loop must not touch it (no charge, after_run sees NULL). Owners call this BEFORE handing
+ * control to code that may free them. */
 void sched_runnable_gone(struct sched *s, struct runnable *r);
 
 #endif

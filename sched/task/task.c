@@ -61,6 +61,7 @@ static void finish(struct task *t) {
     if (t->waiter.waiting)
         waiter_wake(&t->waiter, -EDEADLK);
     sched_unqueue(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
+    sched_release(s);          /* its place on the ready queue, reserved by task_spawn */
     t->error = coro_error(&t->co);
     if (list_empty(&s->scopes))
         end(t); /* the usual case, one test */
@@ -107,14 +108,65 @@ static void run_step(void *arg) {
     }
 }
 
+/* For a task still live when its scheduler is freed: ends it as cancelled without running it
+ * again, and detaches it from every queue and from the scheduler. */
+static void task_detach(struct task *t) {
+    struct sched *s = t->sched;
+    struct waiter *w = &t->waiter;
+    if (w->waiting) {
+        w->waiting = false;
+        list_remove(&w->node);
+        if (timerq_armed(&w->timer))
+            timerq_remove(&s->timers, &w->timer);
+    }
+    w->undo = NULL; /* an fd watch: the loop unwatched every fd before it freed its scheduler */
+    sched_unqueue(s, &t->run);
+    sched_release(s);
+    list_remove(&t->live);
+    s->task_count--;
+    t->error = -ECANCELED;
+    t->state = TASK_CANCELLED;
+    t->sched = NULL;
+    w->sched = NULL;
+}
+
+/* asyncio warns "Task was destroyed but it is pending!" when a pending task is collected; here
+ * the scheduler's end is that moment. Each task is then ended as cancelled and detached: an
+ * owner that still holds it may call task_cancel or task_dump, and neither reaches s again. */
+static void end_live_tasks(struct sched *s) {
+    while (!list_empty(&s->tasks)) {
+        struct task *t = container_of(list_first(&s->tasks), struct task, live);
+        fprintf(s->report, "loopschool: task '%s' was destroyed while still pending (%s%s%s)\n",
+                t->run.name, task_state_name((enum task_state)t->state),
+                t->state == TASK_WAITING ? " on " : "",
+                t->state == TASK_WAITING && t->waiter.what ? t->waiter.what : "");
+        task_detach(t);
+    }
+    fflush(s->report);
+}
+
 int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done) {
     if (!s || !t || !step)
-        return -EINVAL;
+        return s ? sched_refuse(s, -EINVAL, "task_spawn: %s is NULL", t ? "the step" : "the task")
+                 : -EINVAL;
+    if (t->magic == TASK_MAGIC && !task_done(t))
+        return sched_refuse(s, -EBUSY,
+                            "task_spawn(%s): this task is still %s; spawn it again only after "
+                            "it has ended (task_done), or spawn another struct task",
+                            t->run.name, task_state_name((enum task_state)t->state));
+    /* Every wake-up of this task pushes it without anyone to tell of a failure: its place on
+     * the ready queue is reserved now, while the caller can still hear -ENOMEM. */
+    int err = sched_reserve(s);
+    if (err)
+        return sched_refuse(s, err, "task_spawn(%s): out of memory for its place on the ready "
+                            "queue", name ? name : "(unnamed)");
     memset(t, 0, sizeof *t);
+    t->magic = TASK_MAGIC;
     runnable_init(&t->run, run_step, t, name);
     waiter_init(&t->waiter, t, s, t->run.name);
     s->resume_waiter = resume_task;
+    s->end_live_tasks = end_live_tasks;
     waitq_init(&t->joiners);
     t->sched = s;
     t->step = step;
@@ -165,8 +217,8 @@ int task_add_done_hook(struct task *t, const struct task_done_hook *hook) {
 }
 
 int task_cancel(struct task *t) {
-    if (!t)
-        return -EINVAL;
+    if (!t || t->magic != TASK_MAGIC)
+        return -EINVAL; /* never spawned: there is no scheduler to tell, nothing to cancel */
     if (task_done(t))
         return -EALREADY; /* it has ended: its result stands */
     if (t->state == TASK_WAITING && t->waiter.joining)
@@ -194,6 +246,12 @@ bool task_yield_begin(struct task *t) {
 bool task_shield_begin(struct task *t, struct task *other) {
     if (!other || other == t) {
         t->waiter.result = other ? -EDEADLK : -EINVAL; /* joining yourself would never end */
+        return false;
+    }
+    if (other->magic != TASK_MAGIC) {
+        t->waiter.result = sched_refuse(t->sched, -EINVAL,
+                                        "task '%s' joined a task that was never spawned: spawn "
+                                        "it (task_spawn) before joining it", t->run.name);
         return false;
     }
     if (task_done(other)) {

@@ -43,8 +43,16 @@ struct task {
     task_step_fn step;
     task_done_fn on_done;   /* the owner's: typically frees the frame */
     int error;              /* how it ended: 0, or a negative errno */
+    uint16_t magic;         /* TASK_MAGIC from the first spawn on: "this struct is a task" */
     unsigned char state;    /* enum task_state */
 };
+
+/* Set by task_spawn, so that a join or a cancel can tell a task from memory that never was
+ * one, and a spawn can tell a live task (refused) from a fresh or ended one. 16 bits, in what
+ * was padding: a task stays 296 bytes. A struct task that
+ * was never spawned must therefore be zeroed (calloc, `= {0}`, static), as asyncio's objects
+ * are always constructed: garbage that happens to read TASK_MAGIC is the one case not caught. */
+#define TASK_MAGIC 0x7a5cu
 
 /* From the task back to the frame that embeds it: struct worker *w = TASK_FRAME(t, struct
  * worker, task). */
@@ -52,7 +60,9 @@ struct task {
 
 /* Queues t to run its first step in a coming tick. step returns what a coroutine step returns;
  * on_done (may be NULL) is called once when it ends, after its joiners were woken, and may free
- * the frame. -EINVAL for a NULL step. */
+ * the frame. -EINVAL for a NULL step; -EBUSY if t is still live (ready, running or waiting:
+ * respawning it would unlink it from the queues it is on); -ENOMEM if its place on the ready
+ * queue could not be reserved. loop_last_error says which. */
 int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done);
 
