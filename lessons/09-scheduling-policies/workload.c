@@ -10,6 +10,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "loop/observe/record_cli.h"
 #include "sched/policy/lottery.h"
 #include "sched/policy/mlfq.h"
 
@@ -269,6 +270,8 @@ int workload_run(const struct workload_spec *spec, const struct policy_ops *poli
         .hooks = {.ctx = run, .before_run = on_before_run, .after_run = on_after_run},
     };
     int err = loop_new(&run->loop, &config);
+    if (err == 0 && spec->record)
+        err = record_cli_attach(spec->record, run->loop);
     if (err == 0)
         err = configure_policy(run->loop, spec);
     for (size_t i = 0; err == 0 && i < spec->task_count; i++) {

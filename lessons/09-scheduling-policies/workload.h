@@ -34,12 +34,15 @@ struct workload_task_spec {
 
 enum { WORKLOAD_MAX_TASKS = 16 };
 
+struct record_cli;
+
 struct workload_spec {
     const struct workload_task_spec *tasks;
     size_t task_count;  /* 1 .. WORKLOAD_MAX_TASKS */
     int64_t horizon_ns; /* no unit of work starts unless it can end by then: > 0 */
     uint64_t lottery_seed;
     const struct policy_mlfq_config *mlfq; /* NULL: MLFQ's defaults */
+    struct record_cli *record; /* NULL, or the demo's --record: its first run is recorded */
 };
 
 /* One run of one task: [start_ns, start_ns + ran_ns) on the virtual clock. */

@@ -57,12 +57,15 @@ static struct task *task_of(struct loop *loop, const struct runnable *r) {
     return NULL;
 }
 
-/* " task STATE FILE:LINE" (line 0: it has not started) or nothing for a plain callback. */
+/* " task STATE FILE:LINE", " task STATE start" before its first step, or nothing for a plain
+ * callback. */
 static void task_words(const struct task *t, char *out, size_t size) {
     out[0] = '\0';
-    if (t)
+    if (t && t->co.line > 0 && t->co.file)
         snprintf(out, size, " task %s %s:%d", task_state_name((enum task_state)t->state),
-                 t->co.file ? t->co.file : "?", (int)t->co.line);
+                 t->co.file, (int)t->co.line);
+    else if (t)
+        snprintf(out, size, " task %s start", task_state_name((enum task_state)t->state));
 }
 
 struct visit {
