@@ -79,7 +79,8 @@ Test(viewer, recording_is_the_committed_one,
         line += got[i++] == '\n';
     cr_assert(len == expected_len && i == len,
               "the recording equals " EXPECTED " (it differs at line %zu; if the change is meant, "
-              "copy %s over it)", line, path);
+              "copy %s over it)",
+              line, path);
     cr_assert(strstr(got, "W 2000000 timer blink\n"),
               "tick 1 waits 2 ms for blink, due in 1.5 ms: rounded up to poll's whole ms");
     cr_assert(strstr(got, "M timer coffee\nM timer tea\nN 2\n"),

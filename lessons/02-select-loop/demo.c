@@ -327,7 +327,8 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
 int main(int argc, char **argv) {
     /* One line at a time even into a pipe, so the story stays in order beside gdb's output. */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (record_cli_parse(&record, &argc, argv, "Lesson 02: an echo server and two clients on select") != 0) {
+    if (record_cli_parse(&record, &argc, argv,
+                         "Lesson 02: an echo server and two clients on select") != 0) {
         fprintf(stderr, "usage: demo [--trace] [--record FILE] (and the echo demos' options)\n");
         return 2;
     }

@@ -125,7 +125,8 @@ int main(int argc, char **argv) {
     /* One line at a time even into a pipe, so the story interleaves in order with gdb's output
      * in the README's session. */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (record_cli_parse(&record, &argc, argv, "Lesson 04: the ready queue and the batch rule") != 0) {
+    const char *title = "Lesson 04: the ready queue and the batch rule";
+    if (record_cli_parse(&record, &argc, argv, title) != 0) {
         fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
         return 2;
     }

@@ -462,7 +462,8 @@ static bool part3(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
-    if (record_cli_parse(&record, &argc, argv, "Lesson 10: a producer, a consumer and a bounded queue") != 0) {
+    if (record_cli_parse(&record, &argc, argv,
+                         "Lesson 10: a producer, a consumer and a bounded queue") != 0) {
         fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
         return 2;
     }

@@ -57,15 +57,13 @@ static struct task *task_of(struct loop *loop, const struct runnable *r) {
     return NULL;
 }
 
-/* " task STATE FILE:LINE", " task STATE start" before its first step, or nothing for a plain
- * callback. */
-static void task_words(const struct task *t, char *out, size_t size) {
-    out[0] = '\0';
-    if (t && t->co.line > 0 && t->co.file)
-        snprintf(out, size, " task %s %s:%d", task_state_name((enum task_state)t->state),
-                 t->co.file, (int)t->co.line);
-    else if (t)
-        snprintf(out, size, " task %s start", task_state_name((enum task_state)t->state));
+/* A task's line: "KIND STATE FILE:LINE", or "KIND STATE start" before its first step. */
+static void task_line(struct recorder *rec, char kind, const struct task *t) {
+    if (t->co.line > 0 && t->co.file)
+        emit(rec, "%c %s %s:%d\n", kind, task_state_name((enum task_state)t->state), t->co.file,
+             (int)t->co.line);
+    else
+        emit(rec, "%c %s start\n", kind, task_state_name((enum task_state)t->state));
 }
 
 struct visit {
@@ -169,9 +167,10 @@ static void on_after_queue(void *ctx, struct loop *loop) {
 
 static void on_before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     struct recorder *rec = ctx;
-    char words[200];
-    task_words(task_of(loop, r), words, sizeof words);
-    emit(rec, "P %s%s\n", name_of(r->name), words);
+    emit(rec, "P %s\n", name_of(r->name));
+    const struct task *t = task_of(loop, r);
+    if (t)
+        task_line(rec, 'K', t);
 }
 
 static void on_after_run(void *ctx, struct loop *loop, const struct runnable *r, int64_t ns) {
@@ -181,9 +180,11 @@ static void on_after_run(void *ctx, struct loop *loop, const struct runnable *r,
         emit(rec, "A gone\n");
         return;
     }
-    char words[200];
-    task_words(task_of(loop, r), words, sizeof words);
-    emit(rec, "A%s\n", words);
+    const struct task *t = task_of(loop, r);
+    if (t)
+        task_line(rec, 'A', t);
+    else
+        emit(rec, "A callback\n");
 }
 
 int recorder_new(struct recorder **out, size_t cap) {

@@ -20,8 +20,9 @@
  *   R fd r|w|rw|x                     one ready descriptor
  *   M timer|fd name                   step 3: moved to the ready queue
  *   N count                           step 4: the batch's N
- *   P name [task state file:line]     one pick, in order
- *   A [gone | task state file:line]   after that step
+ *   P name                            one pick, in order
+ *   K state file:line|start           if the pick is a task: its state and resume point
+ *   A gone|callback|state file:line   after the pick ran (gone: the task ended and was freed)
  *   E truncated                       the buffer was full: nothing after this
  * Snapshots (H, Q, F) follow T (as step 1 sees them) and M (as step 4 begins). */
 

@@ -13,11 +13,20 @@ enum { PAGE_MAX_SOURCES = 16, PAGE_PATH_MAX = 256 };
 static void escape(FILE *out, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         switch (s[i]) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(s[i], out);
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        default:
+            fputc(s[i], out);
         }
     }
 }
@@ -27,16 +36,16 @@ static void lines(FILE *out, const char *const *text) {
         fputs(*text, out);
 }
 
-/* The files named by "task STATE FILE:LINE" in the P and A lines, each once. */
+/* The files named by "STATE FILE:LINE" in the K and A lines, each once. */
 static size_t collect_sources(const char *rec, size_t len, char paths[][PAGE_PATH_MAX]) {
     size_t count = 0;
     for (const char *p = rec; p < rec + len && count < PAGE_MAX_SOURCES;) {
         const char *end = memchr(p, '\n', (size_t)(rec + len - p));
         if (!end)
             end = rec + len;
-        const char *t = (*p == 'P' || *p == 'A') ? strstr(p, " task ") : NULL;
-        if (t && t < end) {
-            const char *file = memchr(t + 6, ' ', (size_t)(end - t - 6));
+        const char *t = (*p == 'K' || *p == 'A') && end - p > 2 ? p + 1 : NULL;
+        if (t) {
+            const char *file = memchr(t + 1, ' ', (size_t)(end - t - 1));
             const char *colon = NULL;
             for (const char *c = end; file && c > file; c--)
                 if (*c == ':') {
@@ -79,6 +88,7 @@ static void embed_source(FILE *out, const char *path) {
 static void timeline(FILE *out, const char *rec, size_t len) {
     fputs("<noscript><h2>The ticks, as text</h2><pre id=\"timeline\">", out);
     bool open = false;
+    long long first = 0; /* times are shown from the first tick: a real clock's zero is far */
     for (const char *p = rec; p < rec + len;) {
         const char *end = memchr(p, '\n', (size_t)(rec + len - p));
         if (!end)
@@ -88,7 +98,10 @@ static void timeline(FILE *out, const char *rec, size_t len) {
             unsigned long long tick = 0;
             long long now = 0;
             sscanf(p, "T %llu %lld", &tick, &now);
-            fprintf(out, "%stick %llu at +%.3f ms:", open ? "\n" : "", tick, (double)now / 1e6);
+            if (!open)
+                first = now;
+            fprintf(out, "%stick %llu at +%.3f ms:", open ? "\n" : "", tick,
+                    (double)(now - first) / 1e6);
             open = true;
         } else if (*p == 'W') {
             long long timeout = 0;
