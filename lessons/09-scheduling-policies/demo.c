@@ -188,14 +188,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: demo [--record FILE]\n");
         return 2;
     }
-    struct workload_spec recorded = *workload_standard();
-    recorded.record = &record;
-    const struct workload_spec *spec = &recorded;
+    const struct workload_spec *spec = workload_standard();
     struct workload_result runs[POLICIES];
     describe_workload(spec);
     printf("The first units of work under each policy:\n");
     for (int p = 0; p < POLICIES; p++) {
-        int err = workload_run(spec, policy_by_index((size_t)p), &runs[p]);
+        int err = workload_run_recorded(spec, policy_by_index((size_t)p), &runs[p], &record);
         if (err) {
             fprintf(stderr, "demo: the %s run failed: %s\n", policy_by_index((size_t)p)->name,
                     strerror(-err));

@@ -34,15 +34,12 @@ struct workload_task_spec {
 
 enum { WORKLOAD_MAX_TASKS = 16 };
 
-struct record_cli;
-
 struct workload_spec {
     const struct workload_task_spec *tasks;
     size_t task_count;  /* 1 .. WORKLOAD_MAX_TASKS */
     int64_t horizon_ns; /* no unit of work starts unless it can end by then: > 0 */
     uint64_t lottery_seed;
     const struct policy_mlfq_config *mlfq; /* NULL: MLFQ's defaults */
-    struct record_cli *record; /* NULL, or the demo's --record: its first run is recorded */
 };
 
 /* One run of one task: [start_ns, start_ns + ran_ns) on the virtual clock. */
@@ -99,6 +96,10 @@ const struct workload_spec *workload_standard(void);
  * for a NULL argument or a spec out of range, -ENOMEM, or the loop's error. */
 int workload_run(const struct workload_spec *spec, const struct policy_ops *policy,
                  struct workload_result *out);
+/* The same, with the run's loop recorded by `record` (the demo's --record; NULL: not). */
+struct record_cli;
+int workload_run_recorded(const struct workload_spec *spec, const struct policy_ops *policy,
+                          struct workload_result *out, struct record_cli *record);
 void workload_result_free(struct workload_result *result);
 
 /* A task's share of all the CPU the tasks used, in percent. */
