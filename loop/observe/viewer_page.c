@@ -105,13 +105,15 @@ static void timeline(FILE *out, const char *rec, size_t len) {
             open = true;
         } else if (*p == 'W') {
             long long timeout = 0;
-            char why[16] = "";
-            sscanf(p, "W %lld %15s", &timeout, why);
-            fprintf(out, " wait %.3f ms (%s)", (double)timeout / 1e6, why);
+            int at = 0;
+            sscanf(p, "W %lld %n", &timeout, &at);
+            fprintf(out, " wait %.3f ms (", (double)timeout / 1e6);
+            escape(out, p + at, at > 0 && (size_t)at < n ? n - (size_t)at : 0);
+            fputs(")", out);
         } else if (*p == 'B') {
-            fprintf(out, ";");
-            escape(out, p + 1, n - 1);
-            fprintf(out, " ready");
+            int ready = 0;
+            sscanf(p, "B %d", &ready);
+            fprintf(out, "; the backend returned %d", ready);
         } else if (*p == 'M' || *p == 'P') {
             fputs(*p == 'M' ? "; moved" : "; ran", out);
             const char *sp = memchr(p + 2, ' ', n - 2);
