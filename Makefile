@@ -40,7 +40,7 @@ RUNNER      := $(BUILD)/tests/runner
 BENCHES     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all run lesson test check bench debug clean help deps deps-check runner demos \
-        run-tests bench-build layering format format-check FORCE
+        run-tests bench-build layering format format-check view view-shots FORCE
 .DEFAULT_GOAL := all
 # Keep objects: they are intermediates of pattern rules, and make would otherwise delete them.
 .SECONDARY:
@@ -129,6 +129,38 @@ lesson:
 	test -n "$$d" || { echo "no lesson $(L) under lessons/" >&2; exit 2; }; \
 	$(MAKE) --no-print-directory $(BUILD)/$$d/demo $(if $(filter 1,$(V)),,>/dev/null) && \
 	$(BUILD)/$$d/demo
+
+# ---- the tick viewer -----------------------------------------------------------------------------
+# `make view L=5`: the lesson's demo records every tick (on the virtual clock where it has one:
+# lesson 05's --virtual) into ONE self-contained page under build/view/, and the path is printed.
+# `make view-shots` retakes each recorded lesson's screenshot (LESSON/watch.png) with headless
+# Chromium, at the tick and step named in VIEW_SHOTS; the tests never do.
+VIEW_SHOTS = 02:tick=3\&step=3 04:tick=2\&step=5 05:tick=1\&step=1 08:tick=6\&step=4 \
+             09:tick=6\&step=5 10:tick=3\&step=4
+view:
+	@case "$(L)" in ''|*[!0-9]*) echo "usage: make view L=NN (a lesson number, e.g. L=5)" >&2; \
+	  exit 2;; esac; \
+	d=$$(ls -d lessons/$(L)-* lessons/0$(L)-* 2>/dev/null | head -1); \
+	test -n "$$d" || { echo "no lesson $(L) under lessons/" >&2; exit 2; }; \
+	grep -q record_cli $$d/demo.c || { echo "$$d's demo has no --record" >&2; exit 2; }; \
+	slug=$${d#lessons/}; args=; case $$slug in 05-*) args=--virtual;; esac; \
+	$(MAKE) --no-print-directory $(BUILD)/$$d/demo $(if $(filter 1,$(V)),,>/dev/null) && \
+	mkdir -p $(BUILD)/view && \
+	$(BUILD)/$$d/demo $$args --record $(BUILD)/view/$$slug.html >/dev/null && \
+	echo "$(BUILD)/view/$$slug.html"
+
+view-shots:
+	@command -v chromium >/dev/null || { echo "view-shots needs chromium: apt-get install chromium" >&2; \
+	  exit 2; }; \
+	for shot in $(VIEW_SHOTS); do n=$${shot%%:*}; query=$${shot#*:}; \
+	  page=$$($(MAKE) --no-print-directory view L=$$n) || exit 1; \
+	  d=$$(ls -d lessons/$$n-*); profile=$$(mktemp -d); \
+	  chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+	    --disable-component-update --disable-sync --no-first-run --user-data-dir=$$profile \
+	    --hide-scrollbars --screenshot=$$d/watch.png --window-size=1280,800 \
+	    "file://$(CURDIR)/$$page?$$query" >/dev/null 2>&1; rm -rf $$profile; \
+	  test -s $$d/watch.png || { echo "no screenshot for $$d" >&2; exit 1; }; \
+	  echo "$$d/watch.png ($$query)"; done
 
 # ---- tests ---------------------------------------------------------------------------------------
 # A fresh machine may lack Criterion (and pkg-config, gdb, valgrind): install them, as root
@@ -253,6 +285,8 @@ HELP = \
   "make run|the tour: every demo in order (needs only cc and make)" \
   "make run PAUSE=1|the tour, waiting for Enter between lessons" \
   "make lesson L=5|one lesson's demo (L=5 and L=05 alike)" \
+  "make view L=5|one lesson's ticks as a page to step through (build/view/)" \
+  "make view-shots|retake the lessons' watch.png screenshots (chromium)" \
   "make test|every test, switch and labels coroutines; one verdict" \
   "make run-tests|build and run this build's runner once" \
   "make TEST_ONLY=PAT run-tests|only tests whose source matches PAT ('lessons/01-%')" \

@@ -24,7 +24,7 @@ int loop_new(struct loop **out, const struct loop_config *config) {
     list_init(&loop->observers);
     const struct loop_hooks *h = &config->hooks;
     loop->first_observer.hooks = *h;
-    if (h->before_wait || h->after_wait || h->before_run || h->after_run)
+    if (h->before_wait || h->after_wait || h->after_queue || h->before_run || h->after_run)
         (void)loop_observe(loop, &loop->first_observer);
     loop_clock_init_real(&loop->real_clock);
     loop->clock = config->clock ? config->clock : &loop->real_clock;
@@ -234,6 +234,12 @@ static int wait_for_readiness(struct loop *loop, int64_t timeout) {
 static void queue_woken(struct loop *loop, int n_ready_fds) {
     loop_queue_ready_fds(loop, n_ready_fds);
     sched_fire_due_timers(&loop->sched, loop->sched.now);
+    /* Spelled out: LOOP_NOTIFY needs an argument after loop, and this hook takes none. */
+    list_for_each(n_, &loop->observers) {
+        struct loop_observer *o_ = container_of(n_, struct loop_observer, node);
+        if (o_->hooks.after_queue)
+            o_->hooks.after_queue(o_->hooks.ctx, loop);
+    }
 }
 
 static void run_one(struct loop *loop, struct runnable *r) {

@@ -29,6 +29,8 @@ struct loop_hooks {
     void *ctx;
     void (*before_wait)(void *ctx, struct loop *loop, int64_t timeout_ns);
     void (*after_wait)(void *ctx, struct loop *loop, const struct backend_ready *ready, int n);
+    /* Step 3 has queued the woken watchers and due timers; the batch has not begun. */
+    void (*after_queue)(void *ctx, struct loop *loop);
     void (*before_run)(void *ctx, struct loop *loop, const struct runnable *r);
     /* r is NULL when the runnable's owner ended during its run (a finished task). */
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);

@@ -18,6 +18,7 @@
 
 #include "loop/net/echo.h"
 #include "loop/loop.h"
+#include "loop/observe/record_cli.h"
 #include "loop/net/net.h"
 
 enum { STEP_NS = 5000000 }; /* the pause between scenes: long enough to see select() sleep */
@@ -254,6 +255,9 @@ static bool client_connect(struct demo *d, struct client *c) {
     return loop_watch_fd(d->loop, &c->watcher, c->fd, LOOP_READABLE, client_readable, c) == 0;
 }
 
+/* --record FILE: the first loop's ticks, for the tick viewer (make view). */
+static struct record_cli record;
+
 static int scenario(const struct backend_ops *backend, bool trace_only) {
     static struct demo d; /* static: the pool of streams is ~66 KB, too much for a stack frame */
     d.start_ns = now_ns();
@@ -265,6 +269,8 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
         .hooks = {.ctx = &d, .before_wait = narrate_wait, .after_wait = narrate_ready},
     };
     int rc = loop_new(&d.loop, &config);
+    if (rc == 0)
+        rc = record_cli_attach(&record, d.loop);
     if (rc == 0)
         rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, NULL);
     if (rc < 0) {
@@ -298,7 +304,11 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
     if (!ok || rc < 0 || !d.ok)
         loop_dump(d.loop, stderr); /* what the loop still holds, to see where it got stuck */
     echo_server_close(&d.server);
+    int written = record_cli_finish(&record);
     loop_free(d.loop);
+    if (written != 0)
+        fprintf(stderr, "demo: cannot write %s: %s\n", record.path, strerror(-written));
+    ok = ok && written == 0;
     if (!ok || rc < 0 || !d.ok) {
         printf("\nThe demo did not see what it expected (above).\n");
         return 1;
@@ -317,6 +327,11 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
 int main(int argc, char **argv) {
     /* One line at a time even into a pipe, so the story stays in order beside gdb's output. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (record_cli_parse(&record, &argc, argv,
+                         "Lesson 02: an echo server and two clients on select") != 0) {
+        fprintf(stderr, "usage: demo [--trace] [--record FILE] (and the echo demos' options)\n");
+        return 2;
+    }
     bool trace_only = argc > 1 && strcmp(argv[argc - 1], "--trace") == 0;
     if (trace_only)
         argc--; /* the rest of the command line is the echo demos' own */

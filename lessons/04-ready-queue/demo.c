@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "loop/loop.h"
+#include "loop/observe/record_cli.h"
 #include "sched/task/sched.h"
 
 /* Every callback of the story is an `act`: a runnable plus what it does when it runs. */
@@ -117,15 +118,27 @@ static void act_init(struct act *a, struct loop *loop, const char *name) {
     a->loop = loop;
 }
 
+/* --record FILE: the first loop's ticks, for the tick viewer (make view). */
+static struct record_cli record;
+
 int main(int argc, char **argv) {
     /* One line at a time even into a pipe, so the story interleaves in order with gdb's output
      * in the README's session. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *title = "Lesson 04: the ready queue and the batch rule";
+    if (record_cli_parse(&record, &argc, argv, title) != 0) {
+        fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
+        return 2;
+    }
     trace_only = argc > 1 && strcmp(argv[1], "--trace") == 0;
     struct loop *loop;
     struct loop_config config = {.hooks = {.before_run = before_run}};
     if (loop_new(&loop, &config) != 0) {
         fprintf(stderr, "demo: cannot create the loop\n");
+        return 1;
+    }
+    if (record_cli_attach(&record, loop) != 0) {
+        fprintf(stderr, "demo: cannot record the loop\n");
         return 1;
     }
     struct act hello, counter, parent, child_a, child_b, child_c;
@@ -161,6 +174,11 @@ int main(int argc, char **argv) {
     /* What the story shows: four ticks; counter ran in each, child-b in none (cancelled). */
     bool ok = loop_tick(loop) == 4 && counter.runs == 4 && child_b.runs == 0 && child_c.runs == 1 &&
               hello.runs == 1;
+    int written = record_cli_finish(&record);
+    if (written != 0) {
+        fprintf(stderr, "demo: cannot write %s: %s\n", record.path, strerror(-written));
+        return 1;
+    }
     loop_free(loop);
     if (!ok) {
         printf("\nThe demo did not see what it expected (above).\n");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "loop/loop.h"
+#include "loop/observe/record_cli.h"
 #include "sched/task/sched.h"
 
 #define MS 1000000LL
@@ -138,6 +139,11 @@ int main(int argc, char **argv) {
      * prints when the README's session stops inside the heap. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct narrator *np = &narrator;
+    struct record_cli record;
+    if (record_cli_parse(&record, &argc, argv, "Lesson 05: six timers on the heap") != 0) {
+        fprintf(stderr, "usage: demo [--virtual | --trace] [--record FILE]\n");
+        return 2;
+    }
     np->trace = argc > 1 && strcmp(argv[1], "--trace") == 0;
     np->virtual_time = np->trace || (argc > 1 && strcmp(argv[1], "--virtual") == 0);
 #define n (*np)
@@ -154,6 +160,10 @@ int main(int argc, char **argv) {
     struct loop *loop;
     if (loop_new(&loop, &config) != 0) {
         fprintf(stderr, "demo: cannot create the loop\n");
+        return 1;
+    }
+    if (record_cli_attach(&record, loop) != 0) {
+        fprintf(stderr, "demo: cannot record the loop\n");
         return 1;
     }
     story("Six timers on the %s clock, the poll backend (1 ms resolution).\n",
@@ -176,7 +186,12 @@ int main(int argc, char **argv) {
 
     int rc = loop_run(loop);
     double end_ms = ms_since(&n, loop_now(loop));
+    int written = record_cli_finish(&record);
     loop_free(loop);
+    if (written != 0) {
+        fprintf(stderr, "demo: cannot write %s: %s\n", record.path, strerror(-written));
+        return 1;
+    }
     if (rc != 0 || strcmp(n.fired, "blink email coffee tea snooze") != 0) {
         printf("\nThe demo did not see what it expected: loop_run returned %d; the timers ran in\n"
                "the order \"%s\", not \"blink email coffee tea snooze\".\n",

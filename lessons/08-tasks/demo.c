@@ -4,6 +4,7 @@
  * each sleep a random 0-100 ms on the real clock, and the demo prints what each one cost. */
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "loop/observe/record_cli.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -281,6 +282,9 @@ static void show_loop(struct loop *loop) {
     free(text);
 }
 
+/* --record FILE: the first loop's ticks, for the tick viewer (make view). */
+static struct record_cli record;
+
 static bool part1(void) {
     if (!trace_mode)
         printf("Part 1: five tasks on one loop (virtual clock, so times are exact).\n"
@@ -307,7 +311,7 @@ static bool part1(void) {
                                            .after_wait = after_wait,
                                            .before_run = before_run}};
     struct loop *loop;
-    if (loop_new(&loop, &config) != 0)
+    if (loop_new(&loop, &config) != 0 || record_cli_attach(&record, loop) != 0)
         return false;
     part1_loop = loop;
 
@@ -464,6 +468,10 @@ static bool part2(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
+    if (record_cli_parse(&record, &argc, argv, "Lesson 08: five tasks on one loop") != 0) {
+        fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
+        return 2;
+    }
     trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
     if (trace_mode)
         return part1() ? 0 : 1;
@@ -472,6 +480,11 @@ int main(int argc, char **argv) {
            "when what it waits for happens.\n\n");
     bool ok1 = part1();
     bool ok2 = part2();
+    int written = record_cli_finish(&record);
+    if (written != 0) {
+        fprintf(stderr, "demo: cannot write %s: %s\n", record.path, strerror(-written));
+        return 1;
+    }
     if (!ok1 || !ok2) {
         fprintf(stderr, "demo: part %d did not go as described\n", ok1 ? 2 : 1);
         return 1;

@@ -11,6 +11,7 @@
 #include "lessons/09-scheduling-policies/gantt.h"
 #include "lessons/09-scheduling-policies/workload.h"
 #include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "loop/observe/record_cli.h"
 #include "sched/policy/mlfq.h"
 
 #define OUT_DIR    "build/lessons/09-scheduling-policies"
@@ -178,14 +179,21 @@ static bool save_charts(const struct workload_spec *spec, const struct workload_
     return all_good;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
+    /* --record FILE: the first run's ticks (FIFO), for the tick viewer (make view). */
+    struct record_cli record;
+    if (record_cli_parse(&record, &argc, argv, "Lesson 09: the workload under FIFO") != 0 ||
+        argc > 1) {
+        fprintf(stderr, "usage: demo [--record FILE]\n");
+        return 2;
+    }
     const struct workload_spec *spec = workload_standard();
     struct workload_result runs[POLICIES];
     describe_workload(spec);
     printf("The first units of work under each policy:\n");
     for (int p = 0; p < POLICIES; p++) {
-        int err = workload_run(spec, policy_by_index((size_t)p), &runs[p]);
+        int err = workload_run_recorded(spec, policy_by_index((size_t)p), &runs[p], &record);
         if (err) {
             fprintf(stderr, "demo: the %s run failed: %s\n", policy_by_index((size_t)p)->name,
                     strerror(-err));
@@ -195,6 +203,9 @@ int main(void) {
         }
         first_picks(spec, &runs[p]);
     }
+    int written = record_cli_finish(&record);
+    if (written != 0)
+        fprintf(stderr, "demo: cannot write %s: %s\n", record.path, strerror(-written));
     print_table(spec, runs);
     verdicts(spec, runs);
     bool charts_ok = save_charts(spec, runs);
@@ -203,5 +214,5 @@ int main(void) {
     if (!charts_ok)
         fprintf(stderr, "demo: a chart was not written as committed (see above); if the change\n"
                         "is meant, copy the new charts from " OUT_DIR "/ into " LESSON_DIR "/\n");
-    return charts_ok ? 0 : 1;
+    return charts_ok && written == 0 ? 0 : 1;
 }

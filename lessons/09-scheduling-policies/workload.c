@@ -10,6 +10,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "loop/observe/record_cli.h"
 #include "sched/policy/lottery.h"
 #include "sched/policy/mlfq.h"
 
@@ -248,6 +249,11 @@ static void count_unfinished(struct workload_run *run) {
 
 int workload_run(const struct workload_spec *spec, const struct policy_ops *policy,
                  struct workload_result *out) {
+    return workload_run_recorded(spec, policy, out, NULL);
+}
+
+int workload_run_recorded(const struct workload_spec *spec, const struct policy_ops *policy,
+                          struct workload_result *out, struct record_cli *record) {
     if (!out)
         return -EINVAL;
     memset(out, 0, sizeof *out);
@@ -269,6 +275,8 @@ int workload_run(const struct workload_spec *spec, const struct policy_ops *poli
         .hooks = {.ctx = run, .before_run = on_before_run, .after_run = on_after_run},
     };
     int err = loop_new(&run->loop, &config);
+    if (err == 0 && record)
+        err = record_cli_attach(record, run->loop);
     if (err == 0)
         err = configure_policy(run->loop, spec);
     for (size_t i = 0; err == 0 && i < spec->task_count; i++) {

@@ -96,6 +96,10 @@ const struct workload_spec *workload_standard(void);
  * for a NULL argument or a spec out of range, -ENOMEM, or the loop's error. */
 int workload_run(const struct workload_spec *spec, const struct policy_ops *policy,
                  struct workload_result *out);
+/* The same, with the run's loop recorded by `record` (the demo's --record; NULL: not). */
+struct record_cli;
+int workload_run_recorded(const struct workload_spec *spec, const struct policy_ops *policy,
+                          struct workload_result *out, struct record_cli *record);
 void workload_result_free(struct workload_result *result);
 
 /* A task's share of all the CPU the tasks used, in percent. */

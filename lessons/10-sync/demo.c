@@ -6,6 +6,7 @@
  * `demo --trace` prints only the canonical event lines that asyncio_twin.py also prints. */
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "loop/observe/record_cli.h"
 #include "sched/sync/lock.h"
 #include "sched/sync/channel.h"
 #include "sched/sync/semaphore.h"
@@ -23,13 +24,19 @@
 static bool trace_mode;
 static struct loop *trace_loop; /* the loop whose clock stamps the events */
 
+/* --record FILE: the first loop's ticks, for the tick viewer (make view). */
+static struct record_cli record;
+
 static struct loop *virtual_loop(struct loop_clock *clock, const struct loop_hooks *hooks) {
     loop_clock_init_virtual(clock, 0);
     struct loop_config config = {.clock = clock};
     if (hooks)
         config.hooks = *hooks;
     struct loop *loop = NULL;
-    return loop_new(&loop, &config) == 0 ? loop : NULL;
+    if (loop_new(&loop, &config) != 0)
+        return NULL;
+    (void)record_cli_attach(&record, loop); /* a failure shows at record_cli_finish */
+    return loop;
 }
 
 /* ---- part 1: backpressure -------------------------------------------------------------------- */
@@ -455,6 +462,11 @@ static bool part3(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
+    if (record_cli_parse(&record, &argc, argv,
+                         "Lesson 10: a producer, a consumer and a bounded queue") != 0) {
+        fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
+        return 2;
+    }
     trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
     if (trace_mode) {
         bool ok1 = part1(), ok2 = part2(), ok3 = part3();
@@ -464,6 +476,11 @@ int main(int argc, char **argv) {
            "each other, and to keep together a read and a write that an await separates.\n"
            "(Between two awaits nothing else runs, so no atomic instructions are needed.)\n\n");
     bool ok1 = part1(), ok2 = part2(), ok3 = part3();
+    int written = record_cli_finish(&record);
+    if (written != 0) {
+        fprintf(stderr, "demo: cannot write %s: %s\n", record.path, strerror(-written));
+        return 1;
+    }
     if (!ok1 || !ok2 || !ok3) {
         fprintf(stderr, "demo: part %d did not go as described\n", !ok1 ? 1 : !ok2 ? 2 : 3);
         return 1;
