@@ -7,6 +7,8 @@ BUILD        ?= build
 OPT          ?= -O2
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
+# V=1 prints every compiler command; by default a build says one short line per file.
+V            ?= 0
 
 CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Werror -g $(OPT) -I. \
           $(EXTRA_CFLAGS)
@@ -38,10 +40,18 @@ RUNNER      := $(BUILD)/tests/runner
 BENCHES     := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all run lesson test check bench debug clean help deps deps-check runner demos \
-        run-tests run-labels-tests bench-build
+        run-tests bench-build layering format format-check FORCE
 .DEFAULT_GOAL := all
 # Keep objects: they are intermediates of pattern rules, and make would otherwise delete them.
 .SECONDARY:
+
+ifeq ($(V),1)
+Q    :=
+say  := @:
+else
+Q    := @
+say  := @printf '  %-4s %s\n'
+endif
 
 all: $(LIB) $(DEMOS)
 demos: $(DEMOS)
@@ -50,53 +60,74 @@ runner: $(RUNNER)
 # ---- compiling and linking -----------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Tests learn where this build's demos are, so a test can start one (gdb walkthroughs).
 $(call obj,$(TEST_SRCS)): CFLAGS += -DLOOPSCHOOL_BUILD_DIR=\"$(BUILD)\"
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 # Demos link the whole library, so every *_dump is in the binary for gdb's `call`, even those
 # the demo itself never calls.
 define lesson_demo_rule
 $(BUILD)/$(1)/demo: $(call obj,$(1)/demo.c $(call lesson_extras,$(1))) $(LIB)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $$(EXTRA_LDFLAGS) -o $$@ $$(filter-out $(LIB),$$^) \
+	$$(say) LINK $$@
+	$(Q)$$(CC) $$(CFLAGS) $$(EXTRA_LDFLAGS) -o $$@ $$(filter-out $(LIB),$$^) \
 	    -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive $$(LDLIBS)
 endef
 $(foreach d,$(LESSON_DIRS),$(eval $(call lesson_demo_rule,$(d))))
 
-$(RUNNER): $(call obj,$(TEST_SRCS) $(LESSON_EXTRA_SRCS)) $(LIB)
+# The runner records the test sources it was linked from, and relinks when that list changes:
+# a runner built with TEST_ONLY is never taken for the full one, nor the other way round.
+RUNNER_SOURCES := $(BUILD)/tests/runner.sources
+$(RUNNER_SOURCES): FORCE
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+	@echo '$(TEST_SRCS) $(LESSON_EXTRA_SRCS)' | cmp -s - $@ 2>/dev/null || \
+	  echo '$(TEST_SRCS) $(LESSON_EXTRA_SRCS)' > $@
+
+$(RUNNER): $(call obj,$(TEST_SRCS) $(LESSON_EXTRA_SRCS)) $(LIB) $(RUNNER_SOURCES)
+	@mkdir -p $(@D)
+	$(say) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(CRITERION_LIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(call obj,$(BENCHLIB_SRCS)) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(say) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- the tour ------------------------------------------------------------------------------------
 # Each banner's title is the first line of the lesson's README and its question the first line
-# under "## Question", so the tour always says what the lesson says.
-run: $(DEMOS)
-	@for d in $(LESSON_DIRS); do \
+# under "## Question", so the tour always says what the lesson says. The demos are built first,
+# quietly (V=1 shows the commands; a compiler error is still printed), so the tour starts with
+# the first banner. PAUSE=1 waits for Enter before each lesson after the first.
+run:
+	@$(MAKE) --no-print-directory demos $(if $(filter 1,$(V)),,>/dev/null)
+	@first=1; for d in $(LESSON_DIRS); do \
+	  if [ -n "$(PAUSE)" ] && [ "$(PAUSE)" != 0 ] && [ -z "$$first" ]; then \
+	    printf '\n(press Enter for the next lesson) '; read -r _ || true; fi; first=; \
 	  title=$$(sed -n '1s/^# *//p' $$d/README.md 2>/dev/null); \
 	  question=$$(awk '/^## *Question/{f=1;next} f&&NF{print;exit}' $$d/README.md 2>/dev/null); \
 	  printf '\n================================================================\n'; \
-	  printf '  %s\n  %s\n' "$${title:-$$d}" "$$question"; \
+	  printf '  %s\n' "$${title:-$$d}"; printf '%s\n' "$$question" | fold -s -w 86 | sed 's/ *$$//; s/^/  /'; \
 	  printf '================================================================\n'; \
 	  $(BUILD)/$$d/demo || { echo "tour: the demo of $$d failed" >&2; exit 1; }; \
 	done; printf '\nThe tour is over: %s lessons.\n' "$(words $(LESSON_DIRS))"
 
-lesson: $(DEMOS)
-	@test -n "$(L)" || { echo "usage: make lesson L=NN" >&2; exit 2; }
-	@d=$$(ls -d lessons/$(L)-* 2>/dev/null | head -1); \
+# L=5 and L=05 name the same lesson.
+lesson:
+	@case "$(L)" in ''|*[!0-9]*) echo "usage: make lesson L=NN (a lesson number, e.g. L=5)" >&2; \
+	  exit 2;; esac; \
+	d=$$(ls -d lessons/$(L)-* lessons/0$(L)-* 2>/dev/null | head -1); \
 	test -n "$$d" || { echo "no lesson $(L) under lessons/" >&2; exit 2; }; \
+	$(MAKE) --no-print-directory $(BUILD)/$$d/demo $(if $(filter 1,$(V)),,>/dev/null) && \
 	$(BUILD)/$$d/demo
 
 # ---- tests ---------------------------------------------------------------------------------------
@@ -104,36 +135,51 @@ lesson: $(DEMOS)
 # directly or through sudo, or say the one command to run.
 define install_missing
 	@missing=""; \
-	{ command -v pkg-config >/dev/null && pkg-config --exists criterion; } || missing="pkg-config libcriterion-dev"; \
+	{ command -v pkg-config >/dev/null && pkg-config --exists criterion; } || missing=" pkg-config libcriterion-dev"; \
 	for tool in $(1); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
-	  else echo "loopschool needs:$$missing. Run: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	  else echo "loopschool needs:$$missing. Run:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; exit 1; fi; \
 	  echo "installing:$$missing"; \
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null || \
-	  { echo "could not install:$$missing. Run: sudo apt-get install -y$$missing" >&2; exit 1; }; \
+	  { echo "could not install:$$missing. Run:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; exit 1; }; \
 	fi
 endef
 
 deps:
-	$(call install_missing,gdb python3)
+	$(call install_missing,gdb python3 redis-server)
 deps-check:
-	$(call install_missing,gdb valgrind python3)
+	$(call install_missing,gdb valgrind python3 redis-server)
 
 # The same runner is built twice: the portable switch coroutines and the labels-as-values ones.
+# Both run even if the first fails; the last line is one verdict over both, which CI reads.
+TEST_BUILDS = $(BUILD) $(BUILD)/labels
 test: deps
-	$(MAKE) --no-print-directory run-tests
-	$(MAKE) --no-print-directory BUILD=build/labels EXTRA_CFLAGS=-DCORO_USE_LABELS run-tests
+	@rm -f $(addsuffix /tests/counts,$(TEST_BUILDS))
+	@ok=0; $(MAKE) --no-print-directory BUILD=$(BUILD) run-tests || ok=1; \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/labels EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DCORO_USE_LABELS" \
+	  run-tests || ok=1; \
+	sh tests/test_total.sh $(TEST_BUILDS) && exit $$ok
 
-run-tests: $(RUNNER) $(DEMOS)
-	$(RUNNER) --verbose
+# The runner's workers run in parallel, so its report is written to files and printed afterwards:
+# one line per test, sorted, failures with their messages, then the runner's own log if anything
+# failed or crashed. $(BUILD)/tests/counts keeps "passed failed skipped" for `make test`'s total.
+run-tests: $(RUNNER) demos
+	@rm -f $(BUILD)/tests/counts $(BUILD)/tests/report.tap; rc=0; \
+	$(RUNNER) --tap=$(BUILD)/tests/report.tap >$(BUILD)/tests/runner.log 2>&1 || rc=$$?; \
+	awk -v rc=$$rc -v build=$(BUILD) -v counts=$(BUILD)/tests/counts \
+	    -f tests/tap_report.awk $(BUILD)/tests/report.tap || rc=1; \
+	if [ $$rc != 0 ]; then echo "---- $(RUNNER)'s own log:"; cat $(BUILD)/tests/runner.log; fi; \
+	exit $$rc
 
 CHECK_DIR = build/check
 VALGRIND  = valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-            --trace-children=yes --trace-children-skip='*/gdb,*/sh,*/bash,*/env' \
+            --trace-children=yes --trace-children-skip='*/gdb,*/sh,*/bash,*/env,*/redis-server' \
             --suppressions=tests/valgrind.supp \
             --log-file=$(CHECK_DIR)/vg.%p
 
@@ -141,7 +187,7 @@ VALGRIND  = valgrind --leak-check=full --show-leak-kinds=definite,indirect,possi
 # not change the runner's exit code. So reports go to files, and any report fails the check.
 # One test at a time (-j1): Criterion 2.4's runner itself leaks a few bytes when tests with
 # different .timeout values overlap, and that must not hide, or be confused with, ours.
-check: deps-check
+check: deps-check layering
 	$(MAKE) --no-print-directory BUILD=build/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
 	        EXTRA_LDFLAGS="$(SAN_FLAGS)" runner demos
 	$(MAKE) --no-print-directory runner demos
@@ -181,6 +227,19 @@ bench:
 
 bench-build: $(BENCHES)
 
+# ---- the house rules -----------------------------------------------------------------------------
+# Every #include points to its own folder or an earlier layer, no cycles, no lesson included
+# from outside lessons/ (tests/layering.py says why each rule exists).
+layering:
+	python3 tests/layering.py
+
+# The tracked C files, formatted by .clang-format.
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
 # ---- the rest ------------------------------------------------------------------------------------
 debug:
 	$(MAKE) --no-print-directory BUILD=build/debug OPT="-O0 -g3" all
@@ -188,12 +247,29 @@ debug:
 clean:
 	rm -rf build
 
+HELP = \
+  "make, make all|the library and every lesson's demo, under build/" \
+  "make demos|every lesson's demo" \
+  "make run|the tour: every demo in order (needs only cc and make)" \
+  "make run PAUSE=1|the tour, waiting for Enter between lessons" \
+  "make lesson L=5|one lesson's demo (L=5 and L=05 alike)" \
+  "make test|every test, switch and labels coroutines; one verdict" \
+  "make run-tests|build and run this build's runner once" \
+  "make TEST_ONLY=PAT run-tests|only tests whose source matches PAT ('lessons/01-%')" \
+  "make runner|build the test runner (build/tests/runner)" \
+  "make deps, make deps-check|install what make test / make check need" \
+  "make check|layering, then the tests under ASan+UBSan and valgrind" \
+  "make layering|includes follow the layers; no cycles" \
+  "make bench|the benchmarks, each beside its same-run baseline" \
+  "make bench-build|build the benchmarks without running them" \
+  "make debug|everything at -O0 -g3 in build/debug/ for gdb" \
+  "make format|format the tracked C files (clang-format)" \
+  "make format-check|fail if a tracked C file is not formatted" \
+  "make clean|remove build/" \
+  "make help|this list" \
+  "V=1|with any target: print every compiler command" \
+  "CC=clang BUILD=DIR|with any target: another compiler and build directory"
+
 help:
-	@echo "make            build the library and every lesson's demo (build/)"
-	@echo "make run        the tour: every lesson's demo in order (needs only cc and make)"
-	@echo "make lesson L=NN  run one lesson's demo"
-	@echo "make test       install Criterion if missing, build and run every test (switch and labels coroutines)"
-	@echo "make check      the tests under ASan+UBSan, then under valgrind; fails on any report"
-	@echo "make bench      the benchmarks, each beside its baseline measured in the same run"
-	@echo "make debug      build everything at -O0 -g3 into build/debug/ for gdb"
-	@echo "make clean      remove build/"
+	@for line in $(HELP); do \
+	  printf '%-29s %s\n' "$${line%%|*}" "$${line#*|}"; done

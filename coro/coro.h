@@ -1,8 +1,9 @@
 /* coro.h — stackless coroutines on Duff's device: a step function returns at each suspension and,
  * called again, jumps back to where it left off. Its state lives in a frame struct that embeds a
  * struct coro; its C locals do not survive a suspension. Lesson 06 introduces begin / yield /
- * cleanup / end and cancellation, lesson 07 await. Two implementations, one behaviour: portable
- * switch/case __LINE__ (default) and GNU labels-as-values (compile with -DCORO_USE_LABELS). */
+ * cleanup / end and cancellation, lesson 07 await. Two resume mechanisms, one behaviour: portable
+ * switch/case __LINE__ (resume_switch.h, the default) and GNU labels as values (resume_labels.h,
+ * compile with -DCORO_USE_LABELS). */
 #ifndef LOOPSCHOOL_CORO_H
 #define LOOPSCHOOL_CORO_H
 
@@ -26,11 +27,16 @@ enum coro_state {
     CORO_STATE_CANCELLED, /* finished with error -ECANCELED */
 };
 
+/* The resume mechanism: where a suspension saves its place, and how a call jumps back to it. */
+#ifdef CORO_USE_LABELS
+#include "coro/resume_labels.h"
+#else
+#include "coro/resume_switch.h"
+#endif
+
 /* 16 bytes in the switch variant; 24 with labels (the saved label address comes first). */
 struct coro {
-#ifdef CORO_USE_LABELS
-    void *resume; /* the label to jump to on resume; NULL: the start of the body */
-#endif
+    CORO__RESUME_FIELD
     const char *file;         /* __FILE__ of the step function, for coro_dump */
     int32_t line;             /* __LINE__ of the suspension it resumes after; 0: not started */
     int16_t error;            /* 0, or the negative errno it failed with */
@@ -213,55 +219,12 @@ const char *coro_status_name(enum coro_status status);
  *   _Pragma in the macro does not cover; so falling into each label is written as a `goto` to it,
  *   and every label has a user (the jump to the next statement costs nothing).
  * - -Wimplicit-fallthrough stays quiet: every resume label follows a `return`, so no `case` is
- *   reached by falling through. clang also insists that a function with `goto *` takes some
- *   label's address, hence coro__start in the labels variant.
- * - Labels as values: -Wpedantic rejects `&&label` and `goto *`, and gcc 12's -Wdangling-pointer
- *   mistakes a saved label address for a pointer to a local. Both are silenced by _Pragma push /
- *   pop around just those expressions (CORO__GNU_ON/OFF), never for the user's code. */
-#define CORO__CONCAT2(a, b) a##b
-#define CORO__CONCAT(a, b)  CORO__CONCAT2(a, b)
-
-#ifndef CORO_USE_LABELS
-/* Duff's device: the body sits inside a switch on the saved line, so a resume is a jump to the
- * `case` that follows the suspension. */
-#define CORO__DISPATCH(co)                                                                         \
-    switch ((co)->line) {                                                                          \
-    case 0:
-#define CORO__SAVE_RESUME_POINT(co) coro__park((co), __LINE__)
-#define CORO__RESUME_POINT          case __LINE__:;
-#define CORO__BODY_END              }
-#else
-/* clang-format off */
-#if defined(__clang__)
-#define CORO__GNU_ON                                                                               \
-    _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wgnu-label-as-value\"")
-#define CORO__GNU_OFF _Pragma("clang diagnostic pop")
-#else
-#define CORO__GNU_ON                                                                               \
-    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpragmas\"")                 \
-        _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                                           \
-            _Pragma("GCC diagnostic ignored \"-Wdangling-pointer\"")
-#define CORO__GNU_OFF _Pragma("GCC diagnostic pop")
-#endif
-/* The resume point is a label named after its line; its address is saved and `goto *` jumps to
- * it (a new coroutine jumps to coro__start). No switch is involved, so a suspension may sit
- * inside a switch of the user's. */
-#define CORO__LABEL CORO__CONCAT(coro__resume_at_line_, __LINE__)
-#define CORO__DISPATCH(co)                                                                         \
-    CORO__GNU_ON goto *((co)->resume ? (co)->resume : &&coro__start);                              \
-    CORO__GNU_OFF                                                                                  \
-    coro__start: {
-#define CORO__SAVE_RESUME_POINT(co)                                                                \
-    do {                                                                                           \
-        CORO__GNU_ON (co)->resume = &&CORO__LABEL;                                                 \
-        CORO__GNU_OFF                                                                              \
-        coro__park((co), __LINE__);                                                                \
-    } while (0)
-#define CORO__RESUME_POINT CORO__LABEL:;
-#define CORO__BODY_END     }
-/* clang-format on */
-#endif
-
+ *   reached by falling through.
+ * How a suspension saves its place and a call jumps back to it is the resume mechanism, one small
+ * header each: resume_switch.h (Duff's device, the default) and resume_labels.h (GNU labels as
+ * values). Each defines CORO__RESUME_FIELD (what struct coro stores besides the line),
+ * CORO__DISPATCH (jump to the saved place), CORO__SAVE_RESUME_POINT, CORO__RESUME_POINT and
+ * CORO__BODY_END. */
 /* Leave the body for the cleanup; from inside the cleanup, leave it for the end. */
 #define CORO__LEAVE(co)                                                                            \
     do {                                                                                           \

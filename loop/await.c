@@ -1,15 +1,11 @@
 /* await.c — the awaits that need the loop: sleeping on the timer queue and waiting for an fd
  * (lesson 08). Each registers the task's waiter where the wake will come from, and leaves an
- * undo so that whichever wake comes first cancels the others. */
+ * undo so that whichever wake comes first undoes the others. */
 #include "loop/await.h"
 
 #include <errno.h>
 
 #include "loop/loop_internal.h"
-
-static struct loop *loop_of(const struct task *t) {
-    return t->sched->owner; /* set by loop_new: every loop's scheduler knows its loop */
-}
 
 int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done) {
@@ -17,7 +13,7 @@ int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char 
 }
 
 bool loop_sleep_until_begin(struct task *t, int64_t deadline) {
-    int err = waiter_arm_timer(&t->waiter, t->sched, deadline, false);
+    int err = waiter_arm_timer(&t->waiter, deadline, false);
     if (err) {
         t->waiter.result = err;
         return false;
@@ -26,20 +22,13 @@ bool loop_sleep_until_begin(struct task *t, int64_t deadline) {
     return true;
 }
 
-int64_t loop_deadline_after(const struct task *t, int64_t ns) {
-    int64_t now = loop_now(loop_of(t));
-    if (ns < 0)
-        ns = 0;
-    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
-}
-
 bool loop_sleep_begin(struct task *t, int64_t ns) {
-    return loop_sleep_until_begin(t, loop_deadline_after(t, ns));
+    return loop_sleep_until_begin(t, loop_deadline_after(task_loop(t), ns));
 }
 
 /* The watcher's callback: the fd is ready, so the wait is over. */
 static void fd_ready(struct loop_watcher *w, unsigned ready) {
-    struct loop_fd_wait *fw = LIST_ENTRY(w, struct loop_fd_wait, watcher);
+    struct loop_fd_wait *fw = container_of(w, struct loop_fd_wait, watcher);
     waiter_wake(&fw->task->waiter, (int)ready);
 }
 
@@ -51,24 +40,23 @@ static void fd_unwatch(struct waiter *w, void *arg) {
         loop_unwatch(fw->watcher.loop, &fw->watcher);
 }
 
-bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned events) {
+bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned interest) {
     loop_watcher_init(&fw->watcher, t->run.name);
     fw->task = t;
-    int err = loop_watch_fd(loop_of(t), &fw->watcher, fd, events, fd_ready, fw);
+    int err = loop_watch_fd(task_loop(t), &fw->watcher, fd, interest, fd_ready, fw);
     if (err) {
         t->waiter.result = err;
         return false;
     }
     t->waiter.undo = fd_unwatch;
     t->waiter.undo_arg = fw;
-    task_park(t, events & LOOP_WRITABLE ? "fd writable" : "fd readable");
+    task_park(t, interest & LOOP_WRITABLE ? "fd writable" : "fd readable");
     return true;
 }
 
 int loop_run_until_complete(struct loop *loop, struct task *t) {
     while (!task_done(t)) {
-        if (loop_ready_count(loop) == 0 && loop_timer_count(loop) == 0 &&
-            loop_watch_count(loop) == 0) {
+        if (!loop_alive(loop)) {
             loop_set_error(loop, "task '%s' waits for something nothing can wake (%s)",
                            t->run.name, t->waiter.what ? t->waiter.what : "?");
             return -EDEADLK;

@@ -40,13 +40,13 @@ struct loop_fd_wait {
 
 bool loop_sleep_begin(struct task *t, int64_t ns);
 bool loop_sleep_until_begin(struct task *t, int64_t deadline);
-bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned events);
+bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigned interest);
 
 /* asyncio.wait_for: wait for every member of s (a set of one: task_set_add the awaited task)
  * for at most ns. When the time is up the members are cancelled and awaited, and the result is
  * -ETIMEDOUT, distinct from -ECANCELED (the waiter itself was cancelled). */
-#define LOOP_WAIT_FOR(t, s, ns) TASK_SET_WAIT(t, s, false, loop_deadline_after((t), (ns)))
-int64_t loop_deadline_after(const struct task *t, int64_t ns);
+#define LOOP_WAIT_FOR(t, s, ns)                                                                    \
+    TASK_SET_WAIT(t, s, false, loop_deadline_after(task_loop(t), (ns)))
 
 /* Runs ticks until t has ended, and returns its error (0 if it succeeded). t must outlive the
  * call (its on_done must not free it). -EDEADLK if the loop runs out of work first: t waits for

@@ -1,15 +1,9 @@
 /* loop.c — the heart of loopschool: one tick of the event loop, and running ticks until there is
- * nothing left to do (lessons 02, 04 and 05 build it up). A tick is four steps:
- *   1. timeout: 0 if something is ready; else until the earliest timer, rounded UP to what the
- *      backend can express; else block (and if nothing could ever wake us, do not wait at all);
- *   2. ask the backend which fds are ready, waiting at most that long;
- *   3. move woken fd watchers and due timers onto the ready queue;
- *   4. run a batch: N = what is ready as the batch begins, and N times, the runnable the policy
- *      picks. Work queued during the batch waits for the next tick ("the batch rule"). */
+ * nothing left to do (lessons 02, 04 and 05 build it up). loop_run_once is the tick, four steps,
+ * one call each: compute_timeout, wait_for_readiness, queue_woken, run_batch. */
 #include "loop/loop_internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,29 +19,37 @@ int loop_new(struct loop **out, const struct loop_config *config) {
         return -ENOMEM;
     memset(loop, 0, sizeof *loop);
     loop->alloc = alloc;
-    loop->hooks = config->hooks;
+    /* config.hooks is the first observer; attached only if it has a hook, so a loop configured
+     * without hooks has an empty list and pays nothing. */
+    list_init(&loop->observers);
+    const struct loop_hooks *h = &config->hooks;
+    loop->first_observer.hooks = *h;
+    if (h->before_wait || h->after_wait || h->before_run || h->after_run)
+        (void)loop_observe(loop, &loop->first_observer);
     loop_clock_init_real(&loop->real_clock);
     loop->clock = config->clock ? config->clock : &loop->real_clock;
     list_init(&loop->watchers);
     loop->last_timeout = -1;
 
     const struct backend_ops *backend = config->backend ? config->backend : &backend_poll;
-    int err = sched_init(&loop->sched, config->policy, alloc, config->report);
+    struct policy *policy;
+    int err = policy_new(&policy, config->policy, alloc);
     if (err) {
-        sched_free(alloc, loop);
+        sched_dealloc(alloc, loop);
         return err;
     }
+    sched_init(&loop->sched, policy, alloc, config->report);
     loop->sched.now = loop_now(loop);
-    loop->sched.owner = loop;
-    /* The events array exists from the start: a loop with timers but no fd still asks the
+    loop->sched.loop = loop;
+    /* The ready_fds array exists from the start: a loop with timers but no fd still asks the
      * backend "anything ready?", and a wait needs room for at least one answer. */
-    loop->events_cap = 64;
-    loop->events = sched_alloc(alloc, (size_t)loop->events_cap * sizeof *loop->events);
-    err = loop->events ? backend->create(&loop->backend, alloc) : -ENOMEM;
+    loop->ready_fds_cap = 64;
+    loop->ready_fds = sched_alloc(alloc, (size_t)loop->ready_fds_cap * sizeof *loop->ready_fds);
+    err = loop->ready_fds ? backend->new(&loop->backend, alloc) : -ENOMEM;
     if (err) {
-        sched_free(alloc, loop->events);
-        sched_destroy(&loop->sched);
-        sched_free(alloc, loop);
+        sched_dealloc(alloc, loop->ready_fds);
+        sched_free(&loop->sched);
+        sched_dealloc(alloc, loop);
         return err;
     }
     *out = loop;
@@ -58,25 +60,16 @@ void loop_free(struct loop *loop) {
     if (!loop)
         return;
     loop_unwatch_all(loop);
-    sched_destroy(&loop->sched);
+    list_for_each(n, &loop->observers)
+        (void)loop_unobserve(loop, container_of(n, struct loop_observer, node));
+    sched_free(&loop->sched);
     loop->backend->ops->free(loop->backend);
-    sched_free(loop->alloc, loop->by_fd);
-    sched_free(loop->alloc, loop->events);
-    sched_free(loop->alloc, loop);
-}
-
-void loop_set_error(struct loop *loop, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(loop->error, sizeof loop->error, fmt, ap);
-    va_end(ap);
+    sched_dealloc(loop->alloc, loop->by_fd);
+    sched_dealloc(loop->alloc, loop->ready_fds);
+    sched_dealloc(loop->alloc, loop);
 }
 
 /* ---- the ready queue ------------------------------------------------------------------------ */
-
-int loop_push_ready(struct loop *loop, struct runnable *r) {
-    return sched_push_ready(&loop->sched, r);
-}
 
 int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg) {
     if (!loop || !r)
@@ -92,14 +85,63 @@ int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *
     return sched_push_ready(&loop->sched, r);
 }
 
-int loop_cancel(struct loop *loop, struct runnable *r) {
-    return sched_cancel(&loop->sched, r);
+int loop_unqueue(struct loop *loop, struct runnable *r) {
+    return sched_unqueue(&loop->sched, r);
 }
+
+/* ---- observers ------------------------------------------------------------------------------ */
+
+int loop_observe(struct loop *loop, struct loop_observer *obs) {
+    if (!loop || !obs)
+        return -EINVAL;
+    if (obs->loop)
+        return -EBUSY;
+    obs->loop = loop;
+    list_push_back(&loop->observers, &obs->node);
+    loop->observers_timing += obs->hooks.after_run != NULL;
+    return 0;
+}
+
+int loop_unobserve(struct loop *loop, struct loop_observer *obs) {
+    if (!loop || !obs)
+        return -EINVAL;
+    if (obs->loop != loop)
+        return -EALREADY;
+    list_remove(&obs->node);
+    obs->loop = NULL;
+    loop->observers_timing -= obs->hooks.after_run != NULL;
+    return 0;
+}
+
+/* Calls one hook on every observer that has it. list_for_each reads the next node first, so a
+ * hook may detach its own observer. The empty-list test is all a loop without observers pays. */
+#define LOOP_NOTIFY(loop, hook, ...)                                                           \
+    do {                                                                                       \
+        list_for_each(n_, &(loop)->observers) {                                                \
+            struct loop_observer *o_ = container_of(n_, struct loop_observer, node);           \
+            if (o_->hooks.hook)                                                                \
+                o_->hooks.hook(o_->hooks.ctx, (loop), __VA_ARGS__);                            \
+        }                                                                                      \
+    } while (0)
 
 /* ---- one tick ------------------------------------------------------------------------------- */
 
 int64_t loop_now(const struct loop *loop) {
     return loop_clock_now(loop->clock);
+}
+
+int64_t loop_deadline_after(const struct loop *loop, int64_t ns) {
+    int64_t now = loop_now(loop);
+    if (ns < 0)
+        ns = 0; /* "in the past" means "as soon as possible": the next tick */
+    /* now + ns, clamped at INT64_MAX so a far-future delay never wraps into the past. A virtual
+     * clock may read below zero; then the sum cannot overflow (and INT64_MAX - now would). */
+    return now > 0 && ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
+bool loop_alive(const struct loop *loop) {
+    return readyq_count(&loop->sched.ready) > 0 || timerq_count(&loop->sched.timers) > 0 ||
+           loop->watch_count > 0;
 }
 
 /* Step 1. Rounding UP matters: a timer 1.5 ms away on poll (ms resolution) must give one 2 ms
@@ -109,7 +151,7 @@ static int64_t compute_timeout(struct loop *loop) {
         return 0;
     struct timerq_entry *next = timerq_peek(&loop->sched.timers);
     if (!next)
-        return -1;
+        return -1; /* only fds can end this wait (loop_run_once checked that some are watched) */
     if (next->deadline <= loop->sched.now)
         return 0;
     /* deadline > now, so their difference fits in 64 unsigned bits even when it does not fit
@@ -122,81 +164,89 @@ static int64_t compute_timeout(struct loop *loop) {
     return (int64_t)((wait + res - 1) / res * res);
 }
 
-/* Step 2. On a virtual clock with autojump the loop only looks (timeout 0) and, if nothing is
- * ready, jumps virtual time to the next deadline: the wait it would have made is recorded in
- * last_timeout, and tests assert that instead of real elapsed time. */
+/* Step 2: ask the backend, waiting at most timeout; the hooks see the wait and its answer. On a
+ * virtual clock with autojump the loop only looks (timeout 0) and, if nothing is ready, jumps
+ * virtual time to the next deadline: the wait it would have made is recorded in last_timeout,
+ * and tests assert that instead of real elapsed time. Returns how many fds are ready. */
 static int wait_for_readiness(struct loop *loop, int64_t timeout) {
     struct loop_clock *clock = loop->clock;
+    loop->last_timeout = timeout;
+    LOOP_NOTIFY(loop, before_wait, timeout);
     bool jump = clock->is_virtual && clock->autojump && timeout > 0;
-    int n = loop->backend->ops->wait(loop->backend, jump ? 0 : timeout, loop->events,
-                                     loop->events_cap);
+    int n = loop->backend->ops->wait(loop->backend, jump ? 0 : timeout, loop->ready_fds,
+                                     loop->ready_fds_cap);
+    if (n < 0) {
+        loop_set_error(loop, "the %s backend's wait failed: %s", loop->backend->ops->name,
+                       strerror(-n));
+        return n;
+    }
     if (n == 0 && jump) {
         struct timerq_entry *next = timerq_peek(&loop->sched.timers);
         if (next && next->deadline > clock->virtual_ns)
             clock->virtual_ns = next->deadline;
     }
+    LOOP_NOTIFY(loop, after_wait, loop->ready_fds, n);
+    loop->sched.now = loop_now(loop); /* the wait took time */
     return n;
+}
+
+/* Step 3: the fds the backend named wake their watchers; due timers fire. Both only queue. */
+static void queue_woken(struct loop *loop, int n_ready_fds) {
+    loop_queue_ready_fds(loop, n_ready_fds);
+    sched_fire_due_timers(&loop->sched, loop->sched.now);
 }
 
 static void run_one(struct loop *loop, struct runnable *r) {
     struct sched *s = &loop->sched;
     /* Reading the clock costs as much as a dispatch: only when someone wants the duration. */
-    bool timed = s->ready.policy->ops->charge || loop->hooks.after_run;
+    bool timed = s->ready.policy->ops->charge || loop->observers_timing;
     int64_t start = s->now;
-    if (loop->hooks.before_run)
-        loop->hooks.before_run(loop->hooks.ctx, loop, r);
+    LOOP_NOTIFY(loop, before_run, r);
     s->running = r;
     r->fn(r->arg);
     if (timed) {
         s->now = loop_now(loop);
         /* s->running is NULL if r's owner ended during the run: nobody is left to charge. */
-        if (loop->hooks.after_run)
-            loop->hooks.after_run(loop->hooks.ctx, loop, s->running, s->now - start);
+        LOOP_NOTIFY(loop, after_run, s->running, s->now - start);
         if (s->running)
             readyq_charge(&s->ready, r, s->now - start);
     }
     s->running = NULL;
 }
 
-int loop_run_once(struct loop *loop) {
+/* Step 4, the batch rule: N = the runnables ready as the batch begins; N times, run the one the
+ * policy picks among those ready at that moment; removing a runnable counted in N lowers N.
+ * Under FIFO that is asyncio's snapshot (work queued during the batch waits for the next tick);
+ * under any other policy a runnable queued during the batch may be picked in this batch, but a
+ * batch never exceeds N, so I/O and timers are polled between batches. */
+static void run_batch(struct loop *loop) {
     struct sched *s = &loop->sched;
-    s->tick++;
-    s->now = loop_now(loop);
-    int64_t timeout = compute_timeout(loop);
-    if (timeout < 0 && loop->watch_count == 0) {
-        loop->last_timeout = 0;
-        return 0; /* nothing ready, armed or watched: nothing could ever end a wait */
-    }
-    loop->last_timeout = timeout;
-    if (loop->hooks.before_wait)
-        loop->hooks.before_wait(loop->hooks.ctx, loop, timeout);
-    int n = wait_for_readiness(loop, timeout);
-    if (n < 0) {
-        loop_set_error(loop, "the %s backend's wait failed: %s", loop->backend->ops->name,
-                       strerror(-n));
-        return n;
-    }
-    if (loop->hooks.after_wait)
-        loop->hooks.after_wait(loop->hooks.ctx, loop, loop->events, n);
-    s->now = loop_now(loop); /* the wait took time */
-    loop_queue_ready_fds(loop, n);            /* step 3: fds ... */
-    sched_fire_due_timers(s, s->now);         /* ... and timers */
-    sched_batch_begin(s);                     /* step 4 */
+    sched_batch_begin(s);
     struct runnable *r;
     while ((r = sched_batch_next(s)) != NULL)
         run_one(loop, r);
     sched_batch_end(s);
-    return 0;
 }
 
-static bool has_work(const struct loop *loop) {
-    return readyq_count(&loop->sched.ready) > 0 || timerq_count(&loop->sched.timers) > 0 ||
-           loop->watch_count > 0;
+int loop_run_once(struct loop *loop) {
+    loop->sched.tick++;
+    loop->sched.now = loop_now(loop);
+    if (!loop_alive(loop)) {
+        loop->last_timeout = 0;
+        return 0; /* nothing ready, armed or watched: nothing could ever end a wait */
+    }
+    int64_t timeout = compute_timeout(loop);   /* 1. how long may we wait? */
+    int n = wait_for_readiness(loop, timeout); /* 2. which fds are ready? */
+    if (n < 0)
+        return n;
+    queue_woken(loop, n);                      /* 3. ready fds and due timers: queued */
+    run_batch(loop);                           /* 4. N runnables, picked by the policy */
+    return 0;
 }
 
 int loop_run(struct loop *loop) {
     int err = 0;
-    while (err == 0 && has_work(loop)) {
+    while (err == 0 && loop_alive(loop)) {
         err = loop_run_once(loop);
         if (loop->stop_requested)
             break;

@@ -4,6 +4,7 @@
 #ifndef LOOPSCHOOL_LOOP_H
 #define LOOPSCHOOL_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,11 +18,12 @@
 struct loop;
 struct sched;
 
-/* Optional observers, called by the tick: the demos narrate with them, lesson 15 measures. */
+/* Optional observers, called by the tick: the demos narrate with them, lesson 15 measures. Any
+ * hook may be NULL. */
 struct loop_hooks {
     void *ctx;
     void (*before_wait)(void *ctx, struct loop *loop, int64_t timeout_ns);
-    void (*after_wait)(void *ctx, struct loop *loop, const struct backend_event *ready, int n);
+    void (*after_wait)(void *ctx, struct loop *loop, const struct backend_ready *ready, int n);
     void (*before_run)(void *ctx, struct loop *loop, const struct runnable *r);
     /* r is NULL when the runnable's owner ended during its run (a finished task). */
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
@@ -34,8 +36,23 @@ struct loop_config {
     struct loop_clock *clock; /* caller-owned, so a test can move virtual time */
     const struct sched_alloc *alloc;
     FILE *report; /* where the loop reports what nobody else will (never-joined failures) */
-    struct loop_hooks hooks;
+    struct loop_hooks hooks; /* the first observer, attached for the loop's whole life */
 };
+
+/* More observers (lesson 15): a demo's narration, the slow-callback check, the lag monitor and a
+ * trace can watch one loop at once. Caller-owned and intrusive; the hooks are called in the
+ * order the observers were attached, after config.hooks. With none attached the tick pays one
+ * test of an empty list per step. */
+struct loop_observer {
+    struct loop_hooks hooks;
+    struct list_node node; /* in the loop's observers while attached */
+    struct loop *loop;     /* the loop it is attached to; NULL (zeroed) while detached */
+};
+/* Attaches obs. -EINVAL (NULL), -EBUSY if it is attached already (to this loop or another). */
+int loop_observe(struct loop *loop, struct loop_observer *obs);
+/* Detaches obs; safe from inside one of its own hooks. 0, or -EALREADY if it is not attached
+ * to this loop. loop_free detaches every observer still attached. */
+int loop_unobserve(struct loop *loop, struct loop_observer *obs);
 
 int loop_new(struct loop **out, const struct loop_config *config);
 /* Unlinks every handle still registered (it does not run or free them) and frees the loop. */
@@ -58,7 +75,7 @@ struct loop_watcher {
     struct list_node node; /* in the loop's list of watchers, in the order they were added */
     struct loop *loop;     /* NULL while not watching */
     int fd;
-    unsigned events; /* interest */
+    unsigned interest; /* LOOP_READABLE and/or LOOP_WRITABLE */
     unsigned ready;  /* readiness gathered since the callback last ran */
     loop_fd_fn callback;
     void *arg;
@@ -68,22 +85,21 @@ struct loop_watcher {
 void loop_watcher_init(struct loop_watcher *w, const char *name);
 /* -EINVAL (NULL callback, no interest bits), -EBUSY (w or fd already watched), or the backend's
  * refusal (-EBADF negative fd, -ERANGE fd too big for select: loop_last_error says why). */
-int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned events,
+int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned interest,
                   loop_fd_fn callback, void *arg);
-int loop_modify(struct loop *loop, struct loop_watcher *w, unsigned events);
+int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned interest);
 /* Stops watching and drops any readiness not yet delivered. 0, or -EALREADY. Call it BEFORE
  * close(fd): select fails whole on a closed fd, and a reused fd number must start clean. */
 int loop_unwatch(struct loop *loop, struct loop_watcher *w);
 
 /* ---- the ready queue ---------------------------------------------------------------------- */
 
-/* Queues r to run fn(arg) in a coming tick (the next batch if called from inside a callback).
+/* Queues r to run fn(arg) in a coming tick (called from inside a callback: under FIFO in the
+ * next batch; see loop.c, run_batch, for the batch rule under the other policies).
  * -EINVAL for a NULL fn. Calling it for a runnable already queued changes nothing. */
 int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg);
 /* Takes a queued runnable back off the ready queue: 0, or -EALREADY if it was not queued. */
-int loop_cancel(struct loop *loop, struct runnable *r);
-/* Queues a runnable already set up (used by timers, watchers and tasks): 0 or -ENOMEM. */
-int loop_push_ready(struct loop *loop, struct runnable *r);
+int loop_unqueue(struct loop *loop, struct runnable *r);
 
 /* ---- timers ------------------------------------------------------------------------------- */
 
@@ -113,12 +129,18 @@ int loop_timer_stop(struct loop *loop, struct loop_timer *t);
 
 /* One tick (see loop.c). 0, or a negative errno from the backend. */
 int loop_run_once(struct loop *loop);
-/* Ticks until loop_stop, or until nothing is ready, armed or watched. 0 or a negative errno. */
+/* Is anything ready, armed or watched? If not, nothing could ever end a wait: the one liveness
+ * test, used by loop_run, loop_run_once and loop_run_until_complete (libuv's uv_loop_alive). */
+bool loop_alive(const struct loop *loop);
+/* Ticks until loop_stop, or until loop_alive is false. 0 or a negative errno. */
 int loop_run(struct loop *loop);
 /* Ends loop_run after the current tick. */
 void loop_stop(struct loop *loop);
 
 int64_t loop_now(const struct loop *loop);
+/* The deadline ns from now (a negative ns counts as 0), clamped at INT64_MAX: the one place
+ * that adds a delay to the clock (timers, sleeps, wait_for). */
+int64_t loop_deadline_after(const struct loop *loop, int64_t ns);
 uint64_t loop_tick(const struct loop *loop);
 /* The timeout the last tick computed for its wait (-1: block), before any virtual jump. */
 int64_t loop_last_timeout(const struct loop *loop);

@@ -3,8 +3,9 @@
 #include "loop/loop_internal.h"
 #include "sched/task/task.h"
 
-static void print_interest(unsigned events, FILE *out) {
-    fprintf(out, "%s%s", (events & LOOP_READABLE) ? "r" : "-", (events & LOOP_WRITABLE) ? "w" : "-");
+static void print_interest(unsigned interest, FILE *out) {
+    fprintf(out, "%s%s", (interest & LOOP_READABLE) ? "r" : "-",
+            (interest & LOOP_WRITABLE) ? "w" : "-");
 }
 
 void loop_dump(const struct loop *loop, FILE *out) {
@@ -13,17 +14,17 @@ void loop_dump(const struct loop *loop, FILE *out) {
             (unsigned long long)loop->sched.tick, loop->clock->is_virtual ? "virtual" : "real",
             (double)now / 1e6, loop->backend->ops->name, loop->sched.ready.policy->ops->name);
     fprintf(out, "  watched fds: %zu\n", loop->watch_count);
-    for (const struct list_node *n = loop->watchers.next; n != &loop->watchers; n = n->next) {
-        const struct loop_watcher *w = LIST_ENTRY(n, const struct loop_watcher, node);
+    list_for_each(n, &loop->watchers) {
+        const struct loop_watcher *w = container_of(n, const struct loop_watcher, node);
         fprintf(out, "    fd %-5d ", w->fd);
-        print_interest(w->events, out);
+        print_interest(w->interest, out);
         fprintf(out, "  %s%s\n", w->run.name, w->run.queued ? "  (ready, queued)" : "");
     }
     readyq_dump(&loop->sched.ready, out);
     fprintf(out, "  live tasks: %zu\n", loop->sched.task_count);
-    for (const struct list_node *n = loop->sched.tasks.next; n != &loop->sched.tasks; n = n->next) {
+    list_for_each(n, &loop->sched.tasks) {
         fprintf(out, "    ");
-        task_dump(LIST_ENTRY(n, const struct task, live), out);
+        task_dump(container_of(n, const struct task, live), out);
     }
     fprintf(out, "  ");
     timerq_dump(&loop->sched.timers, now, out);

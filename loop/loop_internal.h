@@ -1,10 +1,13 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
  * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_dump.c). Not for users: they
- * hold a struct loop * and go through loop.h. */
+ * hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
+ * which reach the scheduler directly and never call back into loop.c. */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "loop/loop.h"
 #include "sched/task/sched.h"
@@ -15,22 +18,30 @@ struct loop {
     struct loop_clock *clock;
     struct loop_clock real_clock; /* used when the config names no clock */
     const struct sched_alloc *alloc;
-    struct loop_hooks hooks;
+    struct loop_observer first_observer; /* config.hooks, always at the head of observers */
+    struct list_node observers;  /* every attached struct loop_observer, in attach order */
+    unsigned observers_timing;   /* how many of them want after_run (and so a clock read) */
 
     struct list_node watchers;     /* every watched fd, in the order it was added */
     size_t watch_count;
     struct loop_watcher **by_fd;   /* fd -> watcher, so a ready fd finds its owner in O(1) */
     size_t by_fd_len;
-    struct backend_event *events;  /* what the backend fills each wait */
-    int events_cap;
+    struct backend_ready *ready_fds; /* what the backend fills each wait */
+    int ready_fds_cap;
 
     bool stop_requested;
     int64_t last_timeout;
     char error[200];
 };
 
-/* Records the words loop_last_error() returns. */
-void loop_set_error(struct loop *loop, const char *fmt, ...);
+/* Records the words loop_last_error() returns. Here, not in loop.c, so that every file of the
+ * loop can explain a refusal without calling back into the tick's file. */
+static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(loop->error, sizeof loop->error, fmt, ap);
+    va_end(ap);
+}
 /* Unlinks every watcher (loop_free). */
 void loop_unwatch_all(struct loop *loop);
 /* Step 3 for fds: the backend said these fds are ready; queue their watchers. */

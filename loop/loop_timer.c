@@ -12,7 +12,7 @@ static void run_timer_callback(void *arg) {
 
 /* on_due for loop timers: due means "queue my callback", nothing more. */
 static void timer_due(struct timerq_entry *e, void *sched) {
-    struct loop_timer *t = (struct loop_timer *)((char *)e - offsetof(struct loop_timer, entry));
+    struct loop_timer *t = container_of(e, struct loop_timer, entry);
     sched_push_ready(sched, &t->run);
 }
 
@@ -32,7 +32,7 @@ int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadlin
         loop_set_error(loop, "loop_timer_start(%s): the callback is NULL", t->entry.name);
         return -EINVAL;
     }
-    loop_cancel(loop, &t->run); /* re-armed while due: it is no longer due */
+    sched_unqueue(&loop->sched, &t->run); /* re-armed while due: it is no longer due */
     t->loop = loop;
     t->callback = callback;
     t->arg = arg;
@@ -43,21 +43,14 @@ int loop_timer_start(struct loop *loop, struct loop_timer *t, int64_t delay_ns,
                      loop_timer_fn callback, void *arg) {
     if (!loop)
         return -EINVAL;
-    int64_t now = loop_now(loop);
-    if (delay_ns < 0)
-        delay_ns = 0; /* "in the past" means "as soon as possible": the next tick */
-    /* now + delay, clamped at INT64_MAX so a far-future delay never wraps into the past. A
-     * virtual clock may read below zero; then the sum cannot overflow (and INT64_MAX - now
-     * would). */
-    int64_t deadline = now > 0 && delay_ns > INT64_MAX - now ? INT64_MAX : now + delay_ns;
-    return loop_timer_start_at(loop, t, deadline, callback, arg);
+    return loop_timer_start_at(loop, t, loop_deadline_after(loop, delay_ns), callback, arg);
 }
 
 int loop_timer_stop(struct loop *loop, struct loop_timer *t) {
     if (!loop || !t)
         return -EINVAL;
-    if (timerq_cancel(&loop->sched.timers, &t->entry) == 0)
+    if (timerq_remove(&loop->sched.timers, &t->entry) == 0)
         return 0;
     /* Already due, its callback waiting on the ready queue: stopping still prevents it. */
-    return loop_cancel(loop, &t->run);
+    return sched_unqueue(&loop->sched, &t->run);
 }

@@ -21,13 +21,13 @@ void loop_watcher_init(struct loop_watcher *w, const char *name) {
     list_init(&w->node);
     w->loop = NULL;
     w->fd = -1;
-    w->events = 0;
+    w->interest = 0;
     w->ready = 0;
     w->callback = NULL;
     w->arg = NULL;
 }
 
-/* by_fd and the events array grow with the highest fd and the number of watchers. */
+/* by_fd and the ready_fds array grow with the highest fd and the number of watchers. */
 static int make_room(struct loop *loop, int fd) {
     if ((size_t)fd >= loop->by_fd_len) {
         size_t len = loop->by_fd_len ? loop->by_fd_len : 64;
@@ -40,26 +40,27 @@ static int make_room(struct loop *loop, int fd) {
         loop->by_fd = by_fd;
         loop->by_fd_len = len;
     }
-    if ((size_t)loop->events_cap <= loop->watch_count) {
-        int cap = loop->events_cap ? loop->events_cap * 2 : 64;
-        struct backend_event *events = sched_realloc(loop->alloc, loop->events, (size_t)cap * sizeof *events);
-        if (!events)
+    if ((size_t)loop->ready_fds_cap <= loop->watch_count) {
+        int cap = loop->ready_fds_cap ? loop->ready_fds_cap * 2 : 64;
+        struct backend_ready *grown =
+            sched_realloc(loop->alloc, loop->ready_fds, (size_t)cap * sizeof *grown);
+        if (!grown)
             return -ENOMEM;
-        loop->events = events;
-        loop->events_cap = cap;
+        loop->ready_fds = grown;
+        loop->ready_fds_cap = cap;
     }
     return 0;
 }
 
-static bool valid_interest(unsigned events) {
-    return events != 0 && (events & ~(unsigned)(LOOP_READABLE | LOOP_WRITABLE)) == 0;
+static bool valid_interest(unsigned interest) {
+    return interest != 0 && (interest & ~(unsigned)(LOOP_READABLE | LOOP_WRITABLE)) == 0;
 }
 
-int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned events,
+int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned interest,
                   loop_fd_fn callback, void *arg) {
     if (!loop || !w)
         return -EINVAL; /* no loop to record the words in: the errno must say it */
-    if (!callback || !valid_interest(events)) {
+    if (!callback || !valid_interest(interest)) {
         loop_set_error(loop, "loop_watch_fd(%d): %s", fd,
                        callback ? "interest must be LOOP_READABLE and/or LOOP_WRITABLE"
                                 : "the callback is NULL");
@@ -68,10 +69,10 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned ev
     if (w->loop || (fd >= 0 && (size_t)fd < loop->by_fd_len && loop->by_fd[fd])) {
         loop_set_error(loop, "loop_watch_fd(%d): %s", fd,
                        w->loop ? "this watcher is already watching an fd"
-                               : "this fd already has a watcher; use loop_modify");
+                               : "this fd already has a watcher; use loop_set_interest");
         return -EBUSY;
     }
-    int err = loop->backend->ops->watch(loop->backend, fd, events);
+    int err = loop->backend->ops->watch(loop->backend, fd, interest);
     if (err) {
         loop_set_error(loop, "%s", loop->backend->why);
         return err;
@@ -84,7 +85,7 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned ev
     }
     w->loop = loop;
     w->fd = fd;
-    w->events = events;
+    w->interest = interest;
     w->ready = 0;
     w->callback = callback;
     w->arg = arg;
@@ -94,22 +95,22 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned ev
     return 0;
 }
 
-int loop_modify(struct loop *loop, struct loop_watcher *w, unsigned events) {
+int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned interest) {
     if (!loop || !w)
         return -EINVAL;
-    if (w->loop != loop || !valid_interest(events)) {
-        loop_set_error(loop, "loop_modify: %s",
+    if (w->loop != loop || !valid_interest(interest)) {
+        loop_set_error(loop, "loop_set_interest: %s",
                        w->loop != loop ? "the watcher is not watching on this loop"
                                        : "interest must be LOOP_READABLE and/or LOOP_WRITABLE");
         return w->loop != loop ? -ENOENT : -EINVAL;
     }
-    int err = loop->backend->ops->modify(loop->backend, w->fd, events);
+    int err = loop->backend->ops->set_interest(loop->backend, w->fd, interest);
     if (err) {
         loop_set_error(loop, "%s", loop->backend->why);
         return err;
     }
-    w->events = events;
-    w->ready &= events | LOOP_INVALID; /* readiness nobody asks for any more is dropped */
+    w->interest = interest;
+    w->ready &= interest | LOOP_INVALID; /* readiness nobody asks for any more is dropped */
     return 0;
 }
 
@@ -124,28 +125,27 @@ int loop_unwatch(struct loop *loop, struct loop_watcher *w) {
     loop->watch_count--;
     /* Readiness gathered but not yet delivered belongs to an fd we no longer watch: drop it,
      * so a callback never hears about an fd that was unwatched (and maybe closed and reused). */
-    loop_cancel(loop, &w->run);
+    sched_unqueue(&loop->sched, &w->run);
     w->ready = 0;
     w->loop = NULL;
     return 0;
 }
 
 void loop_unwatch_all(struct loop *loop) {
-    struct list_node *it, *next;
-    LIST_FOR_EACH_SAFE(it, next, &loop->watchers) {
-        loop_unwatch(loop, LIST_ENTRY(it, struct loop_watcher, node));
+    list_for_each(it, &loop->watchers) {
+        loop_unwatch(loop, container_of(it, struct loop_watcher, node));
     }
 }
 
 void loop_queue_ready_fds(struct loop *loop, int n) {
     for (int i = 0; i < n; i++) {
-        int fd = loop->events[i].fd;
+        int fd = loop->ready_fds[i].fd;
         struct loop_watcher *w =
             (fd >= 0 && (size_t)fd < loop->by_fd_len) ? loop->by_fd[fd] : NULL;
         if (!w)
             continue; /* not ours (a script may say anything): nobody to tell */
-        w->ready |= loop->events[i].events & (w->events | LOOP_INVALID);
+        w->ready |= loop->ready_fds[i].readiness & (w->interest | LOOP_INVALID);
         if (w->ready)
-            loop_push_ready(loop, &w->run);
+            sched_push_ready(&loop->sched, &w->run);
     }
 }

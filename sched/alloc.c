@@ -28,7 +28,7 @@ void *sched_realloc(const struct sched_alloc *a, void *ptr, size_t size) {
     return a->resize(a->ctx, ptr, size);
 }
 
-void sched_free(const struct sched_alloc *a, void *ptr) {
+void sched_dealloc(const struct sched_alloc *a, void *ptr) {
     if (ptr)
         a->resize(a->ctx, ptr, 0);
 }

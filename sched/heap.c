@@ -26,7 +26,7 @@ void heap_init_keyed(struct heap *h, heap_key_fn key, const struct sched_alloc *
 void heap_free(struct heap *h) {
     for (size_t i = 0; i < h->count; i++)
         h->items[i]->index = HEAP_NOT_IN;
-    sched_free(h->alloc, h->items); /* the keys and ties live in the same block */
+    sched_dealloc(h->alloc, h->items); /* the keys and ties live in the same block */
     h->items = NULL;
     h->keys = NULL;
     h->ties = NULL;
@@ -140,6 +140,16 @@ int heap_push(struct heap *h, struct heap_node *n) {
         return err;
     place(h, h->count++, n, key_of(h, n));
     heap_sift_up(h, n->index);
+    return 0;
+}
+
+int heap_append(struct heap *h, struct heap_node *n) {
+    if (heap_node_queued(n))
+        return -EEXIST;
+    int err = heap_reserve(h, h->count + 1);
+    if (err)
+        return err;
+    place(h, h->count++, n, key_of(h, n)); /* out of order until heap_update(n) */
     return 0;
 }
 

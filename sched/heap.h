@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "sched/alloc.h"
+#include "sched/container_of.h"
 
 #define HEAP_NOT_IN ((size_t)-1)
 

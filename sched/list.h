@@ -1,11 +1,13 @@
 /* list.h — the intrusive doubly linked list every loopschool queue is made of (lesson 02 first
  * uses it for fd watchers). "Intrusive": the node lives inside the caller's struct, so putting
- * something on a list never allocates, and LIST_ENTRY walks back from the node to its owner. */
+ * something on a list never allocates, and container_of walks back from the node to its owner. */
 #ifndef LOOPSCHOOL_LIST_H
 #define LOOPSCHOOL_LIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "sched/container_of.h"
 
 /* A list head is a node too: an empty list is a head pointing at itself, so insertion and
  * removal never test for NULL. */
@@ -13,13 +15,12 @@ struct list_node {
     struct list_node *prev, *next;
 };
 
-/* From a node back to the struct that embeds it as `member`. */
-#define LIST_ENTRY(node_ptr, type, member) ((type *)((char *)(node_ptr) - offsetof(type, member)))
-
-/* Iterate; `it` may be removed inside the body because `next` is read before it runs. */
-#define LIST_FOR_EACH_SAFE(it, next_it, head)                                                      \
-    for ((it) = (head)->next, (next_it) = (it)->next; (it) != (head);                              \
-         (it) = (next_it), (next_it) = (it)->next)
+/* The one way to walk a list: declares `it` (a struct list_node *) and visits every node in
+ * order. The body may remove `it` (even free its owner): the next node is read before the body
+ * runs. Typical: list_for_each(n, &q) visit(container_of(n, struct runnable, node)); */
+#define list_for_each(it, head)                                                                    \
+    for (struct list_node *it = (head)->next, *it##_next = it->next; it != (head);                 \
+         it = it##_next, it##_next = it->next)
 
 static inline void list_init(struct list_node *head) {
     head->prev = head->next = head;
@@ -74,7 +75,7 @@ static inline struct list_node *list_pop_front(struct list_node *head) {
 
 static inline size_t list_length(const struct list_node *head) {
     size_t n = 0;
-    for (const struct list_node *it = head->next; it != head; it = it->next)
+    list_for_each(it, head)
         n++;
     return n;
 }

@@ -13,6 +13,7 @@ void runnable_init(struct runnable *r, runnable_fn fn, void *arg, const char *na
     r->pass = 0;
     r->used_ns = 0;
     r->tickets = RUNNABLE_DEFAULT_TICKETS;
+    r->boost_epoch = 0;
     r->priority = RUNNABLE_PRIORITY_NORMAL;
     r->level = 0;
     r->has_deadline = false;

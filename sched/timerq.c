@@ -5,12 +5,10 @@
 
 #include <errno.h>
 
-#define ENTRY_OF(node) ((struct timerq_entry *)((char *)(node) - offsetof(struct timerq_entry, heap)))
-
 /* The heap's key is (deadline, seq): it compares packed copies and never reads an entry while
  * sifting. The sequence number makes the heap behave as if it were stable. */
 static struct heap_key deadline_then_seq(const struct heap_node *n) {
-    const struct timerq_entry *e = ENTRY_OF(n);
+    const struct timerq_entry *e = container_of(n, const struct timerq_entry, heap);
     return (struct heap_key){e->deadline, e->seq};
 }
 
@@ -41,13 +39,13 @@ int timerq_add(struct timerq *q, struct timerq_entry *e, int64_t deadline) {
     return heap_push(&q->heap, &e->heap);
 }
 
-int timerq_cancel(struct timerq *q, struct timerq_entry *e) {
+int timerq_remove(struct timerq *q, struct timerq_entry *e) {
     return heap_remove(&q->heap, &e->heap);
 }
 
 struct timerq_entry *timerq_peek(const struct timerq *q) {
     struct heap_node *n = heap_peek(&q->heap);
-    return n ? ENTRY_OF(n) : NULL;
+    return n ? container_of(n, struct timerq_entry, heap) : NULL;
 }
 
 struct timerq_entry *timerq_pop_due(struct timerq *q, int64_t now) {
@@ -63,7 +61,7 @@ size_t timerq_count(const struct timerq *q) {
 }
 
 static void print_entry(const struct heap_node *n, FILE *out, void *ctx) {
-    const struct timerq_entry *e = ENTRY_OF(n);
+    const struct timerq_entry *e = container_of(n, struct timerq_entry, heap);
     int64_t now = *(const int64_t *)ctx;
     double in_ms = (double)(e->deadline - now) / 1e6;
     fprintf(out, "%s in %+.3f ms (seq %llu)", e->name, in_ms, (unsigned long long)e->seq);

@@ -1,6 +1,6 @@
 /* timerq.h — the timer queue: entries ordered by (deadline, sequence number) on the generic heap,
  * so equal deadlines fire in the order they were added (lesson 05). Entries are caller-owned;
- * add, cancel and re-arm are O(log n). What "firing" means is the entry's own on_due function:
+ * add, remove and re-arm are O(log n). What "firing" means is the entry's own on_due function:
  * a loop timer moves its callback to the ready queue, a sleeping task is woken. */
 #ifndef LOOPSCHOOL_TIMERQ_H
 #define LOOPSCHOOL_TIMERQ_H
@@ -35,7 +35,7 @@ void timerq_entry_init(struct timerq_entry *e, timerq_due_fn on_due, const char 
  * added last among equal deadlines). 0 or -ENOMEM. */
 int timerq_add(struct timerq *q, struct timerq_entry *e, int64_t deadline);
 /* 0, or -EALREADY if e was not armed. */
-int timerq_cancel(struct timerq *q, struct timerq_entry *e);
+int timerq_remove(struct timerq *q, struct timerq_entry *e);
 static inline bool timerq_armed(const struct timerq_entry *e) {
     return heap_node_queued(&e->heap);
 }

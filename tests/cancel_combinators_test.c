@@ -9,6 +9,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
 #include "sched/task/taskset.h"
 #include "tests/support/tasks.h"

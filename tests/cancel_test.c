@@ -11,7 +11,8 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
 #include "sched/task/taskset.h"
 #include "tests/support/tasks.h"
@@ -41,7 +42,7 @@ struct world {
     struct semaphore sem;
     struct event event;
     struct condition cond;
-    struct queue queue;
+    struct channel queue;
     void *slots[1];
     struct test_sleeper joined; /* a slow task to join */
     struct test_locker holder;  /* holds the lock for a second */
@@ -80,9 +81,9 @@ static enum coro_status victim_step(struct task *t) {
         LOCK_ACQUIRE(t, &w->lock);
         CONDITION_WAIT(t, &w->cond);
     } else if (f->kind == AWAIT_QUEUE_GET) {
-        QUEUE_GET(t, &w->queue, f->item);
+        CHANNEL_GET(t, &w->queue, f->item);
     } else {
-        QUEUE_PUT(t, &w->queue, f);
+        CHANNEL_PUT(t, &w->queue, f);
     }
     f->passed_await = true;
     CORO_CLEANUP(&t->co);
@@ -99,7 +100,7 @@ static void world_init(struct world *w) {
     cr_assert_eq(semaphore_init(&w->sem, 0, 0, "the-semaphore"), 0);
     event_init(&w->event, "the-event");
     condition_init(&w->cond, &w->lock, "the-condition");
-    cr_assert_eq(queue_init(&w->queue, w->slots, 1, "the-queue"), 0);
+    cr_assert_eq(channel_init(&w->queue, w->slots, 1, "the-queue"), 0);
 }
 
 /* Parks a victim at `kind`, cancels it, and checks it ended cancelled through its cleanup, once,
@@ -112,7 +113,7 @@ static void cancel_at(enum await_kind kind, const char *what) {
     if (kind == AWAIT_LOCK)
         test_spawn_locker(w.loop, &w.holder, &w.lock, "holder", SECOND);
     if (kind == AWAIT_QUEUE_PUT)
-        cr_assert_eq(queue_try_put(&w.queue, &w), 0, "the one slot is taken: put must wait");
+        cr_assert_eq(channel_try_put(&w.queue, &w), 0, "the one slot is taken: put must wait");
     struct victim v = {.w = &w, .kind = kind};
     cr_assert_eq(loop_spawn(w.loop, &v.task, victim_step, "victim", NULL), 0);
 
@@ -147,7 +148,7 @@ static void cancel_at(enum await_kind kind, const char *what) {
     if (kind == AWAIT_SEMAPHORE)
         cr_assert_eq(w.sem.value, 0, "no permit appeared or vanished");
     if (kind == AWAIT_QUEUE_PUT)
-        cr_assert_eq(queue_length(&w.queue), 1, "the cancelled put added nothing");
+        cr_assert_eq(channel_length(&w.queue), 1, "the cancelled put added nothing");
     if (kind == AWAIT_JOIN)
         cr_assert_eq(w.joined.task.state, TASK_WAITING,
                      "cancelling a joiner leaves the joined task running");
@@ -430,15 +431,15 @@ Test(cancel, handed_item_wake_passed_on,
                     "getter get the item?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct queue q;
+    struct channel q;
     void *slots[2];
-    queue_init(&q, slots, 2, "q");
+    channel_init(&q, slots, 2, "q");
     struct test_getter g1, g2;
     test_spawn_getter(loop, &g1, &q, "g1", 1);
     test_spawn_getter(loop, &g2, &q, "g2", 1);
     cr_assert_eq(loop_run_once(loop), 0);
     int item = 7;
-    cr_assert_eq(queue_try_put(&q, &item), 0);
+    cr_assert_eq(channel_try_put(&q, &item), 0);
     cr_assert_eq(g1.task.state, TASK_READY, "the put woke the oldest getter");
     cr_assert_eq(g2.task.state, TASK_WAITING, "and only that one");
     task_cancel(&g1.task);
@@ -446,7 +447,7 @@ Test(cancel, handed_item_wake_passed_on,
     cr_assert_eq(g1.task.state, TASK_CANCELLED);
     cr_assert_eq(g2.count, 1, "g2 was woken in g1's place and got the item");
     cr_assert_eq(g2.item, &item);
-    cr_assert_eq(queue_length(&q), 0, "nothing is left behind");
+    cr_assert_eq(channel_length(&q), 0, "nothing is left behind");
     loop_free(loop);
 }
 

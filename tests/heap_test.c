@@ -10,13 +10,14 @@
 #include <string.h>
 
 #include "sched/heap.h"
+#include "tests/support/random.h"
 
 struct item {
     struct heap_node node;
     int key;
 };
 
-#define ITEM_OF(n) ((struct item *)((char *)(n)-offsetof(struct item, node)))
+#define ITEM_OF(n) container_of(n, struct item, node)
 
 static bool key_before(const struct heap_node *a, const struct heap_node *b) {
     return ITEM_OF(a)->key < ITEM_OF(b)->key;
@@ -25,12 +26,6 @@ static bool key_before(const struct heap_node *a, const struct heap_node *b) {
 static void print_key(const struct heap_node *n, FILE *out, void *ctx) {
     (void)ctx;
     fprintf(out, "key %d", ITEM_OF(n)->key);
-}
-
-/* A small deterministic generator, so a failure can be replayed. */
-static uint32_t next_random(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 33);
 }
 
 /* An allocator that refuses once armed: lets a test see what -ENOMEM leaves behind. */
@@ -61,7 +56,7 @@ Test(heap, pops_in_order, .timeout = 60,
     uint64_t rng = 42;
     for (int i = 0; i < N; i++) {
         heap_node_init(&items[i].node);
-        items[i].key = (int)(next_random(&rng) % 500); /* many duplicates on purpose */
+        items[i].key = (int)(test_random(&rng) % 500); /* many duplicates on purpose */
         cr_assert_eq(heap_push(&h, &items[i].node), 0, "a push into a growing heap succeeds");
         cr_assert(heap_is_valid(&h), "after push %d every parent still comes before its children",
                   i);
@@ -251,7 +246,7 @@ Test(heap, keys_decide_without_reading_nodes,
     uint64_t rng = 7;
     for (int i = 0; i < N; i++) {
         heap_node_init(&items[i].node);
-        items[i].key = i * 1000 + (int)(next_random(&rng) % 1000); /* all distinct */
+        items[i].key = i * 1000 + (int)(test_random(&rng) % 1000); /* all distinct */
     }
     key_reads = 0;
     for (int i = N - 1; i >= 0; i--) /* pushed largest first: plenty of sifting */

@@ -11,29 +11,16 @@
 #include <unistd.h>
 
 #include "loop/loop.h"
+#include "tests/support/loop.h" /* test_virtual_loop, test_loop_new */
 
 static struct loop_clock test_clock;
 
-/* A loop on virtual time (starting at start_ns) with the given backend. */
-static struct loop *new_loop_at(const struct backend_ops *backend, int64_t start_ns) {
-    loop_clock_init_virtual(&test_clock, start_ns);
-    struct loop_config config = {.backend = backend, .clock = &test_clock};
-    struct loop *loop = NULL;
-    int rc = loop_new(&loop, &config);
-    cr_assert_eq(rc, 0, "loop_new succeeds (got %d)", rc);
-    return loop;
-}
-
-static struct loop *new_loop(void) {
-    return new_loop_at(&backend_script, 0);
-}
-
 /* Queues one answer of the scripted backend: the fds (all readable) the next wait reports. */
-static void script_ready(struct loop *loop, const int *fds, int n, unsigned events) {
-    struct backend_event ev[8];
-    cr_assert_leq(n, 8, "a scripted answer here holds at most 8 events");
+static void script_ready(struct loop *loop, const int *fds, int n, unsigned readiness) {
+    struct backend_ready ev[8];
+    cr_assert_leq(n, 8, "a scripted answer here holds at most 8 ready fds");
     for (int i = 0; i < n; i++)
-        ev[i] = (struct backend_event){.fd = fds[i], .events = events};
+        ev[i] = (struct backend_ready){.fd = fds[i], .readiness = readiness};
     cr_assert_eq(backend_script_add(loop_backend(loop), ev, n), 0, "the script takes the answer");
 }
 
@@ -107,7 +94,7 @@ TestSuite(loop, .description = "Does the loop keep its promises when callbacks c
 Test(loop, watcher_unwatches_itself,
      .description = "Q: may a watcher's callback unwatch its own "
                     "fd and free itself?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct fd_user *u = new_user(loop, "self-closer");
     struct fd_user *other = new_user(loop, "bystander");
     watch(loop, u, 10);
@@ -131,7 +118,7 @@ Test(loop, watcher_unwatches_itself,
 Test(loop, unwatched_ready_fd_is_not_delivered,
      .description = "Q: if a callback unwatches another fd that is ready in the same batch, is "
                     "that fd's callback skipped?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct fd_user *a = new_user(loop, "a");
     struct fd_user *b = new_user(loop, "b");
     struct fd_user *c = new_user(loop, "c");
@@ -165,7 +152,7 @@ Test(loop, unwatched_ready_fd_is_not_delivered,
 Test(loop, callback_watches_new_fds,
      .description = "Q: may a callback watch new fds (growing "
                     "the loop's arrays) while a batch runs?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct fd_user *a = new_user(loop, "a");
     struct fd_user *near = new_user(loop, "near");
     struct fd_user *far = new_user(loop, "far");
@@ -196,10 +183,7 @@ Test(loop, callback_watches_new_fds,
 Test(loop, invalid_fd_dropped_not_spun, .timeout = 30,
      .description = "Q: when poll says POLLNVAL (an fd closed while watched), is the watcher told "
                     "once and dropped, instead of the loop spinning on it?") {
-    loop_clock_init_real(&test_clock);
-    struct loop_config config = {.backend = &backend_poll};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
+    struct loop *loop = test_loop_new(&backend_poll);
     int p[2];
     cr_assert_eq(pipe(p), 0, "pipe() succeeds");
     struct fd_user *u = new_user(loop, "closed-too-early");
@@ -220,7 +204,7 @@ Test(loop, invalid_fd_dropped_not_spun, .timeout = 30,
 Test(loop, scripted_invalid_fd,
      .description = "Q: is LOOP_INVALID from any backend handled the "
                     "same way: once, then unwatched?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct fd_user *u = new_user(loop, "gone");
     watch(loop, u, 9);
     int nine[] = {9};
@@ -238,7 +222,7 @@ Test(loop, scripted_invalid_fd,
 Test(loop, run_ends_when_nothing_is_left,
      .description = "Q: does loop_run return by itself once "
                     "nothing is ready, armed or watched?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     cr_assert_eq(loop_run(loop), 0, "an empty loop returns at once");
     struct counter c = {.calls = 0};
     runnable_init(&c.run, NULL, NULL, "once");
@@ -260,7 +244,8 @@ Test(loop, run_ends_when_nothing_is_left,
 Test(loop, timers_only_on_poll,
      .description = "Q: does a loop with timers but no fd work on a "
                     "real backend (it still asks poll, with no fds)?") {
-    struct loop *loop = new_loop_at(&backend_poll, 0);
+    struct loop *loop =
+        test_virtual_loop_at(&test_clock, 0, &(struct loop_config){.backend = &backend_poll});
     int fired = 0;
     struct loop_timer t;
     loop_timer_init(&t, "alone");
@@ -274,7 +259,7 @@ Test(loop, timers_only_on_poll,
 Test(loop, backend_failure_is_returned,
      .description = "Q: when the backend's wait fails, does "
                     "loop_run return its error with words?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct fd_user *u = new_user(loop, "never-ready");
     watch(loop, u, 3);
     /* Nothing scripted and nothing timed: the script refuses to block forever. */
@@ -288,7 +273,7 @@ Test(loop, backend_failure_is_returned,
 Test(loop, free_unlinks_pending_handles,
      .description = "Q: does loop_free leave every handle it "
                     "still held unlinked and reusable?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct counter c;
     runnable_init(&c.run, NULL, NULL, "pending");
     struct loop_timer t;
@@ -309,7 +294,7 @@ Test(loop, free_unlinks_pending_handles,
 Test(loop, null_callbacks_refused,
      .description = "Q: is a NULL callback refused by call_soon, "
                     "the timers and watch, with words?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct runnable r;
     runnable_init(&r, NULL, NULL, "r");
     cr_assert_eq(loop_call_soon(loop, &r, NULL, NULL), -EINVAL, "call_soon(NULL) is -EINVAL");
@@ -353,7 +338,7 @@ static void start_chained_in_past(struct loop_timer *t) {
 Test(loop, negative_delay_runs_next_tick,
      .description = "Q: when is a timer with a negative "
                     "delay run?") {
-    struct loop *loop = new_loop_at(&backend_script, 1000000000);
+    struct loop *loop = test_virtual_loop_at(&test_clock, 1000000000, NULL);
     struct loop_timer t;
     loop_timer_init(&t, "in-the-past");
     cr_assert_eq(loop_timer_start(loop, &t, -5000000000, note_fire, loop), 0,
@@ -381,7 +366,8 @@ Test(loop, far_future_does_not_overflow,
     /* A virtual clock may start anywhere, even below zero: neither sum may overflow. */
     static const int64_t starts[] = {0, 7000000000, -7000000000};
     for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
-        struct loop *loop = new_loop_at(&backend_poll, starts[i]);
+        struct loop *loop = test_virtual_loop_at(&test_clock, starts[i],
+                                                 &(struct loop_config){.backend = &backend_poll});
         struct loop_timer t;
         loop_timer_init(&t, "far");
         cr_assert_eq(loop_timer_start(loop, &t, INT64_MAX, note_fire, loop), 0,
@@ -401,7 +387,7 @@ Test(loop, far_future_does_not_overflow,
 
         /* The same with an absolute deadline of INT64_MAX: the wait (deadline - now) exceeds
          * INT64_MAX when the clock reads below zero, and must be clamped, not wrapped. */
-        loop = new_loop_at(&backend_script, starts[i]);
+        loop = test_virtual_loop_at(&test_clock, starts[i], NULL);
         loop_timer_init(&t, "at-the-end-of-time");
         cr_assert_eq(loop_timer_start_at(loop, &t, INT64_MAX, note_fire, loop), 0,
                      "starting a timer returns 0");
@@ -414,7 +400,7 @@ Test(loop, far_future_does_not_overflow,
         loop_free(loop);
     }
     /* The other end: a deadline at INT64_MIN is simply in the past. */
-    struct loop *loop = new_loop_at(&backend_script, 5);
+    struct loop *loop = test_virtual_loop_at(&test_clock, 5, NULL);
     struct loop_timer t;
     loop_timer_init(&t, "long-ago");
     fired_tick = 0;
@@ -435,7 +421,7 @@ static void stop_sibling(struct loop_timer *t) {
 Test(loop, stop_twice_or_after_firing,
      .description = "Q: what does stopping a timer return when "
                     "there is nothing left to stop?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     int fired = 0;
     struct loop_timer t;
     loop_timer_init(&t, "t");
@@ -465,7 +451,7 @@ Test(loop, stop_twice_or_after_firing,
 Test(loop, call_soon_twice_runs_once,
      .description = "Q: does queueing a queued runnable again, or "
                     "cancelling it twice, do any harm?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct counter c = {.calls = 0};
     runnable_init(&c.run, NULL, NULL, "twice");
     cr_assert_eq(loop_call_soon(loop, &c.run, count_call, &c), 0, "queueing a callback returns 0");
@@ -475,8 +461,8 @@ Test(loop, call_soon_twice_runs_once,
     cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(c.calls, 1, "it runs once");
     loop_call_soon(loop, &c.run, count_call, &c);
-    cr_assert_eq(loop_cancel(loop, &c.run), 0, "cancelling a queued runnable returns 0");
-    cr_assert_eq(loop_cancel(loop, &c.run), -EALREADY, "cancelling it again returns -EALREADY");
+    cr_assert_eq(loop_unqueue(loop, &c.run), 0, "cancelling a queued runnable returns 0");
+    cr_assert_eq(loop_unqueue(loop, &c.run), -EALREADY, "cancelling it again returns -EALREADY");
     cr_assert_eq(loop_run(loop), 0, "loop_run returns 0");
     cr_assert_eq(c.calls, 1, "a cancelled runnable does not run");
     loop_free(loop);
@@ -485,7 +471,7 @@ Test(loop, call_soon_twice_runs_once,
 Test(loop, dump_names_everything,
      .description = "Q: does loop_dump name every watcher, queued "
                     "callback and timer?") {
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct fd_user *u = new_user(loop, "stdin-reader");
     watch(loop, u, 0);
     struct counter c;

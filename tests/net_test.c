@@ -203,7 +203,7 @@ static void never_ready(struct loop_watcher *w, unsigned ready) {
 
 static void run_and_raise(int signo, bool close_in_callback) {
     struct stopper st = {.signo_to_raise = signo, .close_in_callback = close_in_callback};
-    cr_assert_eq(loop_new(&st.loop, NULL), 0, "loop_new");
+    st.loop = test_loop_new(NULL);
     int idle[2];
     cr_assert_eq(pipe(idle), 0, "pipe");
     struct loop_watcher w;
@@ -249,8 +249,7 @@ Test(loop_signal, restores_previous_handlers,
     sigemptyset(&mine.sa_mask);
     sigaction(SIGTERM, &mine, NULL);
     sigaction(SIGINT, &mine, NULL);
-    struct loop *loop;
-    cr_assert_eq(loop_new(&loop, NULL), 0, "loop_new");
+    struct loop *loop = test_loop_new(NULL);
     struct loop_signal s;
     cr_assert_eq(loop_signal_open(loop, &s, stop_on_signal, NULL), 0, "open");
     sigaction(SIGTERM, NULL, &now);
@@ -269,8 +268,7 @@ Test(loop_signal, restores_previous_handlers,
 
 Test(loop_signal, refuses_a_second_and_bad_arguments,
      .description = "Q: Why is a second loop_signal refused, and which arguments are?") {
-    struct loop *loop;
-    cr_assert_eq(loop_new(&loop, NULL), 0, "loop_new");
+    struct loop *loop = test_loop_new(NULL);
     struct loop_signal a, b;
     cr_assert_eq(loop_signal_open(loop, &a, NULL, NULL), -EINVAL, "a NULL callback is -EINVAL");
     cr_assert_eq(loop_signal_open(NULL, &a, stop_on_signal, NULL), -EINVAL, "a NULL loop too");

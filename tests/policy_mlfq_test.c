@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "sched/policy/readyq.h"
+#include "sched/policy/mlfq.h"
 
 static const int64_t MS = 1000000;
 
@@ -14,7 +15,9 @@ static void nothing(void *arg) {
 }
 
 static void open_mlfq(struct readyq *q) {
-    cr_assert_eq(readyq_init(q, &policy_mlfq, NULL), 0);
+    struct policy *p;
+    cr_assert_eq(policy_new(&p, &policy_mlfq, NULL), 0);
+    readyq_init(q, p);
 }
 
 /* Pop at `now`, run for `ran` ns (the clock moves), then yield (re-queue and be charged) or,

@@ -1,4 +1,4 @@
-/* policy_property_test.c — every scheduling policy (sched/policy_*.c, lesson 09) against a
+/* policy_property_test.c — every scheduling policy (sched/policy/, lesson 09) against a
  * reference model: 100,000 seeded random pushes, pops, runs, removes and clock moves, with the
  * model written the plainest way (an array scanned linearly with the policy's rule). After
  * every operation the policy and the model must agree on who runs, and on every field the
@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include "sched/policy/readyq.h"
+#include "sched/policy/lottery.h"
+#include "sched/policy/mlfq.h"
+#include "sched/policy/stride.h"
+#include "tests/support/random.h"
 
 enum {
     POOL = 24,       /* small on purpose: the model is O(n) and ties must happen often */
@@ -25,17 +29,7 @@ static const int64_t MS = 1000000;
  * boost period: smaller allotments make demotions as common as boosts. */
 static const struct policy_mlfq_config MLFQ_CONFIG = {{1000000, 2000000, 3000000}, 150000000};
 
-/* The test's own generator (not the lottery's), so a failure can be replayed from its seed. */
-static uint64_t next_random(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return *state >> 33;
-}
-
-static uint64_t below(uint64_t *state, uint64_t n) {
-    return next_random(state) % n;
-}
-
-/* The lottery's generator as documented in policy_lottery.c (SplitMix64), written out again:
+/* The lottery's generator as documented in sched/policy/lottery.c (SplitMix64), written again:
  * "same seed, same order" is part of the contract, so the model must draw the same numbers. */
 static uint64_t model_splitmix(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
@@ -59,7 +53,7 @@ struct model {
     /* mlfq */
     int level[POOL];
     int64_t used[POOL];
-    uint64_t stamp[POOL]; /* the boost period a level belongs to (kept in r->pass) */
+    uint64_t stamp[POOL]; /* the boost period a level belongs to (kept in r->boost_epoch) */
     uint64_t order[POOL]; /* round-robin order inside a level */
     uint64_t next_order;
     bool clock_started;
@@ -271,10 +265,10 @@ static void compare_everything(struct run *run) {
             disagree(run, "runnable %d: pass %llu, the model says %llu", i,
                      (unsigned long long)r->pass, (unsigned long long)m->pass[i]);
         if (is(m, &policy_mlfq) && (r->level != m->level[i] || r->used_ns != m->used[i] ||
-                                    r->pass != m->stamp[i]))
-            disagree(run, "runnable %d: level %d, used %lld ns, boost stamp %llu; the model says "
+                                    r->boost_epoch != m->stamp[i]))
+            disagree(run, "runnable %d: level %d, used %lld ns, boost epoch %llu; the model says "
                      "%d, %lld, %llu", i, r->level, (long long)r->used_ns,
-                     (unsigned long long)r->pass, m->level[i], (long long)m->used[i],
+                     (unsigned long long)r->boost_epoch, m->level[i], (long long)m->used[i],
                      (unsigned long long)m->stamp[i]);
     }
     /* for_each lists the queue in pop order (lottery: in push order, the order a draw walks). */
@@ -299,10 +293,10 @@ static void compare_everything(struct run *run) {
 static void push(struct run *run, int i, int64_t now) {
     struct runnable *r = &run->pool[i];
     if (!r->queued) {
-        r->priority = (int16_t)((int)below(&run->rng, 5) - 2);
-        r->tickets = (uint32_t)(1 + below(&run->rng, 400));
-        r->has_deadline = below(&run->rng, 2);
-        r->deadline = now + ((int64_t)below(&run->rng, 10) - 2) * 5 * MS;
+        r->priority = (int16_t)((int)test_random_below(&run->rng, 5) - 2);
+        r->tickets = (uint32_t)(1 + test_random_below(&run->rng, 400));
+        r->has_deadline = test_random_below(&run->rng, 2);
+        r->deadline = now + ((int64_t)test_random_below(&run->rng, 10) - 2) * 5 * MS;
     }
     model_push(run, i, now);
     int err = readyq_push(&run->q, r, now);
@@ -325,13 +319,13 @@ static void pop_and_run(struct run *run, int64_t now) {
         return;
     /* Most runs last whole half-milliseconds (so MLFQ's allotments are used up exactly), one
      * in eight any number of ns (stride's rounding up); some last no time at all. */
-    int64_t ran = below(&run->rng, 8) ? (int64_t)below(&run->rng, 4) * MS / 2
-                                      : (int64_t)below(&run->rng, 3 * MS);
+    int64_t ran = test_random_below(&run->rng, 8) ? (int64_t)test_random_below(&run->rng, 4) * MS / 2
+                                      : (int64_t)test_random_below(&run->rng, 3 * MS);
     int64_t start = run->now;
     run->now += ran;
-    if (below(&run->rng, 4) == 0)
-        push(run, (int)below(&run->rng, POOL), start + ran / 2);
-    uint64_t how = below(&run->rng, 10);
+    if (test_random_below(&run->rng, 4) == 0)
+        push(run, (int)test_random_below(&run->rng, POOL), start + ran / 2);
+    uint64_t how = test_random_below(&run->rng, 10);
     if (how < 5)
         push(run, want, run->now);
     model_charge(run, want, ran);
@@ -343,10 +337,10 @@ static void pop_and_run(struct run *run, int64_t now) {
 /* One step of the loop's life: a push, a pop and its run, a remove, or a wait for I/O. */
 static void step(struct run *run) {
     struct model *m = &run->m;
-    uint64_t dice = below(&run->rng, 100);
-    int i = (int)below(&run->rng, POOL);
+    uint64_t dice = test_random_below(&run->rng, 100);
+    int i = (int)test_random_below(&run->rng, POOL);
     /* Time moves in whole steps, so pushes share a `now` and default deadlines tie. */
-    if (below(&run->rng, 4) == 0)
+    if (test_random_below(&run->rng, 4) == 0)
         run->now += MS;
     if (dice < 40) {
         push(run, i, run->now);
@@ -360,7 +354,7 @@ static void step(struct run *run) {
         if (err != (queued ? 0 : -EALREADY))
             disagree(run, "removing runnable %d returned %d", i, err);
     } else {
-        run->now += (int64_t)below(&run->rng, 30 * MS);
+        run->now += (int64_t)test_random_below(&run->rng, 30 * MS);
     }
     if (readyq_count(&run->q) != (size_t)m->n)
         disagree(run, "the policy holds %zu, the model %d", readyq_count(&run->q), m->n);
@@ -375,10 +369,12 @@ static void play(const struct policy_ops *ops, uint64_t seed, char *why, size_t 
     run.now = 1000 * MS;
     for (int i = 0; i < POOL; i++)
         runnable_init(&run.pool[i], NULL, NULL, "pooled");
-    if (readyq_init(&run.q, ops, NULL) != 0) {
-        snprintf(why, why_len, "readyq_init failed");
+    struct policy *policy;
+    if (policy_new(&policy, ops, NULL) != 0) {
+        snprintf(why, why_len, "policy_new failed");
         return;
     }
+    readyq_init(&run.q, policy);
     if (ops == &policy_lottery)
         policy_lottery_seed(run.q.policy, seed);
     if (ops == &policy_mlfq)

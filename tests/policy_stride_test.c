@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "sched/policy/readyq.h"
+#include "sched/policy/stride.h"
 
 static const int64_t SLICE = 1000000; /* the default slice: 1 ms */
 
@@ -14,7 +15,9 @@ static void nothing(void *arg) {
 }
 
 static void open_stride(struct readyq *q, uint64_t constant) {
-    cr_assert_eq(readyq_init(q, &policy_stride, NULL), 0);
+    struct policy *p;
+    cr_assert_eq(policy_new(&p, &policy_stride, NULL), 0);
+    readyq_init(q, p);
     cr_assert_eq(policy_stride_configure(q->policy, constant, SLICE), 0,
                  "an empty stride policy accepts a new constant");
 }
@@ -196,7 +199,9 @@ Test(policy_stride, empty_queue_remembers, .description = "Q: when the queue ran
 Test(policy_stride, configure_misuse, .description = "Q: which stride settings are refused, and "
                                                      "when?") {
     struct readyq q;
-    cr_assert_eq(readyq_init(&q, &policy_stride, NULL), 0);
+    struct policy *p;
+    cr_assert_eq(policy_new(&p, &policy_stride, NULL), 0);
+    readyq_init(&q, p);
     cr_assert_eq(policy_stride_configure(q.policy, 0, SLICE), -EINVAL,
                  "a constant of 0 is -EINVAL: every stride would be 0");
     cr_assert_eq(policy_stride_configure(q.policy, POLICY_STRIDE_MAX_CONSTANT + 1, SLICE),

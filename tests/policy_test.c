@@ -1,4 +1,4 @@
-/* policy_test.c — the scheduling policies (sched/policy_*.c, lesson 09) keep their ordering
+/* policy_test.c — the scheduling policies (sched/policy/, lesson 09) keep their ordering
  * contracts: LIFO, strict priority, EDF and lottery here (stride and MLFQ have their own files),
  * every policy by name, for_each in pop order, no plain runnable starved, and misuse refused.
  * Everything goes through the ready queue, as the loop does. */
@@ -10,6 +10,9 @@
 
 #include "sched/policy/heap_base.h"
 #include "sched/policy/readyq.h"
+#include "sched/policy/lottery.h"
+#include "sched/policy/mlfq.h"
+#include "sched/policy/stride.h"
 
 static const int64_t MS = 1000000;
 
@@ -22,7 +25,9 @@ static void make(struct runnable *r, const char *name) {
 }
 
 static void open_queue(struct readyq *q, const struct policy_ops *ops) {
-    cr_assert_eq(readyq_init(q, ops, NULL), 0, "a %s queue can be created", ops->name);
+    struct policy *p;
+    cr_assert_eq(policy_new(&p, ops, NULL), 0, "a %s policy can be created", ops->name);
+    readyq_init(q, p);
 }
 
 /* Pops everything and writes the index (in `all`) of each, in pop order. */
@@ -466,9 +471,10 @@ Test(policy, out_of_memory, .description = "Q: when memory runs out, do init and
         const struct policy_ops *ops = policy_by_index(p);
         struct budget_alloc none = {{budget_resize, NULL}, 0};
         none.base.ctx = &none;
-        struct readyq q;
-        cr_assert_eq(readyq_init(&q, ops, &none.base), -ENOMEM,
-                     "%s: init without memory for its state is -ENOMEM", ops->name);
+        struct policy *policy = NULL;
+        cr_assert_eq(policy_new(&policy, ops, &none.base), -ENOMEM,
+                     "%s: policy_new without memory for its state is -ENOMEM", ops->name);
+        cr_assert_null(policy, "%s: and there is no half-made policy", ops->name);
     }
     /* The heap policies allocate once more, at their first push: the heap's array. */
     const struct policy_ops *heaped[] = {&policy_priority, &policy_stride, &policy_edf};
@@ -476,7 +482,9 @@ Test(policy, out_of_memory, .description = "Q: when memory runs out, do init and
         struct budget_alloc one = {{budget_resize, NULL}, 1};
         one.base.ctx = &one;
         struct readyq q;
-        cr_assert_eq(readyq_init(&q, heaped[p], &one.base), 0);
+        struct policy *policy;
+        cr_assert_eq(policy_new(&policy, heaped[p], &one.base), 0);
+        readyq_init(&q, policy);
         struct runnable r;
         make(&r, "homeless");
         r.pass = 5;

@@ -14,7 +14,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h"
 
@@ -27,7 +27,7 @@ enum {
     LONGEST_LIFE = 100,     /* an incarnation takes 1..LONGEST_LIFE steps, then ends */
     KEEPER_PATIENCE = 1000, /* keeper rounds without one step taken: the workload is stuck */
     PERMITS = 3,
-    QUEUE_CAPACITY = 8,
+    CHANNEL_CAPACITY = 8,
     NAME_LEN = 8,
 };
 
@@ -78,8 +78,8 @@ struct stress {
     struct loop *loop;
     struct lock lock;
     struct semaphore sem;
-    struct queue queue;
-    void *slots[QUEUE_CAPACITY];
+    struct channel queue;
+    void *slots[CHANNEL_CAPACITY];
     struct worker *workers;
     struct task keeper;
     int keeper_idle_rounds;
@@ -97,16 +97,8 @@ struct stress {
     long incarnations, started, cleanups, bad_cleanups, cancels_accepted, cancels_ealready;
 };
 
-/* splitmix64: small, seedable, good enough to shuffle a workload. */
-static uint64_t next_random(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static int below(uint64_t *state, int n) {
-    return (int)(next_random(state) % (uint64_t)n);
+    return (int)test_random_below(state, (uint64_t)n);
 }
 
 static enum op pick_op(uint64_t *state) {
@@ -191,14 +183,14 @@ static enum coro_status worker_step(struct task *t) {
         } else if (f->op == OP_PUT) {
             f->got = st->next_item < MAX_ITEMS ? st->items + st->next_item++ : NULL;
             if (f->got) {
-                QUEUE_PUT(t, &st->queue, f->got);
+                CHANNEL_PUT(t, &st->queue, f->got);
                 if (task_result(t) == 0)
                     st->puts[(char *)f->got - st->items]++;
                 else
                     note_result(st, task_result(t), -EPIPE); /* only once closed, at the end */
             }
         } else if (f->op == OP_GET) {
-            QUEUE_GET(t, &st->queue, f->got);
+            CHANNEL_GET(t, &st->queue, f->got);
             if (task_result(t) == 0)
                 st->gets[(char *)f->got - st->items]++;
             else
@@ -273,10 +265,10 @@ static void check_no_stranded_waiter(struct stress *st) {
         woken_getters += w->op == OP_GET;
         woken_putters += w->op == OP_PUT;
     }
-    size_t items = queue_length(&st->queue);
+    size_t items = channel_length(&st->queue);
     if (!waitq_empty(&st->queue.getters) && items > woken_getters)
         st->stranded++;
-    if (!waitq_empty(&st->queue.putters) && QUEUE_CAPACITY - items > woken_putters)
+    if (!waitq_empty(&st->queue.putters) && CHANNEL_CAPACITY - items > woken_putters)
         st->stranded++;
     /* The lock and the permits are handed over, never left lying while someone waits. */
     if (!waitq_empty(&st->lock.waiters) && !st->lock.owner)
@@ -298,22 +290,22 @@ static void check_between_ticks(void *ctx, struct loop *loop, int64_t timeout_ns
  * still stuck at the end is the library's fault. It gives up if no step is taken for a long
  * while: the loop then goes idle and the test reports who waits on what. */
 static enum coro_status keeper_step(struct task *t) {
-    struct stress *st = LIST_ENTRY(t, struct stress, keeper);
+    struct stress *st = container_of(t, struct stress, keeper);
     CORO_BEGIN(&t->co);
     while (st->steps_left > 0 && st->keeper_idle_rounds < KEEPER_PATIENCE) {
         st->keeper_idle_rounds++; /* a worker's step resets it */
         LOOP_SLEEP(t, 2 * MS);
-        if (!waitq_empty(&st->queue.getters) && queue_length(&st->queue) == 0 &&
+        if (!waitq_empty(&st->queue.getters) && channel_length(&st->queue) == 0 &&
             st->next_item < MAX_ITEMS) {
             char *item = st->items + st->next_item++;
-            if (queue_try_put(&st->queue, item) == 0) {
+            if (channel_try_put(&st->queue, item) == 0) {
                 st->puts[item - st->items]++;
                 st->keeper_moves++;
             }
         }
         void *item;
-        if (!waitq_empty(&st->queue.putters) && queue_length(&st->queue) == QUEUE_CAPACITY &&
-            queue_try_get(&st->queue, &item) == 0) {
+        if (!waitq_empty(&st->queue.putters) && channel_length(&st->queue) == CHANNEL_CAPACITY &&
+            channel_try_get(&st->queue, &item) == 0) {
             st->gets[(char *)item - st->items]++;
             st->keeper_moves++;
         }
@@ -350,7 +342,7 @@ static const char *waiting_summary(const struct stress *st, char *buf, size_t si
              "%d on the queue, %d on a join, %d on the lock, %d on the semaphore, "
              "%d asleep, %d otherwise; queue holds %zu; lock %s",
              counts[0], counts[1], counts[2], counts[3], counts[4], counts[5],
-             queue_length(&st->queue), st->lock.owner ? st->lock.owner->run.name : "free");
+             channel_length(&st->queue), st->lock.owner ? st->lock.owner->run.name : "free");
     return buf;
 }
 
@@ -372,7 +364,7 @@ static void run_stress(uint64_t seed) {
         &(struct loop_config){.hooks = {.ctx = st, .before_wait = check_between_ticks}});
     lock_init(&st->lock, "stress-lock");
     cr_assert_eq(semaphore_init(&st->sem, PERMITS, PERMITS, "stress-sem"), 0);
-    cr_assert_eq(queue_init(&st->queue, st->slots, QUEUE_CAPACITY, "stress-queue"), 0);
+    cr_assert_eq(channel_init(&st->queue, st->slots, CHANNEL_CAPACITY, "stress-queue"), 0);
 
     for (int i = 0; i < WORKERS; i++) {
         snprintf(st->names[i], NAME_LEN, "w%d", i);
@@ -399,14 +391,14 @@ static void run_stress(uint64_t seed) {
                   t->run.name, task_state_name((enum task_state)t->state),
                   t->waiter.what ? t->waiter.what : "nothing");
     }
-    cr_assert(waitq_empty(&st->queue.getters) || queue_length(&st->queue) == 0,
+    cr_assert(waitq_empty(&st->queue.getters) || channel_length(&st->queue) == 0,
               "seed %" PRIu64 ": getters wait while %zu items sit in the queue: a lost wake-up",
-              seed, queue_length(&st->queue));
-    cr_assert(waitq_empty(&st->queue.putters) || queue_length(&st->queue) == QUEUE_CAPACITY,
+              seed, channel_length(&st->queue));
+    cr_assert(waitq_empty(&st->queue.putters) || channel_length(&st->queue) == CHANNEL_CAPACITY,
               "seed %" PRIu64 ": putters wait while the queue has room: a lost wake-up", seed);
 
     /* Close the queue: blocked getters and putters end, and so do their joiners. */
-    queue_close(&st->queue);
+    channel_close(&st->queue);
     cr_assert_eq(loop_run(st->loop), 0);
     for (int i = 0; i < WORKERS; i++)
         cr_assert(task_done(&st->workers[i].task),
@@ -414,7 +406,7 @@ static void run_stress(uint64_t seed) {
 
     /* Items: what was put was got exactly once, or is still in the queue. */
     void *left;
-    while (queue_try_get(&st->queue, &left) == 0)
+    while (channel_try_get(&st->queue, &left) == 0)
         st->gets[(char *)left - st->items]++;
     long puts = 0, gets = 0;
     for (int i = 0; i < st->next_item; i++) {

@@ -1,8 +1,8 @@
-/* sync_lock_test.c — the library's own tests of lesson 10's lock and condition (sched/lock.*):
+/* sync_lock_test.c — the library's own tests of lesson 10's lock and condition (sched/sync/lock.*):
  * try-acquire, re-acquire, releases by a task that does not hold the lock, the dumps, a waiter
  * cancelled in the queue or after being handed the lock, and a condition's notify, misuse and
  * cancels. Virtual clock, script backend. Semaphore and event: sync_semaphore_test.c; the queue:
- * sync_queue_test.c. All three files are suite sync_primitives, declared here. */
+ * sync_channel_test.c. All three files are suite sync_primitives, declared here. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>

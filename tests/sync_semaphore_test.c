@@ -1,5 +1,5 @@
 /* sync_semaphore_test.c — the library's own tests of lesson 10's semaphore and event
- * (sched/semaphore.*): bad arguments, the bound, try-acquire, the dumps, FIFO hand-out of permits,
+ * (sched/sync/semaphore.*): bad arguments, the bound, try-acquire, the dumps, FIFO hand-out of permits,
  * a permit handed to a task cancelled before it runs, and an event's set, clear and wait.
  * Virtual clock, script backend. Suite sync_primitives, declared in sync_lock_test.c. */
 #include <criterion/criterion.h>
@@ -11,6 +11,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
 #include "tests/support/tasks.h"
 

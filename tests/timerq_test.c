@@ -9,15 +9,11 @@
 #include <string.h>
 
 #include "sched/timerq.h"
+#include "tests/support/random.h"
 
 static void never_called(struct timerq_entry *e, void *ctx) {
     (void)e;
     (void)ctx;
-}
-
-static uint32_t next_random(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 33);
 }
 
 TestSuite(timerq, .description = "In what order does the timer queue hand out its timers, and do "
@@ -81,9 +77,9 @@ Test(timerq, rearm_and_cancel,
     cr_assert_eq(timerq_pop_due(&q, 100), &c, "c, moved from 10 to 70, comes last");
 
     timerq_add(&q, &a, 5);
-    cr_assert_eq(timerq_cancel(&q, &a), 0, "cancelling an armed timer returns 0");
-    cr_assert_eq(timerq_cancel(&q, &a), -EALREADY, "cancelling it again returns -EALREADY");
-    cr_assert_eq(timerq_cancel(&q, &b), -EALREADY,
+    cr_assert_eq(timerq_remove(&q, &a), 0, "cancelling an armed timer returns 0");
+    cr_assert_eq(timerq_remove(&q, &a), -EALREADY, "cancelling it again returns -EALREADY");
+    cr_assert_eq(timerq_remove(&q, &b), -EALREADY,
                  "cancelling a timer that already fired returns -EALREADY, not a failure");
     cr_assert_eq(timerq_count(&q), 0u, "nothing is left armed");
     timerq_free(&q);
@@ -183,17 +179,17 @@ static const char *play(uint64_t seed, char *why, size_t why_len) {
     int64_t now = 0;
     why[0] = '\0';
     for (long op = 0; op < OPERATIONS && why[0] == '\0'; op++) {
-        int i = (int)(next_random(&rng) % POOL);
-        uint32_t kind = next_random(&rng) % 10;
+        int i = (int)(test_random(&rng) % POOL);
+        uint32_t kind = test_random(&rng) % 10;
         /* Coarse deadlines, so that many timers share one and the tie order is exercised. */
-        int64_t deadline = now + (int64_t)(next_random(&rng) % HORIZON) / 1000 * 1000;
+        int64_t deadline = now + (int64_t)(test_random(&rng) % HORIZON) / 1000 * 1000;
         if (kind < 4) { /* start, or re-arm if it is armed */
             int rc = timerq_add(&q, &entries[i], deadline);
             if (rc != 0)
                 snprintf(why, why_len, "op %ld: timerq_add returned %d", op, rc);
             model_arm(&m, i, deadline);
         } else if (kind < 6) { /* stop */
-            int rc = timerq_cancel(&q, &entries[i]);
+            int rc = timerq_remove(&q, &entries[i]);
             int want = m.armed[i] ? 0 : -EALREADY;
             if (rc != want)
                 snprintf(why, why_len, "op %ld: cancel of timer %d returned %d, the model says %d",
@@ -202,7 +198,7 @@ static const char *play(uint64_t seed, char *why, size_t why_len) {
                 m.count--;
             m.armed[i] = false;
         } else { /* time moves on, and everything due is popped */
-            now += (int64_t)(next_random(&rng) % (HORIZON / 4));
+            now += (int64_t)(test_random(&rng) % (HORIZON / 4));
             for (;;) {
                 int want = model_earliest(&m);
                 if (want >= 0 && m.deadline[want] > now)

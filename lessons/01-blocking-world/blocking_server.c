@@ -133,8 +133,8 @@ static void *blocking_thread_per_connection_main(void *arg) {
         c->has_thread = true;
         pthread_mutex_unlock(&s->lock);
         blocking_server_say(s,
-                            "acceptor: accept() returned connection %d; a new thread "
-                            "serves it (stack: %zu KiB reserved)",
+                            "acceptor: accept() gave connection %d: a new thread "
+                            "(%zu KiB stack)",
                             c->number, blocking_default_stack_kib());
     }
     /* Join them all: a thread still blocked when the process ends leaves its stack behind

@@ -119,6 +119,9 @@ static bool thread_per_connection(void) {
 }
 
 int main(void) {
+    /* One line at a time even into a pipe: the server's threads and the clients print on one
+     * timeline, and gdb's output must interleave with it in order. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     start_ns = blocking_now_ns();
     printf("Two clients and a blocking echo server. A connects first and says nothing; B\n"
            "sends one line and waits for it to come back. The server numbers connections in\n"

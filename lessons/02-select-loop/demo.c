@@ -1,12 +1,14 @@
 /* demo.c — lesson 02 (select-loop): how can one thread serve many clients at once? The echo
- * server of loop/net/echo.c runs on the select backend, with lesson 01's two clients: A connects and
- * says nothing, B sends a line. The loop's hooks narrate every select() call: its timeout, and
- * the fds that came back ready. `--serve PORT` runs the bare server until SIGINT or SIGTERM
+ * server of loop/net/echo.c runs on the select backend, with lesson 01's two clients: A
+ * connects and says nothing, B sends a line. The loop's hooks narrate every select() call: its
+ * timeout, and the fds that came back ready. `--trace` prints only the canonical event lines
+ * that asyncio_twin.py prints too; `--serve PORT` runs the bare server until SIGINT or SIGTERM
  * (loop/net/echo_serve.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +29,7 @@ struct client {
     const char *name;
     const char *line; /* what it will say */
     int fd;
-    uint16_t port;    /* its local port: tells which server connection is its */
+    uint16_t port; /* its local port: tells which server connection is its */
     struct loop_watcher watcher;
     char got[64];
     size_t got_len;
@@ -36,12 +38,13 @@ struct client {
 struct demo {
     struct loop *loop;
     struct echo_server server;
-    struct echo_conn conns[4];
     struct client a, b;
     struct loop_timer timer;
     int64_t start_ns;
     uint64_t seen_accepted; /* the server's counters at the last narration */
+    uint64_t seen_echoed;
     size_t seen_open;
+    bool trace; /* --trace: only the canonical lines (the twin prints the same ones) */
     bool ok;
 };
 
@@ -51,15 +54,28 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The narration (not in --trace mode): the time since the start, who, what. */
 static void say(struct demo *d, const char *who, const char *what) {
-    printf("%6.1f ms  %-9s %s\n", (double)(now_ns() - d->start_ns) / 1e6, who, what);
-    fflush(stdout);
+    if (!d->trace)
+        printf("%6.1f ms  %-9s %s\n", (double)(now_ns() - d->start_ns) / 1e6, who, what);
+}
+
+/* One canonical event line, in --trace mode only: no times, no fd numbers, no ports, so the
+ * asyncio twin can print exactly the same. */
+static void trace(struct demo *d, const char *fmt, ...) {
+    if (!d->trace)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
 }
 
 /* What an fd is, in words: the listener, a client, or the server's side of a client. */
 static void describe_fd(struct demo *d, int fd, char *out, size_t len) {
     if (fd == d->server.listen_fd) {
-        snprintf(out, len, "fd %d (the listener: a client waits to be accepted)", fd);
+        snprintf(out, len, "fd %d (the listener: a client waits)", fd);
         return;
     }
     if (fd == d->a.fd || fd == d->b.fd) {
@@ -67,7 +83,7 @@ static void describe_fd(struct demo *d, int fd, char *out, size_t len) {
                  fd == d->a.fd ? "client A" : "client B");
         return;
     }
-    for (size_t i = 0; i < sizeof d->conns / sizeof d->conns[0]; i++) {
+    for (size_t i = 0; i < d->server.open_connections; i++) {
         struct stream *s = echo_server_stream(&d->server, i);
         if (s && s->fd == fd) {
             struct sockaddr_in peer;
@@ -81,7 +97,9 @@ static void describe_fd(struct demo *d, int fd, char *out, size_t len) {
     snprintf(out, len, "fd %d", fd);
 }
 
-/* What the last batch of callbacks did to the server (the echo server itself says nothing). */
+/* What the callbacks since the last call did to the server (the echo server itself says
+ * nothing). Called before each wait, and by a scene before it acts, so the server's news is
+ * told before the scene's. */
 static void narrate_server(struct demo *d) {
     char what[128];
     if (d->server.accepted != d->seen_accepted) {
@@ -89,12 +107,21 @@ static void narrate_server(struct demo *d) {
                  (unsigned long long)(d->server.accepted - d->seen_accepted),
                  d->server.open_connections);
         say(d, "server", what);
-    } else if (d->server.open_connections < d->seen_open) {
+        for (uint64_t i = d->seen_accepted; i < d->server.accepted; i++)
+            trace(d, "server: accepted a connection (holds %llu)", (unsigned long long)i + 1);
+    }
+    if (d->server.bytes_echoed != d->seen_echoed)
+        trace(d, "server: echoed %llu bytes",
+              (unsigned long long)(d->server.bytes_echoed - d->seen_echoed));
+    if (d->server.open_connections < d->seen_open) {
         snprintf(what, sizeof what, "read end-of-file: closed %zu connection(s); holds %zu",
                  d->seen_open - d->server.open_connections, d->server.open_connections);
         say(d, "server", what);
+        for (size_t held = d->seen_open; held-- > d->server.open_connections;)
+            trace(d, "server: a connection closed (holds %zu)", held);
     }
     d->seen_accepted = d->server.accepted;
+    d->seen_echoed = d->server.bytes_echoed;
     d->seen_open = d->server.open_connections;
 }
 
@@ -104,31 +131,31 @@ static void narrate_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
     char what[128];
     narrate_server(d);
     if (timeout_ns == 0)
-        snprintf(what, sizeof what, "tick %llu: %s() only looks (timeout 0): callbacks are "
-                 "already on the ready queue", (unsigned long long)loop_tick(loop),
-                 loop_backend(loop)->ops->name);
+        snprintf(what, sizeof what, "tick %llu: %s() only looks (timeout 0): work is queued",
+                 (unsigned long long)loop_tick(loop), loop_backend(loop)->ops->name);
     else if (timeout_ns < 0)
-        snprintf(what, sizeof what, "tick %llu: %s() waits with no timeout (no timer armed)",
+        snprintf(what, sizeof what, "tick %llu: %s() waits, no timeout (no timer armed)",
                  (unsigned long long)loop_tick(loop), loop_backend(loop)->ops->name);
     else
-        snprintf(what, sizeof what, "tick %llu: %s() waits at most %.3f ms%s",
+        snprintf(what, sizeof what, "tick %llu: %s() waits at most %.3f ms (next timer)",
                  (unsigned long long)loop_tick(loop), loop_backend(loop)->ops->name,
-                 (double)timeout_ns / 1e6, " (until the next timer)");
+                 (double)timeout_ns / 1e6);
     say(d, "loop", what);
 }
 
 /* Hook: the wait returned these ready fds (step 2); their callbacks go on the ready queue. */
-static void narrate_ready(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
+static void narrate_ready(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
     struct demo *d = ctx;
     if (n == 0)
-        say(d, "loop", loop_last_timeout(loop) == 0 ? "  -> nothing ready"
-                                                     : "  -> nothing ready: the timeout expired");
+        say(d, "loop",
+            loop_last_timeout(loop) == 0 ? "  -> nothing ready"
+                                         : "  -> nothing ready: the timeout expired");
     for (int i = 0; i < n; i++) {
         char fd_words[96], line[160];
         describe_fd(d, ready[i].fd, fd_words, sizeof fd_words);
         snprintf(line, sizeof line, "  -> ready: %s%s%s", fd_words,
-                 (ready[i].events & LOOP_READABLE) ? " readable" : "",
-                 (ready[i].events & LOOP_WRITABLE) ? " writable" : "");
+                 (ready[i].readiness & LOOP_READABLE) ? " readable" : "",
+                 (ready[i].readiness & LOOP_WRITABLE) ? " writable" : "");
         say(d, "loop", line);
     }
 }
@@ -157,14 +184,15 @@ static void client_readable(struct loop_watcher *w, unsigned ready) {
     char line[128];
     snprintf(line, sizeof line, "echo arrives: \"%.*s\"", (int)strcspn(c->got, "\n"), c->got);
     say(d, c->name, line);
+    trace(d, "%s: %s", c->name, line);
     if (c == &d->b) {
-        snprintf(line, sizeof line, "A is still connected and silent: the server holds %zu "
-                 "connections on one thread", d->server.open_connections);
+        snprintf(line, sizeof line, "A is still connected and silent: the server holds %zu",
+                 d->server.open_connections);
         say(d, c->name, line);
         loop_timer_start(d->loop, &d->timer, STEP_NS, scene_a_speaks, d);
     } else {
-        d->ok = true;
         say(d, "clients", "both leave (close)");
+        trace(d, "clients: both leave");
         client_leaves(d, &d->a);
         client_leaves(d, &d->b);
         loop_timer_start(d->loop, &d->timer, STEP_NS, scene_wrap_up, d);
@@ -175,12 +203,20 @@ static void client_speaks(struct demo *d, struct client *c) {
     char line[96];
     snprintf(line, sizeof line, "sends \"%.*s\"", (int)strcspn(c->line, "\n"), c->line);
     say(d, c->name, line);
+    trace(d, "%s: %s", c->name, line);
     if (net_send(c->fd, c->line, strlen(c->line)) != (ssize_t)strlen(c->line))
         say(d, c->name, "UNEXPECTED: the send failed");
 }
 
+/* B speaks once the server has accepted both clients. On a machine so busy that STEP_NS passed
+ * before that, it waits another step: the story (and the trace) stays the same. */
 static void scene_b_speaks(struct loop_timer *t) {
-    client_speaks(t->arg, &((struct demo *)t->arg)->b);
+    struct demo *d = t->arg;
+    narrate_server(d);
+    if (d->server.accepted < 2)
+        loop_timer_start(d->loop, &d->timer, STEP_NS, scene_b_speaks, d);
+    else
+        client_speaks(d, &d->b);
 }
 
 static void scene_a_speaks(struct loop_timer *t) {
@@ -191,8 +227,13 @@ static void scene_a_speaks(struct loop_timer *t) {
 static void scene_wrap_up(struct loop_timer *t) {
     struct demo *d = t->arg;
     narrate_server(d);
-    say(d, "server", "closes: the listener and any connection left; nothing is watched any "
-        "more, so loop_run returns");
+    if (d->server.open_connections > 0) { /* it has not seen both ends of file yet */
+        loop_timer_start(d->loop, &d->timer, STEP_NS, scene_wrap_up, d);
+        return;
+    }
+    say(d, "server", "closes: nothing is watched any more, so loop_run returns");
+    trace(d, "server: closes");
+    d->ok = true;
     echo_server_close(&d->server);
 }
 
@@ -213,9 +254,10 @@ static bool client_connect(struct demo *d, struct client *c) {
     return loop_watch_fd(d->loop, &c->watcher, c->fd, LOOP_READABLE, client_readable, c) == 0;
 }
 
-static int scenario(const struct backend_ops *backend) {
+static int scenario(const struct backend_ops *backend, bool trace_only) {
     static struct demo d; /* static: the pool of streams is ~66 KB, too much for a stack frame */
     d.start_ns = now_ns();
+    d.trace = trace_only;
     d.a = (struct client){.demo = &d, .name = "client A", .line = "A speaks at last\n", .fd = -1};
     d.b = (struct client){.demo = &d, .name = "client B", .line = "hello from B\n", .fd = -1};
     struct loop_config config = {
@@ -224,25 +266,30 @@ static int scenario(const struct backend_ops *backend) {
     };
     int rc = loop_new(&d.loop, &config);
     if (rc == 0)
-        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, d.conns, 4);
+        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, NULL);
     if (rc < 0) {
         fprintf(stderr, "demo: cannot start: %s\n", strerror(-rc));
         return 1;
     }
-    printf("One thread, one %s loop: the echo server and two clients, all watched by the loop.\n"
-           "A connects and says nothing; B sends a line. Times are since the start.\n\n",
-           backend->name);
+    if (!d.trace)
+        printf("One thread, one %s loop: the echo server and two clients, all watched by the\n"
+               "loop. A connects and says nothing; B sends a line. Times are since the start.\n\n",
+               backend->name);
     char line[128];
     snprintf(line, sizeof line, "listening on 127.0.0.1:%u (fd %d)", d.server.port,
              d.server.listen_fd);
     say(&d, "server", line);
+    trace(&d, "server: listening");
+    loop_timer_init(&d.timer, "scene");
     bool ok = client_connect(&d, &d.a);
-    if (ok)
+    if (ok) {
         say(&d, "client A", "connected; says nothing");
+        trace(&d, "client A: connected");
+    }
     ok = ok && client_connect(&d, &d.b);
     if (ok) {
         say(&d, "client B", "connected");
-        loop_timer_init(&d.timer, "scene");
+        trace(&d, "client B: connected");
         loop_timer_start(d.loop, &d.timer, STEP_NS, scene_b_speaks, &d);
         rc = loop_run(d.loop);
         if (rc < 0)
@@ -256,6 +303,8 @@ static int scenario(const struct backend_ops *backend) {
         printf("\nThe demo did not see what it expected (above).\n");
         return 1;
     }
+    if (d.trace)
+        return 0;
     printf("\nAnswer: by never waiting on one client. The thread waits in select() on every\n"
            "socket at once and wakes when any is ready; each ready fd's callback goes on the\n"
            "ready queue and runs in the tick's batch, and does only what will not block.\n"
@@ -266,7 +315,12 @@ static int scenario(const struct backend_ops *backend) {
 /* A bad command line and `--serve PORT` (the bare server, until SIGINT or SIGTERM) are handled
  * in loop/net/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
 int main(int argc, char **argv) {
+    /* One line at a time even into a pipe, so the story stays in order beside gdb's output. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    bool trace_only = argc > 1 && strcmp(argv[argc - 1], "--trace") == 0;
+    if (trace_only)
+        argc--; /* the rest of the command line is the echo demos' own */
     struct echo_serve_args args;
     int status = echo_serve_main(&args, argc, argv, &backend_select);
-    return status == ECHO_SERVE_SCENE ? scenario(args.backend) : status;
+    return status == ECHO_SERVE_SCENE ? scenario(args.backend, trace_only) : status;
 }

@@ -19,16 +19,13 @@
 #include "loop/net/net.h"
 #include "loop/net/stream.h"
 #include "tests/support/net_client.h"
+#include "tests/support/random.h"
 
 TestSuite(poll_backend, .description = "What changes when select is swapped for poll — and what "
                                        "must not?");
 
-static uint32_t next_random(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 33);
-}
-
-/* ---- the same script on both backends --------------------------------------------------------- */
+/* ---- the same script on both backends ---------------------------------------------------------
+ */
 
 enum { SCRIPT_STEPS = 400, SCRIPT_CLIENTS = 40, SCRIPT_MAX_WRITE = 3000, SCRIPT_SEED = 20240311 };
 
@@ -52,7 +49,6 @@ struct sclient {
 struct script_run {
     struct loop *loop;
     struct echo_server server;
-    struct echo_conn conns[SCRIPT_CLIENTS];
     struct sclient clients[SCRIPT_CLIENTS];
     int count;
 };
@@ -102,9 +98,10 @@ static struct sclient *pick(struct script_run *run, uint64_t *rng, bool allow_ha
     struct sclient *eligible[SCRIPT_CLIENTS];
     int n = 0;
     for (int i = 0; i < run->count; i++)
-        if (client_live(&run->clients[i]) && (allow_half_closed || !run->clients[i].seen.half_closed))
+        if (client_live(&run->clients[i]) &&
+            (allow_half_closed || !run->clients[i].seen.half_closed))
             eligible[n++] = &run->clients[i];
-    return n ? eligible[next_random(rng) % (uint32_t)n] : NULL;
+    return n ? eligible[test_random(rng) % (uint32_t)n] : NULL;
 }
 
 static void script_connect(struct script_run *run) {
@@ -136,16 +133,16 @@ static void script_reset(struct script_run *run, struct sclient *c) {
 static void play_script(const struct backend_ops *backend, struct script_run *run) {
     memset(run, 0, sizeof *run);
     run->loop = test_loop_new(backend);
-    cr_assert_eq(echo_server_open(&run->server, run->loop, NET_LOOPBACK, 0, run->conns,
-                                  SCRIPT_CLIENTS), 0, "the server opens");
+    cr_assert_eq(echo_server_open(&run->server, run->loop, NET_LOOPBACK, 0, NULL), 0,
+                 "the server opens");
     uint64_t rng = SCRIPT_SEED;
     for (int step = 0; step < SCRIPT_STEPS; step++) {
-        uint32_t dice = next_random(&rng) % 100;
+        uint32_t dice = test_random(&rng) % 100;
         struct sclient *c;
         if (dice < 12 && run->count < SCRIPT_CLIENTS)
             script_connect(run);
         else if (dice < 82 && (c = pick(run, &rng, false)) != NULL)
-            script_write(c, 1 + next_random(&rng) % SCRIPT_MAX_WRITE);
+            script_write(c, 1 + test_random(&rng) % SCRIPT_MAX_WRITE);
         else if (dice < 88 && (c = pick(run, &rng, false)) != NULL) {
             cr_assert_eq(shutdown(c->fd, SHUT_WR), 0, "client %d half-closes", c->id);
             c->seen.half_closed = true;
@@ -176,26 +173,30 @@ Test(poll_backend, same_script_same_behaviour, .timeout = 120,
     for (int i = 0; i < on_poll.count; i++) {
         const struct outcome *s = &on_select.clients[i].seen, *p = &on_poll.clients[i].seen;
         cr_assert(s->sent == p->sent && s->got == p->got && s->half_closed == p->half_closed &&
-                  s->reset == p->reset && s->eof == p->eof,
+                      s->reset == p->reset && s->eof == p->eof,
                   "client %d saw the same on both: sent %zu/%zu, got %zu/%zu, eof %d/%d", i,
                   s->sent, p->sent, s->got, p->got, s->eof, p->eof);
         if (!p->reset)
-            cr_assert_eq(p->got, p->sent, "client %d, which did not reset, got exactly its %zu "
-                         "bytes back", i, p->sent);
+            cr_assert_eq(p->got, p->sent,
+                         "client %d, which did not reset, got exactly its %zu "
+                         "bytes back",
+                         i, p->sent);
         if (p->half_closed && !p->reset)
-            cr_assert(p->eof, "client %d half-closed, got the rest of its echo, then end-of-file", i);
+            cr_assert(p->eof, "client %d half-closed, got the rest of its echo, then end-of-file",
+                      i);
         resets += p->reset;
         half_closes += p->half_closed;
     }
-    cr_assert(resets > 0 && half_closes > 0, "the script exercised resets (%d) and half-closes (%d)",
-              resets, half_closes);
+    cr_assert(resets > 0 && half_closes > 0,
+              "the script exercised resets (%d) and half-closes (%d)", resets, half_closes);
     cr_assert_eq(on_select.server.bytes_echoed, on_poll.server.bytes_echoed,
                  "both servers echoed the same %llu bytes",
                  (unsigned long long)on_poll.server.bytes_echoed);
     cr_assert_eq(on_select.server.accepted, on_poll.server.accepted, "and accepted the same count");
 }
 
-/* ---- fd 1500 ---------------------------------------------------------------------------------- */
+/* ---- fd 1500 ----------------------------------------------------------------------------------
+ */
 
 struct high_client {
     struct loop_watcher watcher;
@@ -231,9 +232,8 @@ Test(poll_backend, poll_watches_fd_1500, .timeout = 120,
         cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0, "RLIMIT_NOFILE raised to 1600");
     }
     struct loop *loop = test_loop_new(&backend_poll);
-    struct echo_conn conns[2];
     struct echo_server server;
-    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 2), 0, "open");
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "open");
     int fd = test_connect(server.port);
     if (dup2(fd, 1500) != 1500)
         cr_skip_test("fd 1500 is out of reach here (%s); run with `ulimit -n 4096`",
@@ -261,7 +261,8 @@ Test(poll_backend, poll_watches_fd_1500, .timeout = 120,
     loop_free(loop);
 }
 
-/* ---- backpressure, 1 MiB ------------------------------------------------------------------------ */
+/* ---- backpressure, 1 MiB ------------------------------------------------------------------------
+ */
 
 enum { MIB = 1024 * 1024, SMALL_BUFFER = 8192 };
 
@@ -285,9 +286,8 @@ Test(poll_backend, backpressure_bounded, .timeout = 120,
      .description = "Q: When a client writes until EAGAIN without reading, does the server's "
                     "buffer for it stay at or under the high-water mark, all the way to 1 MiB?") {
     struct loop *loop = test_loop_new(&backend_poll);
-    struct echo_conn conns[1];
     struct echo_server server;
-    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, 1), 0, "open");
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "open");
     /* Small kernel buffers on both sides, so the bound is reached within a few KiB instead of
      * the megabytes loopback sockets would otherwise absorb. */
     int c = socket(AF_INET, SOCK_STREAM, 0);
@@ -321,9 +321,10 @@ Test(poll_backend, backpressure_bounded, .timeout = 120,
         test_tick(loop);
         test_run_until(loop, server_settled, &f, "the server paused or caught up");
         size_t buffered = echo_server_buffered(&server, 0);
-        cr_assert_leq(buffered, STREAM_HIGH_WATER, "round %d: the server holds %zu bytes for "
-                      "the client, at or under the high-water mark (%d)", round, buffered,
-                      STREAM_HIGH_WATER);
+        cr_assert_leq(buffered, STREAM_HIGH_WATER,
+                      "round %d: the server holds %zu bytes for "
+                      "the client, at or under the high-water mark (%d)",
+                      round, buffered, STREAM_HIGH_WATER);
         if (buffered > max_buffered)
             max_buffered = buffered;
         for (;;) { /* now read what came back, until EAGAIN */
@@ -332,16 +333,18 @@ Test(poll_backend, backpressure_bounded, .timeout = 120,
                 break;
             cr_assert_gt(n, 0, "the client reads its echo (%zd)", n);
             for (ssize_t i = 0; i < n; i++)
-                cr_assert_eq(buf[i], flood_byte(received + (size_t)i),
-                             "byte %zu comes back intact", received + (size_t)i);
+                cr_assert_eq(buf[i], flood_byte(received + (size_t)i), "byte %zu comes back intact",
+                             received + (size_t)i);
             received += (size_t)n;
         }
     }
     cr_assert_eq(received, (size_t)MIB, "1 MiB round-tripped intact");
     cr_assert_geq(s->pauses, 1, "the server paused reading %u time(s): that is the backpressure",
                   s->pauses);
-    cr_assert_leq(s->peak_buffered, STREAM_HIGH_WATER, "its buffer never held more than the "
-                  "high-water mark (peak %zu), however much the client pushed", s->peak_buffered);
+    cr_assert_leq(s->peak_buffered, STREAM_HIGH_WATER,
+                  "its buffer never held more than the "
+                  "high-water mark (peak %zu), however much the client pushed",
+                  s->peak_buffered);
     cr_assert_gt(max_buffered, 0, "and it did hold bytes the client had not read yet");
     close(c);
     test_run_until(loop, closed_all, &server, "the server closing the connection");

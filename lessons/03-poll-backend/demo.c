@@ -1,14 +1,16 @@
 /* demo.c — lesson 03 (poll-backend): what changes when select is swapped for poll — and what
  * must not? Lesson 02's scene (A idle, B talks) on the poll backend, with client A's socket moved
- * to fd 1500, which select cannot hold. After every wait the narration prints the pollfd array:
- * what the loop asked for (events) and what the kernel answered (revents). `--backend select`
- * runs the same scene on select; `--serve PORT` runs the bare server (loop/net/echo_serve.c). */
+ * to fd 1500, which select cannot hold. After every wait the narration names the fds the kernel
+ * answered for, and prints the whole pollfd array (events asked, revents answered) whenever its
+ * set of fds changed. `--backend select` runs the same scene on select; `--serve PORT` runs the
+ * bare server (loop/net/echo_serve.c). */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,10 +38,10 @@ struct client {
 struct demo {
     struct loop *loop;
     struct echo_server server;
-    struct echo_conn conns[4];
     struct client a, b;
     struct loop_timer timer;
     int64_t start_ns;
+    size_t shown_watches; /* fds watched when the pollfd array was last printed */
     bool ok;
 };
 
@@ -66,15 +68,26 @@ static void narrate_wait(void *ctx, struct loop *loop, int64_t timeout_ns) {
     say(ctx, "loop", what);
 }
 
-/* Hook: the wait returned. The backend's own dump shows its view: for poll, the pollfd array
- * with the kernel's answer in revents. */
-static void narrate_ready(void *ctx, struct loop *loop, const struct backend_event *ready, int n) {
-    (void)ready;
-    char what[96];
-    snprintf(what, sizeof what, "  returned %d ready fd(s); the backend now holds:", n);
-    say(ctx, "loop", what);
-    struct backend *b = loop_backend(loop);
-    b->ops->dump(b, stdout);
+/* Hook: the wait returned. One line names the ready fds; the backend's own dump (for poll, the
+ * pollfd array with the kernel's answer in revents) only when the set of watched fds changed
+ * since it was last shown: the same array again would say nothing new. */
+static void narrate_ready(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
+    struct demo *d = ctx;
+    char what[160];
+    int len = snprintf(what, sizeof what, "  returned %d:", n);
+    for (int i = 0; i < n && len < (int)sizeof what; i++)
+        len += snprintf(what + len, sizeof what - (size_t)len, "%s fd %d%s", i ? "," : "",
+                        ready[i].fd, (ready[i].readiness & LOOP_READABLE) ? " readable" : "");
+    if (n == 0)
+        snprintf(what + len, sizeof what - (size_t)len, " nothing ready");
+    say(d, "loop", what);
+    size_t watches = loop_watch_count(loop);
+    if (watches != d->shown_watches) {
+        d->shown_watches = watches;
+        say(d, "loop", "  the watched fds changed; the backend now holds:");
+        struct backend *b = loop_backend(loop);
+        b->ops->dump(b, stdout);
+    }
 }
 
 static void scene_a_speaks(struct loop_timer *t);
@@ -170,9 +183,11 @@ static void show_select_refusal(struct demo *d, int fd) {
     if (loop_new(&probe, &config) < 0)
         return;
     loop_watcher_init(&w, "probe");
-    char line[256];
-    if (loop_watch_fd(probe, &w, fd, LOOP_READABLE, client_readable, NULL) < 0)
-        snprintf(line, sizeof line, "a select loop would refuse it: %s", loop_last_error(probe));
+    char line[96];
+    int rc = loop_watch_fd(probe, &w, fd, LOOP_READABLE, client_readable, NULL);
+    if (rc < 0) /* the full reason is in loop_last_error(probe): too long for one line here */
+        snprintf(line, sizeof line, "select would refuse it (%s): fd_set ends at fd %d",
+                 rc == -ERANGE ? "-ERANGE" : strerror(-rc), FD_SETSIZE - 1);
     else
         snprintf(line, sizeof line, "a select loop could watch fd %d too", fd);
     loop_unwatch(probe, &w);
@@ -191,7 +206,7 @@ static int scenario(const struct backend_ops *backend) {
     };
     int rc = loop_new(&d.loop, &config);
     if (rc == 0)
-        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, d.conns, 4);
+        rc = echo_server_open(&d.server, d.loop, NET_LOOPBACK, 0, NULL);
     if (rc < 0) {
         fprintf(stderr, "demo: cannot start: %s\n", strerror(-rc));
         return 1;
@@ -215,7 +230,8 @@ static int scenario(const struct backend_ops *backend) {
         say(&d, "client B", "connected");
         loop_watcher_init(&d.a.watcher, "client A");
         loop_watcher_init(&d.b.watcher, "client B");
-        ok = loop_watch_fd(d.loop, &d.a.watcher, d.a.fd, LOOP_READABLE, client_readable, &d.a) == 0 &&
+        ok = loop_watch_fd(d.loop, &d.a.watcher, d.a.fd, LOOP_READABLE, client_readable, &d.a) ==
+                 0 &&
              loop_watch_fd(d.loop, &d.b.watcher, d.b.fd, LOOP_READABLE, client_readable, &d.b) == 0;
     }
     if (ok) {
@@ -241,6 +257,8 @@ static int scenario(const struct backend_ops *backend) {
 /* A bad command line and `--serve PORT` (the bare server, until SIGINT or SIGTERM) are handled
  * in loop/net/echo_serve.c, the same for every echo demo; what is left is this lesson's scene. */
 int main(int argc, char **argv) {
+    /* One line at a time even into a pipe, so the story stays in order beside gdb's output. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     struct echo_serve_args args;
     int status = echo_serve_main(&args, argc, argv, &backend_poll);
     return status == ECHO_SERVE_SCENE ? scenario(args.backend) : status;

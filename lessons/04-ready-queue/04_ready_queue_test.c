@@ -8,17 +8,11 @@
 #include <unistd.h>
 
 #include "loop/loop.h"
-
-static struct loop_clock test_clock;
+#include "tests/support/loop.h" /* test_virtual_loop, test_loop_new */
+#include "tests/support/twin.h"
 
 /* The scripted backend on a virtual clock: nothing here waits for real. */
-static struct loop *new_loop(void) {
-    loop_clock_init_virtual(&test_clock, 0);
-    struct loop_config config = {.backend = &backend_script, .clock = &test_clock};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
-    return loop;
-}
+static struct loop_clock test_clock;
 
 /* Every callback here is a `step`: it notes (name, tick) in the journal, then does its job. */
 struct step {
@@ -48,7 +42,7 @@ static void run_step(void *arg) {
         journal.count++;
     }
     if (s->cancels)
-        cr_assert_eq(loop_cancel(s->loop, &s->cancels->run), 0,
+        cr_assert_eq(loop_unqueue(s->loop, &s->cancels->run), 0,
                      "%s cancels %s, which was still queued: 0", s->name, s->cancels->name);
     if (s->schedules)
         cr_assert_eq(loop_call_soon(s->loop, &s->schedules->run, run_step, s->schedules), 0,
@@ -85,7 +79,7 @@ Test(
     ready_queue, scheduled_during_tick_runs_next_tick,
     .description = "Q: when a callback schedules another, does the new one run in the same tick?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct step a, b, c;
     step_init(&a, loop, "A");
     step_init(&b, loop, "B");
@@ -105,7 +99,7 @@ Test(
 
 Test(ready_queue, fifo_order, .description = "Q: in what order does one batch run its callbacks?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     static const char *const names[5] = {"first", "second", "third", "fourth", "fifth"};
     struct step s[5];
     for (int i = 0; i < 5; i++) {
@@ -137,10 +131,7 @@ Test(ready_queue, busy_callback_does_not_starve_io, .timeout = 30,
      .description = "Q: can a callback that re-schedules itself forever keep the loop from "
                     "serving a readable fd?") {
     journal.count = 0;
-    loop_clock_init_real(&test_clock); /* a real pipe on the real poll backend */
-    struct loop_config config = {.backend = &backend_poll};
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &config), 0, "loop_new succeeds");
+    struct loop *loop = test_loop_new(&backend_poll); /* a real pipe on the real clock */
     struct step spinner;
     step_init(&spinner, loop, "spinner");
     spinner.forever = true;
@@ -173,7 +164,7 @@ Test(ready_queue, busy_callback_does_not_starve_io, .timeout = 30,
 Test(ready_queue, stop_ends_run_after_the_tick,
      .description = "Q: when a callback calls loop_stop, when does loop_run return?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct step a, b, c, later;
     step_init(&a, loop, "A");
     step_init(&b, loop, "B-stops");
@@ -200,7 +191,7 @@ Test(ready_queue, cancel_lowers_n,
      .description = "Q: if A cancels B (counted in this tick's N) "
                     "and schedules C, does C take B's place?") {
     journal.count = 0;
-    struct loop *loop = new_loop();
+    struct loop *loop = test_virtual_loop(&test_clock, NULL);
     struct step a, b, c;
     step_init(&a, loop, "A");
     step_init(&b, loop, "B");
@@ -218,4 +209,40 @@ Test(ready_queue, cancel_lowers_n,
     cr_assert_eq(tick_of("C"), 2u, "C runs in tick 2");
     cr_assert_eq(journal.count, 2, "in all: A then C");
     loop_free(loop);
+}
+
+/* ---- the asyncio twin ----------------------------------------------------------------------- */
+
+Test(ready_queue, asyncio_twin, .timeout = 60,
+     .description = "Q: does asyncio's call_soon run the same callbacks in the same ticks, and "
+                    "where does its cancel differ?") {
+    struct test_twin_output *c, *py;
+    test_twin_pair("04-ready-queue", &c, &py);
+    cr_assert_eq(c->count, py->count, "both print one line per event: %zu and %zu", c->count,
+                 py->count);
+    int differences = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        if (strstr(c->lines[i], " cancels ") == NULL) {
+            cr_assert_str_eq(c->lines[i], py->lines[i],
+                             "line %zu is the same in both: loopschool \"%s\", asyncio \"%s\"",
+                             i + 1, c->lines[i], py->lines[i]);
+            continue;
+        }
+        /* The documented difference: loop_unqueue unlinks the runnable, Handle.cancel() only
+         * marks the handle, which stays in loop._ready until its turn comes and is skipped. */
+        differences++;
+        const char *cancel_line = "tick 2: child-a cancels child-b (the ready queue now holds ";
+        char ours[TEST_TWIN_LINE], theirs[TEST_TWIN_LINE];
+        snprintf(ours, sizeof ours, "%s1)", cancel_line);
+        snprintf(theirs, sizeof theirs, "%s2)", cancel_line);
+        cr_assert_str_eq(c->lines[i], ours,
+                         "loopschool's cancel takes child-b off the queue at once: %s",
+                         c->lines[i]);
+        cr_assert_str_eq(py->lines[i], theirs,
+                         "asyncio's cancelled handle stays queued until its turn: %s",
+                         py->lines[i]);
+    }
+    cr_assert_eq(differences, 1, "the cancel is the one line that differs");
+    free(c);
+    free(py);
 }

@@ -1,7 +1,11 @@
 /* demo.c — lesson 04 (ready-queue): callbacks that schedule callbacks, narrated tick by tick.
  * Each tick prints the ready queue as the batch begins (so N, the batch size), every pick the
- * batch makes, and the queue it leaves for the next tick. Watch: work queued during a tick waits
- * for the next one, and a cancelled callback that was counted in N makes the batch shorter. */
+ * batch makes, and the queue it leaves for the next tick. Watch, under FIFO (asyncio's order):
+ * work queued during a tick waits for the next one, and a callback taken off the queue
+ * (loop_unqueue) that was counted in N makes the batch shorter. `--trace` prints only the
+ * canonical event lines that asyncio_twin.py prints too. */
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +19,32 @@ struct act {
     int countdown;        /* > 0: run again next tick, this many more times */
     struct act *spawn[2]; /* queued when this act runs */
     struct act *cancel;   /* taken off the ready queue when this act runs */
+    int runs;             /* how many times it ran: the demo checks its story with these */
 };
+
+static bool trace_only; /* --trace: the canonical lines, and nothing else */
+
+/* The narration, not printed in --trace mode. */
+static void story(const char *fmt, ...) {
+    if (trace_only)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+}
+
+/* One canonical line, "tick T: ...", printed in --trace mode only. */
+static void trace(struct loop *loop, const char *fmt, ...) {
+    if (!trace_only)
+        return;
+    printf("tick %llu: ", (unsigned long long)loop_tick(loop));
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
 
 /* One line: the ready queue in the order the policy will pick, each name with its tick stamp. */
 static void print_one(const struct runnable *r, void *ctx) {
@@ -25,6 +54,8 @@ static void print_one(const struct runnable *r, void *ctx) {
 }
 
 static void print_ready_queue(struct loop *loop, const char *label) {
+    if (trace_only)
+        return;
     const struct readyq *q = &loop_sched(loop)->ready;
     int first = 1;
     printf("  %-22s [", label);
@@ -35,42 +66,48 @@ static void print_ready_queue(struct loop *loop, const char *label) {
 /* The loop calls this before each pick of step 4: the narrator sees what the batch does. */
 static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     (void)ctx;
-    printf("    pick: %-10s (stamped for tick %llu; picks left in this batch after it: %zu)\n",
-           r->name, (unsigned long long)r->tick, loop_sched(loop)->batch_left);
+    trace(loop, "run %s", r->name);
+    story("    pick: %-10s (stamped for tick %llu; picks left in this batch after it: %zu)\n",
+          r->name, (unsigned long long)r->tick, loop_sched(loop)->batch_left);
 }
 
 static void act_run(void *arg) {
     struct act *a = arg;
+    a->runs++;
     if (a->cancel) {
         size_t left_before = loop_sched(a->loop)->batch_left;
-        int rc = loop_cancel(a->loop, &a->cancel->run);
+        int rc = loop_unqueue(a->loop, &a->cancel->run);
         size_t left = loop_sched(a->loop)->batch_left;
+        trace(a->loop, "%s cancels %s (the ready queue now holds %zu)", a->run.name,
+              a->cancel->run.name, loop_ready_count(a->loop));
         if (rc != 0)
-            printf("      %s cancels %s: it was not queued (%d)\n", a->run.name,
-                   a->cancel->run.name, rc);
+            story("      %s cancels %s: it was not queued (%d)\n", a->run.name, a->cancel->run.name,
+                  rc);
         else if (left < left_before)
-            printf("      %s cancels %s: it was counted in this tick's N, so the batch\n"
-                   "      shrinks by one: picks left now %zu\n",
-                   a->run.name, a->cancel->run.name, left);
+            story("      %s cancels %s: it was counted in this tick's N, so the batch\n"
+                  "      shrinks by one: picks left now %zu\n",
+                  a->run.name, a->cancel->run.name, left);
         else
-            printf("      %s cancels %s: it was stamped for a later tick, so this batch\n"
-                   "      keeps its length: picks left still %zu\n",
-                   a->run.name, a->cancel->run.name, left);
+            story("      %s cancels %s: it was stamped for a later tick, so this batch\n"
+                  "      keeps its length: picks left still %zu\n",
+                  a->run.name, a->cancel->run.name, left);
     }
     for (int i = 0; i < 2; i++) {
         if (!a->spawn[i])
             continue;
         loop_call_soon(a->loop, &a->spawn[i]->run, act_run, a->spawn[i]);
-        printf("      %s schedules %s: queued now, stamped for tick %llu\n", a->run.name,
-               a->spawn[i]->run.name, (unsigned long long)a->spawn[i]->run.tick);
+        trace(a->loop, "%s schedules %s", a->run.name, a->spawn[i]->run.name);
+        story("      %s schedules %s: queued now, stamped for tick %llu\n", a->run.name,
+              a->spawn[i]->run.name, (unsigned long long)a->spawn[i]->run.tick);
     }
     if (!a->cancel && !a->spawn[0] && a->countdown == 0)
-        printf("      %s does its work and schedules nothing\n", a->run.name);
+        story("      %s does its work and schedules nothing\n", a->run.name);
     if (a->countdown > 0) {
         a->countdown--;
         loop_call_soon(a->loop, &a->run, act_run, a);
-        printf("      %s re-schedules itself (%d more time%s after this)\n", a->run.name,
-               a->countdown, a->countdown == 1 ? "" : "s");
+        trace(a->loop, "%s schedules %s", a->run.name, a->run.name);
+        story("      %s re-schedules itself (%d more time%s after this)\n", a->run.name,
+              a->countdown, a->countdown == 1 ? "" : "s");
     }
 }
 
@@ -80,10 +117,11 @@ static void act_init(struct act *a, struct loop *loop, const char *name) {
     a->loop = loop;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     /* One line at a time even into a pipe, so the story interleaves in order with gdb's output
      * in the README's session. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    trace_only = argc > 1 && strcmp(argv[1], "--trace") == 0;
     struct loop *loop;
     struct loop_config config = {.hooks = {.before_run = before_run}};
     if (loop_new(&loop, &config) != 0) {
@@ -103,24 +141,33 @@ int main(void) {
     child_a.cancel = &child_b;   /* child-a, in tick 2, cancels child-b ... */
     child_a.spawn[0] = &child_c; /* ... and schedules child-c: tick 3, not child-b's slot */
 
-    puts("Three callbacks are queued before the loop runs. name@T means: stamped for tick T");
-    puts("(work queued outside a batch carries the current tick, 0 before the first one).");
+    story("Three callbacks are queued before the loop runs. name@T means: stamped for tick T\n"
+          "(work queued outside a batch carries the current tick, 0 before the first one).\n");
     loop_call_soon(loop, &hello.run, act_run, &hello);
     loop_call_soon(loop, &counter.run, act_run, &counter);
     loop_call_soon(loop, &parent.run, act_run, &parent);
 
     while (loop_ready_count(loop) > 0) {
-        printf("\ntick %llu\n", (unsigned long long)loop_tick(loop) + 1);
-        print_ready_queue(loop, "ready as it begins:");
         size_t n = loop_ready_count(loop);
-        printf("  N = %zu: step 4 will pick at most %zu runnable%s in this tick\n", n, n,
-               n == 1 ? "" : "s");
+        if (trace_only)
+            printf("tick %llu: batch of %zu\n", (unsigned long long)loop_tick(loop) + 1, n);
+        story("\ntick %llu\n", (unsigned long long)loop_tick(loop) + 1);
+        print_ready_queue(loop, "ready as it begins:");
+        story("  N = %zu: step 4 will pick at most %zu runnable%s in this tick\n", n, n,
+              n == 1 ? "" : "s");
         loop_run_once(loop);
         print_ready_queue(loop, "left for the next tick:");
     }
-    puts("\nThe ready queue is empty: nothing is armed or watched either, so loop_run would"
-         "\nreturn now. Every callback queued during a tick ran in the next one, in FIFO order,"
-         "\nand each batch stopped at its N, so the loop got to poll between batches.");
+    /* What the story shows: four ticks; counter ran in each, child-b in none (cancelled). */
+    bool ok = loop_tick(loop) == 4 && counter.runs == 4 && child_b.runs == 0 && child_c.runs == 1 &&
+              hello.runs == 1;
     loop_free(loop);
+    if (!ok) {
+        printf("\nThe demo did not see what it expected (above).\n");
+        return 1;
+    }
+    story("\nThe ready queue is empty: nothing is armed or watched either, so loop_run would\n"
+          "return now. Every callback queued during a tick ran in the next one, in FIFO order,\n"
+          "and each batch stopped at its N, so the loop got to poll between batches.\n");
     return 0;
 }

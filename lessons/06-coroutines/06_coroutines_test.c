@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/support/twin.h"
+
 #ifndef LOOPSCHOOL_BUILD_DIR
 #define LOOPSCHOOL_BUILD_DIR "build"
 #endif
@@ -221,4 +223,35 @@ Test(coroutines, gdb_walkthrough, .timeout = 120,
         cr_assert(strstr(source, "CORO_YIELD") != NULL,
                   "line %d of generators.c is a yield: \"%s\"", lines[i], source);
     }
+}
+
+/* ---- the asyncio twin ----------------------------------------------------------------------- */
+
+Test(coroutines, python_generators_twin, .timeout = 60,
+     .description = "Q: do Python generators yield, send and end the same, and where do their "
+                    "locals differ?") {
+    struct test_twin_output *c, *py;
+    test_twin_pair("06-coroutines", &c, &py);
+    cr_assert_eq(c->count, py->count, "both print one line per event: %zu and %zu", c->count,
+                 py->count);
+    int differences = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        if (strncmp(c->lines[i], "counter in a local:", 19) != 0) {
+            cr_assert_str_eq(c->lines[i], py->lines[i],
+                             "line %zu is the same in both: loopschool \"%s\", Python \"%s\"",
+                             i + 1, c->lines[i], py->lines[i]);
+            continue;
+        }
+        /* The documented difference: a Python generator keeps its locals in its frame; a C
+         * local is born again at every step, and the resume jumps past the loop's start. */
+        differences++;
+        cr_assert_str_eq(c->lines[i],
+                         "counter in a local: saw 0 1 1 1 1 1 1 1, suspended after 8 steps",
+                         "in C the local restarts at every call: the loop never ends");
+        cr_assert_str_eq(py->lines[i], "counter in a local: saw 0 1 2, done after 4 steps",
+                         "in Python the local survives in the generator's frame");
+    }
+    cr_assert_eq(differences, 1, "the counter in a local is the one line that differs");
+    free(c);
+    free(py);
 }

@@ -3,6 +3,7 @@
  * errors come back through the child's frame; a cancel travels down the chain and the cleanups
  * run innermost first, each exactly once. */
 #include "coro/coro.h"
+#include "tests/support/twin.h"
 
 #include <criterion/criterion.h>
 
@@ -148,4 +149,15 @@ Test(await, cancel_finished_changes_nothing,
     cr_assert(parent.result == 8 && coro_error(&parent.co) == 0, "its result stands");
     cr_assert_eq(link_step(&parent), CORO_DONE, "and a later resume is harmless");
     cr_assert(parent.cleanups == 1 && child.cleanups == 1, "no cleanup ran twice");
+}
+
+Test(await, asyncio_twin_matches,
+     .description = "Q: does asyncio, awaiting the same child, resume, fail, cancel and clean up "
+                    "in exactly the order loopschool does?",
+     .timeout = 30) {
+    struct test_twin_output *c, *py;
+    test_twin_pair("07-await", &c, &py);
+    test_twin_assert_same(c, py); /* no difference on purpose: every line is the same */
+    free(c);
+    free(py);
 }

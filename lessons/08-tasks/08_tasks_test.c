@@ -13,8 +13,9 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_random */
+#include "tests/support/twin.h"
 
-/* The lesson's slug is "tasks", but tests/task_test.c already names its suite `tasks`. */
+/* The lesson's slug; the library's own suite in tests/task_test.c is `task_layer`. */
 TestSuite(tasks,
           .description = "Can 100,000 tasks wait at once in one thread, and what does each cost?");
 
@@ -46,7 +47,7 @@ static enum coro_status napper_step(struct task *t) {
     CORO_BEGIN(&t->co);
     for (f->round = 0; f->round < f->times; f->round++) {
         LOOP_SLEEP(t, f->ms * MS);
-        f->log->wakes[f->log->count++] = (struct wake){f->name, loop_now(t->sched->owner)};
+        f->log->wakes[f->log->count++] = (struct wake){f->name, loop_now(task_loop(t))};
     }
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
@@ -117,7 +118,7 @@ static enum coro_status pipe_reader_step(struct task *t) {
     CORO_BEGIN(&t->co);
     LOOP_WAIT_READABLE(t, &f->wait, f->fd);
     f->result = task_result(t);
-    f->woke_at = loop_now(t->sched->owner);
+    f->woke_at = loop_now(task_loop(t));
     if (f->result > 0 && read(f->fd, &f->byte, 1) != 1)
         CORO_FAIL(&t->co, -EIO);
     CORO_CLEANUP(&t->co);
@@ -136,7 +137,7 @@ static enum coro_status pipe_writer_step(struct task *t) {
     LOOP_SLEEP(t, 50 * MS);
     if (write(f->fd, "!", 1) != 1)
         CORO_FAIL(&t->co, -EIO);
-    f->wrote_in_tick = loop_tick(t->sched->owner);
+    f->wrote_in_tick = loop_tick(task_loop(t));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
@@ -297,8 +298,7 @@ static enum coro_status self_joiner_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(tasks, join_misuse,
-     .description = "Q: what does a task get if it joins itself, or NULL?") {
+Test(tasks, join_misuse, .description = "Q: what does a task get if it joins itself, or NULL?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct self_joiner s = {0};
@@ -401,7 +401,7 @@ static enum coro_status crowd_step(struct task *t) {
     CORO_BEGIN(&t->co);
     LOOP_SLEEP_UNTIL(t, f->deadline);
     f->wakes++;
-    f->woke_at = loop_now(t->sched->owner);
+    f->woke_at = loop_now(task_loop(t));
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
@@ -460,16 +460,16 @@ struct field {
     { #member, offsetof(struct task, member), sizeof(((struct task *)0)->member), (readme) }
 
 #ifdef CORO_USE_LABELS
-enum { README_CORO = 24, README_TASK_BYTES = 288 }; /* the labels build saves a label address */
+enum { README_CORO = 24, README_TASK_BYTES = 304 }; /* the labels build saves a label address */
 #else
-enum { README_CORO = 16, README_TASK_BYTES = 280 };
+enum { README_CORO = 16, README_TASK_BYTES = 296 };
 #endif
 
 Test(tasks, bytes_per_task,
      .description = "Q: how many bytes does the library add to each task, field by field?") {
     static const struct field fields[] = {
-        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 88), FIELD(joiners, 16),
-        FIELD(live, 16),   FIELD(sched, 8),        FIELD(set, 8),     FIELD(step, 8),
+        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 104),  FIELD(joiners, 16),
+        FIELD(live, 16),   FIELD(sched, 8),        FIELD(done_hook, 8), FIELD(step, 8),
         FIELD(on_done, 8), FIELD(error, 4),        FIELD(state, 1),
     };
     size_t expected_offset = 0, sum = 0;
@@ -550,4 +550,43 @@ Test(tasks, loop_dump_lists_live_tasks,
     loop_free(loop);
     close(p[0]);
     close(p[1]);
+}
+
+/* ---- the asyncio twin ------------------------------------------------------------------------ */
+Test(tasks, asyncio_twin_timer_wake_one_iteration_later,
+     .description = "Q: does asyncio run the same five tasks in the same order, and where does it "
+                    "wake a task later than loopschool?",
+     .timeout = 30) {
+    struct test_twin_output *c, *py;
+    test_twin_pair("08-tasks", &c, &py);
+    cr_assert_eq(c->count, py->count, "both print the same number of events (%zu, %zu)", c->count,
+                 py->count);
+    /* The one difference on purpose: loopschool runs a task in the tick its timer fires; asyncio's
+     * timer callback only sets the sleep's future, whose done-callback (the task's wake-up) goes
+     * through call_soon, so the task runs one iteration later. A join and an fd wake take one
+     * iteration in both. */
+    static const char timer_c[] = "runs, 0 iteration(s) after its timer fired";
+    static const char timer_py[] = "runs, 1 iteration(s) after its timer fired";
+    int timer_wakes = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        if (strcmp(c->lines[i], py->lines[i]) == 0)
+            continue;
+        char *at = strstr(c->lines[i], timer_c);
+        cr_assert_not_null(at,
+                           "line %zu differs only where a timer woke the task: loopschool \"%s\", "
+                           "asyncio \"%s\"",
+                           i + 1, c->lines[i], py->lines[i]);
+        char expected[TEST_TWIN_LINE];
+        snprintf(expected, sizeof expected, "%.*s%s", (int)(at - c->lines[i]), c->lines[i],
+                 timer_py);
+        cr_assert_str_eq(py->lines[i], expected,
+                         "line %zu: asyncio runs the timer-woken task one iteration later", i + 1);
+        timer_wakes++;
+    }
+    cr_assert_eq(timer_wakes, 3,
+                 "the three timer wakes (writer, fetch-user, fetch-prefs) are the only lines that "
+                 "differ, not %d",
+                 timer_wakes);
+    free(c);
+    free(py);
 }

@@ -5,6 +5,8 @@
 #include "lessons/09-scheduling-policies/gantt.h"
 #include "lessons/09-scheduling-policies/workload.h"
 #include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "sched/policy/lottery.h"
+#include "sched/policy/mlfq.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -11,6 +11,7 @@
 #include "lessons/09-scheduling-policies/gantt.h"
 #include "lessons/09-scheduling-policies/workload.h"
 #include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "sched/policy/mlfq.h"
 
 #define OUT_DIR    "build/lessons/09-scheduling-policies"
 #define LESSON_DIR "lessons/09-scheduling-policies"
@@ -20,8 +21,8 @@ enum { POLICIES = 7, FIRST_PICKS = 10 };
 static void describe_workload(const struct workload_spec *spec) {
     printf("The workload: %zu tasks on the virtual clock for ", spec->task_count);
     workload_print_ms(spec->horizon_ns, stdout);
-    printf(". A unit of work moves virtual time forward\ninside the task's step (the CPU is busy), "
-           "then the task yields; the loop charges the policy for it.\n\n");
+    printf(". A unit of work moves virtual time\nforward inside the task's step (the CPU is "
+           "busy), then the task yields; the loop\ncharges the policy for it.\n\n");
     for (size_t i = 0; i < spec->task_count; i++) {
         printf("  %-8s ", spec->tasks[i].name);
         workload_describe(&spec->tasks[i], stdout);
@@ -37,41 +38,56 @@ static void describe_workload(const struct workload_spec *spec) {
         printf(",\nscaled to this short run.");
     }
     printf(" Lottery draws from seed 0x%llx.\n", (unsigned long long)spec->lottery_seed);
-    printf("\nEach task's first step only sets its priority, tickets and deadline (it is on no "
-           "queue while it runs),\nso the policies differ from the first unit of work on.\n\n");
+    printf("\nEach task's first step only sets its priority, tickets and deadline (it is on no\n"
+           "queue while it runs), so the policies differ from the first unit of work on.\n\n");
 }
 
 /* Who got the CPU first: the first units of work, in order. */
 static void first_picks(const struct workload_spec *spec, const struct workload_result *r) {
-    printf("  %-9s", r->policy);
-    for (size_t k = 0; k < r->slice_count && k < FIRST_PICKS; k++)
-        printf(" %s", spec->tasks[r->slices[k].task].name);
+    int used = printf("  %-9s", r->policy);
+    for (size_t k = 0; k < r->slice_count && k < FIRST_PICKS; k++) {
+        const char *name = spec->tasks[r->slices[k].task].name;
+        if (used + 1 + (int)strlen(name) + 4 > 90)
+            break; /* the rest would not fit on the line */
+        used += printf(" %s", name);
+    }
     printf(" ...\n");
 }
 
+/* Two tables, so that each fits a screen: CPU share and longest wait, then missed deadlines. */
 static void print_table(const struct workload_spec *spec, const struct workload_result *runs) {
     printf("\n%-10s", "");
-    for (size_t i = 0; i < spec->task_count; i++)
-        printf(i + 1 < spec->task_count ? " %-16s" : " %s", spec->tasks[i].name);
+    for (size_t i = 0; i < spec->task_count; i++) /* the last name unpadded: no trailing blanks */
+        printf(i + 1 < spec->task_count ? " %-12s" : " %s", spec->tasks[i].name);
     printf("\n%-10s", "policy");
     for (size_t i = 0; i < spec->task_count; i++)
-        printf("  cpu%%  wait miss");
+        printf("%s cpu%%  wait", i ? "  " : " ");
     printf("\n");
     for (int p = 0; p < POLICIES; p++) {
         printf("%-10s", runs[p].policy);
         for (size_t i = 0; i < spec->task_count; i++)
-            printf(" %5.1f %5.1f %4d", workload_share_percent(&runs[p], i),
-                   (double)runs[p].stats[i].longest_wait_ns / 1e6, runs[p].stats[i].jobs_missed);
+            printf("%s%5.1f %5.1f", i ? "  " : " ", workload_share_percent(&runs[p], i),
+                   (double)runs[p].stats[i].longest_wait_ns / 1e6);
         printf("\n");
     }
-    printf("\ncpu%%: its share of the CPU the tasks used. wait: the longest it was ready and not "
-           "running, in ms.\nmiss: its jobs that ended after their deadline, or had not ended "
-           "when the deadline passed.\n");
+    printf("\ncpu%%: its share of the CPU the tasks used. wait: the longest it was ready and not\n"
+           "running, in ms. Missed deadlines (jobs that ended after their deadline, or had not\n"
+           "ended when it passed):\n\n%-10s",
+           "policy");
+    for (size_t i = 0; i < spec->task_count; i++)
+        printf(" %8s", spec->tasks[i].name);
+    printf("\n");
+    for (int p = 0; p < POLICIES; p++) {
+        printf("%-10s", runs[p].policy);
+        for (size_t i = 0; i < spec->task_count; i++)
+            printf(" %8d", runs[p].stats[i].jobs_missed);
+        printf("\n");
+    }
 }
 
 /* The story the table tells, read off the results rather than written in advance. */
 static void verdicts(const struct workload_spec *spec, const struct workload_result *runs) {
-    printf("\nRead off the table:\n");
+    printf("\nRead off the tables:\n");
     for (int p = 0; p < POLICIES; p++) {
         const struct workload_result *r = &runs[p];
         printf("  %-9s", r->policy);
@@ -123,14 +139,18 @@ static char *read_text(const char *path) {
     return text;
 }
 
-static void save_charts(const struct workload_spec *spec, const struct workload_result *runs) {
+/* Writes the charts and checks each against the committed copy; false if any could not be
+ * written, is not well-formed, or differs from (or lacks) its copy. */
+static bool save_charts(const struct workload_spec *spec, const struct workload_result *runs) {
     int err = make_out_dir();
     if (err) {
         printf("\ncould not create %s/: %s (run the demo from the repository root)\n", OUT_DIR,
                strerror(-err));
-        return;
+        return false;
     }
-    printf("\nThe Gantt charts (one row per task, one bar per run), in " OUT_DIR "/:\n");
+    bool all_good = true;
+    printf("\nThe Gantt charts (one row per task, one bar per run), written to\n" OUT_DIR
+           "/ and compared with the committed\ncopies in " LESSON_DIR "/:\n");
     for (int p = 0; p < POLICIES; p++) {
         char path[128], committed[128];
         snprintf(path, sizeof path, OUT_DIR "/gantt-%s.svg", runs[p].policy);
@@ -138,23 +158,28 @@ static void save_charts(const struct workload_spec *spec, const struct workload_
         err = gantt_save_svg(spec, &runs[p], path);
         if (err) {
             printf("  %s: could not write it: %s\n", path, strerror(-err));
+            all_good = false;
             continue;
         }
         char *drawn = read_text(path), *copy = read_text(committed);
         const char *problem = drawn ? xmlcheck_problem(drawn) : "it cannot be read back";
+        bool same = drawn && copy && strcmp(drawn, copy) == 0;
+        all_good = all_good && !problem && same;
         printf("  %-19s %s; %s\n", strrchr(path, '/') + 1,
                problem ? "NOT well-formed XML" : "well-formed XML",
-               !drawn || !copy            ? "no copy in " LESSON_DIR "/ to compare"
-               : strcmp(drawn, copy) == 0 ? "identical to the copy in " LESSON_DIR "/"
-                                          : "DIFFERS from the copy in " LESSON_DIR "/");
+               !drawn || !copy ? "no committed copy to compare"
+               : same          ? "identical to the committed copy"
+                               : "DIFFERS from the committed copy");
         if (problem)
             printf("    the XML checker says: %s\n", problem);
         free(drawn);
         free(copy);
     }
+    return all_good;
 }
 
 int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
     const struct workload_spec *spec = workload_standard();
     struct workload_result runs[POLICIES];
     describe_workload(spec);
@@ -172,8 +197,11 @@ int main(void) {
     }
     print_table(spec, runs);
     verdicts(spec, runs);
-    save_charts(spec, runs);
+    bool charts_ok = save_charts(spec, runs);
     for (int p = 0; p < POLICIES; p++)
         workload_result_free(&runs[p]);
-    return 0;
+    if (!charts_ok)
+        fprintf(stderr, "demo: a chart was not written as committed (see above); if the change\n"
+                        "is meant, copy the new charts from " OUT_DIR "/ into " LESSON_DIR "/\n");
+    return charts_ok ? 0 : 1;
 }

@@ -3,6 +3,7 @@
  * bytes with any compiler and any optimisation: the committed charts are checked byte for byte.
  * Nothing here reads the clock or prints an address. */
 #include "lessons/09-scheduling-policies/gantt.h"
+#include "sched/policy/mlfq.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -10,6 +10,8 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "sched/policy/lottery.h"
+#include "sched/policy/mlfq.h"
 
 /* ---- one task ---------------------------------------------------------------------------- */
 

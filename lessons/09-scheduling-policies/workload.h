@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "sched/policy/policy.h"
+#include "sched/policy/mlfq.h"
 
 /* How a task releases its jobs. A job is `units` units of CPU work; each unit advances virtual
  * time by unit_ns inside one step (the CPU is "busy"), then the task yields. */

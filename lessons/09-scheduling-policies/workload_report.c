@@ -2,6 +2,8 @@
  * what a task does, durations for people, a task's CPU share, and workload_dump for gdb. The
  * running itself is in workload.c. */
 #include "lessons/09-scheduling-policies/workload.h"
+#include "sched/policy/lottery.h"
+#include "sched/policy/mlfq.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -11,9 +11,10 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "sched/task/taskset.h"
 #include "tests/support/tasks.h" /* test_virtual_loop, test_canceller */
+#include "tests/support/twin.h"
 
 #define MS 1000000LL
 
@@ -59,7 +60,7 @@ TestSuite(cancellation,
 struct worker {
     struct task task;
     struct loop *loop;
-    struct queue *pool;
+    struct channel *pool;
     struct lock *lock;
     int64_t work_ns;
     void *slot;
@@ -72,7 +73,7 @@ struct worker {
 static enum coro_status worker_step(struct task *t) {
     struct worker *f = TASK_FRAME(t, struct worker, task);
     CORO_BEGIN(&t->co);
-    QUEUE_GET(t, f->pool, f->slot);
+    CHANNEL_GET(t, f->pool, f->slot);
     f->has_slot = true;
     LOCK_ACQUIRE(t, f->lock);
     f->got_lock_at = loop_now(f->loop);
@@ -81,7 +82,7 @@ static enum coro_status worker_step(struct task *t) {
     CORO_CLEANUP(&t->co);
     f->cleanups++;
     if (f->has_slot)
-        queue_try_put(f->pool, f->slot);
+        channel_try_put(f->pool, f->slot);
     lock_release_if_held(f->lock, t);
     CORO_END(&t->co);
 }
@@ -93,10 +94,10 @@ Test(cancellation, cleanup_gives_back_lock_and_slot,
     struct loop *loop = test_virtual_loop(&clock, NULL);
     void *storage[1];
     static char token;
-    struct queue pool;
+    struct channel pool;
     struct lock lock;
-    queue_init(&pool, storage, 1, "pool");
-    queue_try_put(&pool, &token);
+    channel_init(&pool, storage, 1, "pool");
+    channel_try_put(&pool, &token);
     lock_init(&lock, "lock");
     struct worker a = {.loop = loop, .pool = &pool, .lock = &lock, .work_ns = 100 * MS};
     struct worker b = {.loop = loop, .pool = &pool, .lock = &lock, .work_ns = 20 * MS};
@@ -114,7 +115,7 @@ Test(cancellation, cleanup_gives_back_lock_and_slot,
     cr_assert_eq(b.task.state, TASK_DONE);
     cr_assert_eq(loop_now(loop), 50 * MS, "B finished its 20 ms of work at 50 ms");
     cr_assert_null(lock.owner, "the lock is free at the end");
-    cr_assert_eq(queue_length(&pool), 1, "the slot is back in the pool, once");
+    cr_assert_eq(channel_length(&pool), 1, "the slot is back in the pool, once");
     loop_free(loop);
 }
 
@@ -424,4 +425,178 @@ Test(cancellation, nobody_sees_it_report,
                    "a cancel nobody joined is not a failure: not reported");
     cr_assert_null(strstr(report, "'joined'"), "a failure that was joined was seen: not reported");
     cr_assert_eq(j.seen, -EPIPE, "the joiner saw it instead");
+}
+
+/* ---- documented differences from asyncio, pinned as they are today -------------------------- */
+
+/* Needs no time, only one more turn: it yields once, then ends. */
+static enum coro_status instant_step(struct task *t) {
+    CORO_BEGIN(&t->co);
+    TASK_YIELD(t);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+struct zero_waiter {
+    struct task task;
+    struct task_set *set;
+    int result;
+};
+
+static enum coro_status zero_waiter_step(struct task *t) {
+    struct zero_waiter *f = TASK_FRAME(t, struct zero_waiter, task);
+    CORO_BEGIN(&t->co);
+    LOOP_WAIT_FOR(t, f->set, 0);
+    f->result = task_result(t);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+Test(cancellation, wait_for_zero_timeout_says_timed_out,
+     .description = "Q: what does wait_for with a timeout of 0 report for a task that needs no "
+                    "time at all (asyncio: it cancels the task before it starts)?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct task instant;
+    struct task_set one;
+    struct task *storage[1];
+    task_set_init(&one, storage, 1, false);
+    /* The waiter first: it calls wait_for before the task has had its first step. */
+    struct zero_waiter w = {.set = &one, .result = 1};
+    loop_spawn(loop, &w.task, zero_waiter_step, "waiter", NULL);
+    cr_assert_eq(task_set_spawn(&one, loop_sched(loop), &instant, instant_step, "instant", NULL),
+                 0);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(instant.state, TASK_DONE,
+                 "the task ran to completion (state %d): nothing cancelled it before its first "
+                 "step",
+                 instant.state);
+    cr_assert_eq(w.result, -ETIMEDOUT,
+                 "and wait_for still says -ETIMEDOUT (got %d): the result is fixed when the "
+                 "deadline fires, whatever the task then did (asyncio 3.11 cancels it first)",
+                 w.result);
+    loop_free(loop);
+}
+
+/* A parent that starts a group, then does more work in its body before the group's wait. */
+struct group_parent {
+    struct task task;
+    struct loop *loop;
+    struct task_set *set;
+    struct job kids[2];
+};
+
+static enum coro_status group_parent_step(struct task *t) {
+    struct group_parent *f = TASK_FRAME(t, struct group_parent, task);
+    CORO_BEGIN(&t->co);
+    spawn_job(f->loop, &f->kids[0], "kid0", 50 * MS, 0, f->set);
+    spawn_job(f->loop, &f->kids[1], "kid1", 50 * MS, 0, f->set);
+    LOOP_SLEEP(t, 20 * MS); /* the body's own work, before the group's wait */
+    TASK_GROUP_WAIT(t, f->set);
+    CORO_CLEANUP(&t->co);
+    CORO_END(&t->co);
+}
+
+Test(cancellation, group_body_cancel_leaves_children_running,
+     .description = "Q: when a group's parent is cancelled in its body, before the group's wait, "
+                    "what becomes of the children (asyncio: cancelled and awaited)?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct task_set group;
+    struct task *storage[2];
+    task_set_init(&group, storage, 2, true);
+    struct group_parent p = {.loop = loop, .set = &group};
+    loop_spawn(loop, &p.task, group_parent_step, "parent", NULL);
+    struct test_canceller c = {.ns = 10 * MS, .target = &p.task};
+    loop_spawn(loop, &c.task, test_canceller_step, "canceller", NULL);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(p.task.state, TASK_CANCELLED, "the parent left through its cleanup at 10 ms");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(p.kids[i].task.state, TASK_DONE,
+                     "child %d was neither cancelled nor awaited: it ran on to its end (the group "
+                     "protects only its wait; asyncio's TaskGroup also protects its body)",
+                     i);
+        cr_assert_eq(p.kids[i].cleaned_at, 50 * MS, "child %d ended at 50 ms, after the parent", i);
+    }
+    loop_free(loop);
+}
+
+/* ---- asyncio side by side -------------------------------------------------------------------- */
+
+/* The lines where loopschool and asyncio differ on purpose, before scene 5: the same event, said
+ * by each side. Every other line must be the same. */
+static const char *const twin_differences[][2] = {
+    /* wait_for, gather and TaskGroup wait through a future whose done-callbacks go through
+     * call_soon: asyncio resumes the waiter two iterations after the last member ended. */
+    {"100 ms: patient resumed 1 iteration(s) after fetch ended",
+     "100 ms: patient resumed 2 iteration(s) after fetch ended"},
+    {"40 ms: gather resumed 1 iteration(s) after its last member ended",
+     "40 ms: gather resumed 2 iteration(s) after its last member ended"},
+    /* A group reports its first failure here; asyncio raises an ExceptionGroup of all. */
+    {"20 ms: group returns -EIO, its first failure",
+     "20 ms: group raises an ExceptionGroup of [-EIO]"},
+    /* The group's wait ends in the very tick its last member (c', cancelled) ended. */
+    {"20 ms: group resumed 0 iteration(s) after its last member ended",
+     "20 ms: group resumed 2 iteration(s) after its last member ended"},
+};
+
+/* Scene 5, as each side plays it: asyncio's cancel of a joiner cancels the joined task first;
+ * loopschool's join leaves it running (it behaves like await asyncio.shield(task)). */
+static const char *const scene5_loopschool[] = {
+    "scene 5",
+    "0 ms: boss joins worker",
+    "0 ms: worker asks the pool for a slot",
+    "0 ms: worker has the slot; asks for the lock",
+    "0 ms: worker has the lock; works for 50 ms (sleeps)",
+    "10 ms: super cancels boss: accepted",
+    "10 ms: boss cleanup (error -ECANCELED)",
+    "50 ms: worker finished its work",
+    "50 ms: worker cleanup (error 0): puts the slot back, releases the lock",
+};
+static const char *const scene5_asyncio[] = {
+    "scene 5",
+    "0 ms: boss joins worker",
+    "0 ms: worker asks the pool for a slot",
+    "0 ms: worker has the slot; asks for the lock",
+    "0 ms: worker has the lock; works for 50 ms (sleeps)",
+    "10 ms: super cancels boss: accepted",
+    "10 ms: worker cleanup (error -ECANCELED): puts the slot back, releases the lock",
+    "10 ms: boss cleanup (error -ECANCELED)",
+};
+
+static void assert_block(const struct test_twin_output *out, size_t from, const char *const *want,
+                         size_t n, const char *who) {
+    cr_assert_eq(out->count - from, n, "%s prints %zu lines for scene 5, not %zu", who, n,
+                 out->count - from);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_str_eq(out->lines[from + i], want[i], "%s, scene 5, line %zu", who, i + 1);
+}
+
+Test(cancellation, asyncio_twin_differs_only_as_documented,
+     .description = "Q: does asyncio cancel, time out, gather and group the same children the "
+                    "same way, and where exactly does it differ?",
+     .timeout = 30) {
+    struct test_twin_output *c, *py;
+    test_twin_pair("11-cancellation", &c, &py);
+    size_t i = 0, differences = 0;
+    for (; i < c->count && i < py->count && strcmp(c->lines[i], "scene 5") != 0; i++) {
+        if (strcmp(c->lines[i], py->lines[i]) == 0)
+            continue;
+        bool documented = false;
+        for (size_t d = 0; d < sizeof twin_differences / sizeof twin_differences[0]; d++)
+            documented |= strcmp(c->lines[i], twin_differences[d][0]) == 0 &&
+                          strcmp(py->lines[i], twin_differences[d][1]) == 0;
+        cr_assert(documented,
+                  "line %zu differs only as documented: loopschool \"%s\", asyncio \"%s\"", i + 1,
+                  c->lines[i], py->lines[i]);
+        differences++;
+    }
+    cr_assert_eq(differences, 4, "each of the 4 documented differences shows, not %zu",
+                 differences);
+    cr_assert_str_eq(py->lines[i], "scene 5", "both reach scene 5 on the same line");
+    assert_block(c, i, scene5_loopschool, sizeof scene5_loopschool / sizeof *scene5_loopschool,
+                 "loopschool");
+    assert_block(py, i, scene5_asyncio, sizeof scene5_asyncio / sizeof *scene5_asyncio, "asyncio");
+    free(c);
+    free(py);
 }

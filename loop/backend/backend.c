@@ -29,14 +29,14 @@ int backend_refuse(struct backend *b, int err, const char *fmt, ...) {
     return err;
 }
 
-int backend_check_interest(struct backend *b, int fd, unsigned events) {
+int backend_check_interest(struct backend *b, int fd, unsigned interest) {
     const unsigned allowed = BACKEND_READABLE | BACKEND_WRITABLE;
     if (fd < 0)
         return backend_refuse(b, -EBADF, "%s cannot watch fd %d: a negative number is never an "
                               "open file descriptor", b->ops->name, fd);
-    if ((events & allowed) == 0 || (events & ~allowed) != 0)
+    if ((interest & allowed) == 0 || (interest & ~allowed) != 0)
         return backend_refuse(b, -EINVAL, "%s: interest 0x%x for fd %d must be READABLE "
-                              "and/or WRITABLE, nothing else", b->ops->name, events, fd);
+                              "and/or WRITABLE, nothing else", b->ops->name, interest, fd);
     return 0;
 }
 
@@ -53,8 +53,8 @@ static int64_t backend_monotonic_ns(void) {
 
 int backend_wait_retrying(struct backend *b, int64_t timeout_ns,
                           int (*once)(struct backend *b, int64_t timeout_ns,
-                                      struct backend_event *out, int max),
-                          struct backend_event *out, int max) {
+                                      struct backend_ready *out, int max),
+                          struct backend_ready *out, int max) {
     if (timeout_ns < -1)
         return backend_refuse(b, -EINVAL, "%s: timeout %lld ns is neither -1 (block) nor >= 0",
                               b->ops->name, (long long)timeout_ns);

@@ -18,9 +18,10 @@ enum {
     BACKEND_INVALID = 1u << 2,
 };
 
-struct backend_event {
+/* One fd the backend found ready, and how: READABLE | WRITABLE | INVALID. */
+struct backend_ready {
     int fd;
-    unsigned events;
+    unsigned readiness;
 };
 
 struct backend_ops;
@@ -36,19 +37,19 @@ struct backend_ops {
     const char *name;
     /* The finest timeout it can express: the loop rounds every wait UP to a multiple of it. */
     int64_t resolution_ns;
-    int (*create)(struct backend **out, const struct sched_alloc *alloc);
+    int (*new)(struct backend **out, const struct sched_alloc *alloc);
     /* Interest in fd (READABLE|WRITABLE, at least one). The fd must not be watched already.
      * 0, or a negative errno with b->why filled: -EBADF for a negative fd; -EEXIST if it is
      * watched already; -EINVAL for bad interest bits; select gives -ERANGE for fd >= FD_SETSIZE;
-     * -ENOMEM. modify: the same checks, and -ENOENT if fd is not watched. */
-    int (*watch)(struct backend *b, int fd, unsigned events);
-    int (*modify)(struct backend *b, int fd, unsigned events);
+     * -ENOMEM. set_interest: the same checks, and -ENOENT if fd is not watched. */
+    int (*watch)(struct backend *b, int fd, unsigned interest);
+    int (*set_interest)(struct backend *b, int fd, unsigned interest);
     /* 0, or -ENOENT if fd was not watched. */
     int (*unwatch)(struct backend *b, int fd);
     /* Waits at most timeout_ns (-1: until something is ready; 0: just look), retrying EINTR with
      * the time that is left. Fills out[0..n) with ready fds, n <= max, and returns n, or a
      * negative errno. */
-    int (*wait)(struct backend *b, int64_t timeout_ns, struct backend_event *out, int max);
+    int (*wait)(struct backend *b, int64_t timeout_ns, struct backend_ready *out, int max);
     void (*free)(struct backend *b);
     /* What it watches, in its own terms (fd_set bits, the pollfd array...), flushed. */
     void (*dump)(const struct backend *b, FILE *out);
@@ -63,9 +64,9 @@ const struct backend_ops *backend_by_name(const char *name);
 
 /* The scripted backend, for tests: each wait returns the next answer the test queued (even if
  * the fds are not watched: the loop must cope), and records the timeout it was asked for. With
- * no answer left it returns 0 events, or -EDEADLK if asked to block forever (nothing could ever
+ * no answer left it returns 0 ready fds, or -EDEADLK if asked to block forever (nothing could ever
  * wake it). watch/unwatch only keep a set, so any fd number works. */
-int backend_script_add(struct backend *b, const struct backend_event *events, int n);
+int backend_script_add(struct backend *b, const struct backend_ready *ready, int n);
 /* The timeouts of every wait so far, oldest first. */
 int backend_script_timeouts(const struct backend *b, const int64_t **timeouts);
 
@@ -74,16 +75,16 @@ int backend_script_timeouts(const struct backend *b, const int64_t **timeouts);
 /* Fills b->why (printf-style) and returns err, so a refusal is one line: return
  * backend_refuse(b, -EBADF, "...", fd). */
 int backend_refuse(struct backend *b, int err, const char *fmt, ...);
-/* The checks every watch/modify makes: -EBADF for a negative fd, -EINVAL for no interest bits
+/* The checks every watch/set_interest makes: -EBADF for a negative fd, -EINVAL for no interest bits
  * or bits other than READABLE|WRITABLE (each with b->why filled); 0 if fine. */
-int backend_check_interest(struct backend *b, int fd, unsigned events);
+int backend_check_interest(struct backend *b, int fd, unsigned interest);
 /* ns in units of unit_ns, rounded UP (a wait may end late, never early); ns >= 0. */
 int64_t backend_ns_to_units(int64_t ns, int64_t unit_ns);
 /* The one wait path: checks the arguments (-EINVAL), then calls once(b, timeout, out, max) and,
  * each time it returns -EINTR, calls it again with the time that is left (CLOCK_MONOTONIC). */
 int backend_wait_retrying(struct backend *b, int64_t timeout_ns,
                           int (*once)(struct backend *b, int64_t timeout_ns,
-                                      struct backend_event *out, int max),
-                          struct backend_event *out, int max);
+                                      struct backend_ready *out, int max),
+                          struct backend_ready *out, int max);
 
 #endif

@@ -1,4 +1,4 @@
-/* backend_poll.c — the poll() backend of lesson 03: a dense pollfd array (what the kernel reads)
+/* poll.c — the poll() backend of lesson 03: a dense pollfd array (what the kernel reads)
  * and an fd -> slot index (so watch and unwatch are O(1): removal moves the last entry into the
  * hole). No FD_SETSIZE: any fd the process may open can be watched. */
 #include "loop/backend/backend.h"
@@ -22,7 +22,7 @@ static struct poll_backend *poll_of(struct backend *b) {
     return (struct poll_backend *)b;
 }
 
-static int poll_create(struct backend **out, const struct sched_alloc *alloc) {
+static int poll_new(struct backend **out, const struct sched_alloc *alloc) {
     if (!out)
         return -EINVAL;
     if (!alloc)
@@ -39,9 +39,9 @@ static int poll_slot(const struct poll_backend *p, int fd) {
     return fd >= 0 && fd < p->slot_capacity ? p->slot_of[fd] : -1;
 }
 
-static short poll_events_of(unsigned events) {
-    return (short)(((events & BACKEND_READABLE) ? POLLIN : 0) |
-                   ((events & BACKEND_WRITABLE) ? POLLOUT : 0));
+static short poll_events_of(unsigned interest) {
+    return (short)(((interest & BACKEND_READABLE) ? POLLIN : 0) |
+                   ((interest & BACKEND_WRITABLE) ? POLLOUT : 0));
 }
 
 /* Makes slot_of long enough to index fd. An fd at or above the process's open-file limit can
@@ -83,33 +83,34 @@ static int poll_grow_array(struct poll_backend *p) {
     return 0;
 }
 
-static int poll_watch(struct backend *b, int fd, unsigned events) {
+static int poll_watch(struct backend *b, int fd, unsigned interest) {
     struct poll_backend *p = poll_of(b);
-    int err = backend_check_interest(b, fd, events);
+    int err = backend_check_interest(b, fd, interest);
     if (err)
         return err;
     if (poll_slot(p, fd) >= 0)
-        return backend_refuse(b, -EEXIST, "poll: fd %d is watched already (modify changes its "
-                              "interest)", fd);
+        return backend_refuse(b, -EEXIST, "poll: fd %d is watched already (set_interest "
+                              "changes its interest)", fd);
     /* Both arrays grow before either changes, so a refusal leaves the backend as it was. */
     if (fd >= p->slot_capacity && (err = poll_grow_index(p, fd)) != 0)
         return err;
     if (p->count == p->capacity && (err = poll_grow_array(p)) != 0)
         return err;
-    p->fds[p->count] = (struct pollfd){.fd = fd, .events = poll_events_of(events)};
+    p->fds[p->count] = (struct pollfd){.fd = fd, .events = poll_events_of(interest)};
     p->slot_of[fd] = p->count++;
     return 0;
 }
 
-static int poll_modify(struct backend *b, int fd, unsigned events) {
+static int poll_set_interest(struct backend *b, int fd, unsigned interest) {
     struct poll_backend *p = poll_of(b);
-    int err = backend_check_interest(b, fd, events);
+    int err = backend_check_interest(b, fd, interest);
     if (err)
         return err;
     int slot = poll_slot(p, fd);
     if (slot < 0)
-        return backend_refuse(b, -ENOENT, "poll: cannot modify fd %d, it is not watched", fd);
-    p->fds[slot].events = poll_events_of(events);
+        return backend_refuse(b, -ENOENT, "poll: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
+    p->fds[slot].events = poll_events_of(interest);
     return 0;
 }
 
@@ -130,19 +131,19 @@ static int poll_unwatch(struct backend *b, int fd) {
  * drains what is left, then read() returns 0 or the error. With write interest it is WRITABLE
  * too, so a writer's write() reports the error instead of the writer waiting forever. */
 static unsigned poll_ready_of(const struct pollfd *pfd) {
-    unsigned events = 0;
+    unsigned readiness = 0;
     if (pfd->revents & POLLNVAL)
         return BACKEND_INVALID; /* not an open fd: the loop must unwatch it */
     if (pfd->revents & (POLLIN | POLLHUP | POLLERR))
-        events |= BACKEND_READABLE;
+        readiness |= BACKEND_READABLE;
     if (pfd->revents & POLLOUT)
-        events |= BACKEND_WRITABLE;
+        readiness |= BACKEND_WRITABLE;
     if ((pfd->revents & (POLLHUP | POLLERR)) && (pfd->events & POLLOUT))
-        events |= BACKEND_WRITABLE;
-    return events;
+        readiness |= BACKEND_WRITABLE;
+    return readiness;
 }
 
-static int poll_wait_once(struct backend *b, int64_t timeout_ns, struct backend_event *out,
+static int poll_wait_once(struct backend *b, int64_t timeout_ns, struct backend_ready *out,
                           int max) {
     struct poll_backend *p = poll_of(b);
     if (timeout_ns == -1 && p->count == 0)
@@ -150,7 +151,7 @@ static int poll_wait_once(struct backend *b, int64_t timeout_ns, struct backend_
                               "nothing could ever wake it");
     int ms = -1;
     if (timeout_ns >= 0) {
-        /* poll takes an int of ms (~24.8 days at most); a longer wait returns 0 events early
+        /* poll takes an int of ms (~24.8 days at most); a longer wait returns 0 ready fds early
          * and the loop computes its timeout again. */
         int64_t units = backend_ns_to_units(timeout_ns, backend_poll.resolution_ns);
         ms = units > INT_MAX ? INT_MAX : (int)units;
@@ -167,10 +168,10 @@ static int poll_wait_once(struct backend *b, int64_t timeout_ns, struct backend_
     int n = 0, start = p->scan_from;
     for (int i = 0; ready > 0 && i < p->count && n < max; i++) {
         int slot = (start + i) % p->count;
-        unsigned events = poll_ready_of(&p->fds[slot]);
-        if (events) {
+        unsigned readiness = poll_ready_of(&p->fds[slot]);
+        if (readiness) {
             out[n].fd = p->fds[slot].fd;
-            out[n].events = events;
+            out[n].readiness = readiness;
             n++;
             p->scan_from = (slot + 1) % p->count;
         }
@@ -178,7 +179,7 @@ static int poll_wait_once(struct backend *b, int64_t timeout_ns, struct backend_
     return n;
 }
 
-static int poll_wait(struct backend *b, int64_t timeout_ns, struct backend_event *out, int max) {
+static int poll_wait(struct backend *b, int64_t timeout_ns, struct backend_ready *out, int max) {
     return backend_wait_retrying(b, timeout_ns, poll_wait_once, out, max);
 }
 
@@ -186,9 +187,9 @@ static void poll_free(struct backend *b) {
     if (!b)
         return;
     struct poll_backend *p = poll_of(b);
-    sched_free(b->alloc, p->fds);
-    sched_free(b->alloc, p->slot_of);
-    sched_free(b->alloc, p);
+    sched_dealloc(b->alloc, p->fds);
+    sched_dealloc(b->alloc, p->slot_of);
+    sched_dealloc(b->alloc, p);
 }
 
 /* Prints poll's bits by name, e.g. "POLLIN|POLLHUP", or "0". */
@@ -222,9 +223,9 @@ static void poll_dump(const struct backend *b, FILE *out) {
 const struct backend_ops backend_poll = {
     .name = "poll",
     .resolution_ns = 1000000, /* poll's timeout counts milliseconds */
-    .create = poll_create,
+    .new = poll_new,
     .watch = poll_watch,
-    .modify = poll_modify,
+    .set_interest = poll_set_interest,
     .unwatch = poll_unwatch,
     .wait = poll_wait,
     .free = poll_free,

@@ -1,4 +1,4 @@
-/* backend_script.c — a backend that waits for nothing: each wait returns the next answer a test
+/* script.c — a backend that waits for nothing: each wait returns the next answer a test
  * queued and records the timeout it was asked for. Introduced with lesson 02's tests; lessons 04
  * and 05 test the loop's batches and timeout arithmetic with it, without a socket in sight. */
 #include "loop/backend/backend.h"
@@ -9,9 +9,9 @@
 
 struct script_backend {
     struct backend base;            /* first, so a struct backend * converts to this and back */
-    struct backend_event *events;   /* every queued answer's events, back to back */
+    struct backend_ready *answers;  /* every queued answer's ready fds, back to back */
     int event_count, event_capacity;
-    int *answer_len;                /* answer i is the next answer_len[i] events */
+    int *answer_len;                /* answer i is the next answer_len[i] of them */
     int answer_count, answer_capacity;
     int next_answer, next_event;    /* the first answer (and event) not yet returned */
     int64_t *timeouts;              /* every wait's timeout, oldest first */
@@ -47,7 +47,7 @@ static int script_reserve(struct script_backend *s, void **array, int count, int
     return 0;
 }
 
-static int script_create(struct backend **out, const struct sched_alloc *alloc) {
+static int script_new(struct backend **out, const struct sched_alloc *alloc) {
     if (!out)
         return -EINVAL;
     if (!alloc)
@@ -60,24 +60,24 @@ static int script_create(struct backend **out, const struct sched_alloc *alloc) 
     return 0;
 }
 
-int backend_script_add(struct backend *b, const struct backend_event *events, int n) {
+int backend_script_add(struct backend *b, const struct backend_ready *ready, int n) {
     if (!b || b->ops != &backend_script)
         return -EINVAL;
     struct script_backend *s = script_of(b);
-    if (n < 0 || (n > 0 && !events))
-        return backend_refuse(b, -EINVAL, "script: an answer needs n >= 0 events (got %d%s)", n,
+    if (n < 0 || (n > 0 && !ready))
+        return backend_refuse(b, -EINVAL, "script: an answer needs n >= 0 ready fds (got %d%s)", n,
                               n > 0 ? " and no array" : "");
     /* Room in both arrays first; if the second fails, the first has only grown, not changed. */
-    void *ev = s->events;
-    if (script_reserve(s, &ev, s->event_count, &s->event_capacity, n, sizeof *s->events))
+    void *ev = s->answers;
+    if (script_reserve(s, &ev, s->event_count, &s->event_capacity, n, sizeof *s->answers))
         return backend_refuse(b, -ENOMEM, "script: no memory to queue an answer");
-    s->events = ev;
+    s->answers = ev;
     void *len = s->answer_len;
     if (script_reserve(s, &len, s->answer_count, &s->answer_capacity, 1, sizeof *s->answer_len))
         return backend_refuse(b, -ENOMEM, "script: no memory to queue an answer");
     s->answer_len = len;
     for (int i = 0; i < n; i++)
-        s->events[s->event_count++] = events[i];
+        s->answers[s->event_count++] = ready[i];
     s->answer_len[s->answer_count++] = n;
     return 0;
 }
@@ -97,9 +97,9 @@ static int script_find(const struct script_backend *s, int fd) {
     return -1;
 }
 
-static int script_watch(struct backend *b, int fd, unsigned events) {
+static int script_watch(struct backend *b, int fd, unsigned interest) {
     struct script_backend *s = script_of(b);
-    int err = backend_check_interest(b, fd, events);
+    int err = backend_check_interest(b, fd, interest);
     if (err)
         return err;
     if (script_find(s, fd) >= 0)
@@ -112,12 +112,13 @@ static int script_watch(struct backend *b, int fd, unsigned events) {
     return 0;
 }
 
-static int script_modify(struct backend *b, int fd, unsigned events) {
-    int err = backend_check_interest(b, fd, events);
+static int script_set_interest(struct backend *b, int fd, unsigned interest) {
+    int err = backend_check_interest(b, fd, interest);
     if (err)
         return err;
     if (script_find(script_of(b), fd) < 0)
-        return backend_refuse(b, -ENOENT, "script: cannot modify fd %d, it is not watched", fd);
+        return backend_refuse(b, -ENOENT, "script: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
     return 0; /* interest does not change what a script answers */
 }
 
@@ -130,7 +131,7 @@ static int script_unwatch(struct backend *b, int fd) {
     return 0;
 }
 
-static int script_wait_once(struct backend *b, int64_t timeout_ns, struct backend_event *out,
+static int script_wait_once(struct backend *b, int64_t timeout_ns, struct backend_ready *out,
                             int max) {
     struct script_backend *s = script_of(b);
     void *t = s->timeouts;
@@ -148,14 +149,14 @@ static int script_wait_once(struct backend *b, int64_t timeout_ns, struct backen
     int *left = &s->answer_len[s->next_answer];
     int n = *left < max ? *left : max;
     for (int i = 0; i < n; i++)
-        out[i] = s->events[s->next_event++];
+        out[i] = s->answers[s->next_event++];
     *left -= n;
     if (*left == 0)
         s->next_answer++;
     return n;
 }
 
-static int script_wait(struct backend *b, int64_t timeout_ns, struct backend_event *out,
+static int script_wait(struct backend *b, int64_t timeout_ns, struct backend_ready *out,
                        int max) {
     /* The shared path checks the arguments; a script is never interrupted by a signal. */
     return backend_wait_retrying(b, timeout_ns, script_wait_once, out, max);
@@ -165,11 +166,11 @@ static void script_free(struct backend *b) {
     if (!b)
         return;
     struct script_backend *s = script_of(b);
-    sched_free(b->alloc, s->events);
-    sched_free(b->alloc, s->answer_len);
-    sched_free(b->alloc, s->timeouts);
-    sched_free(b->alloc, s->watched);
-    sched_free(b->alloc, s);
+    sched_dealloc(b->alloc, s->answers);
+    sched_dealloc(b->alloc, s->answer_len);
+    sched_dealloc(b->alloc, s->timeouts);
+    sched_dealloc(b->alloc, s->watched);
+    sched_dealloc(b->alloc, s);
 }
 
 static void script_dump(const struct backend *b, FILE *out) {
@@ -182,8 +183,8 @@ static void script_dump(const struct backend *b, FILE *out) {
         if (s->answer_len[a] == 0)
             fputs(" nothing ready", out);
         for (int i = 0; i < s->answer_len[a]; i++, e++) {
-            unsigned ev = s->events[e].events;
-            fprintf(out, " fd %d %s%s%s", s->events[e].fd, ev & BACKEND_READABLE ? "r" : "",
+            unsigned ev = s->answers[e].readiness;
+            fprintf(out, " fd %d %s%s%s", s->answers[e].fd, ev & BACKEND_READABLE ? "r" : "",
                     ev & BACKEND_WRITABLE ? "w" : "", ev & BACKEND_INVALID ? "!" : "");
         }
         fputc('\n', out);
@@ -202,9 +203,9 @@ static void script_dump(const struct backend *b, FILE *out) {
 const struct backend_ops backend_script = {
     .name = "script",
     .resolution_ns = 1, /* records exactly what the loop asks for: no rounding of its own */
-    .create = script_create,
+    .new = script_new,
     .watch = script_watch,
-    .modify = script_modify,
+    .set_interest = script_set_interest,
     .unwatch = script_unwatch,
     .wait = script_wait,
     .free = script_free,

@@ -1,4 +1,4 @@
-/* backend_select.c — the select() backend of lesson 02: two fd_sets of interest and the highest
+/* select.c — the select() backend of lesson 02: two fd_sets of interest and the highest
  * fd watched. select's limits are the lesson: an fd_set holds only fds 0..FD_SETSIZE-1, every
  * call copies and scans the sets up to the highest fd, and one closed fd fails the whole call. */
 #include "loop/backend/backend.h"
@@ -17,14 +17,14 @@ struct select_backend {
 };
 
 /* The longest single select(): POSIX lets select refuse more than 31 days (EINVAL). A longer
- * wait just returns 0 events early, and the loop computes its timeout again. */
+ * wait just returns 0 ready fds early, and the loop computes its timeout again. */
 #define SELECT_MAX_WAIT_SEC (31 * 24 * 3600)
 
 static struct select_backend *select_of(struct backend *b) {
     return (struct select_backend *)b;
 }
 
-static int select_create(struct backend **out, const struct sched_alloc *alloc) {
+static int select_new(struct backend **out, const struct sched_alloc *alloc) {
     if (!out)
         return -EINVAL;
     if (!alloc)
@@ -54,18 +54,18 @@ static int select_is_watched(const struct select_backend *s, int fd) {
     return select_in_range(fd) && (FD_ISSET(fd, &s->want_read) || FD_ISSET(fd, &s->want_write));
 }
 
-static void select_set_interest(struct select_backend *s, int fd, unsigned events) {
+static void select_set_bits(struct select_backend *s, int fd, unsigned interest) {
     FD_CLR(fd, &s->want_read);
     FD_CLR(fd, &s->want_write);
-    if (events & BACKEND_READABLE)
+    if (interest & BACKEND_READABLE)
         FD_SET(fd, &s->want_read);
-    if (events & BACKEND_WRITABLE)
+    if (interest & BACKEND_WRITABLE)
         FD_SET(fd, &s->want_write);
 }
 
-static int select_watch(struct backend *b, int fd, unsigned events) {
+static int select_watch(struct backend *b, int fd, unsigned interest) {
     struct select_backend *s = select_of(b);
-    int err = backend_check_interest(b, fd, events);
+    int err = backend_check_interest(b, fd, interest);
     if (err)
         return err;
     if (fd >= FD_SETSIZE)
@@ -73,23 +73,24 @@ static int select_watch(struct backend *b, int fd, unsigned events) {
                               "0..%d (FD_SETSIZE); the poll backend has no such limit",
                               fd, FD_SETSIZE - 1);
     if (select_is_watched(s, fd))
-        return backend_refuse(b, -EEXIST, "select: fd %d is watched already (modify changes "
+        return backend_refuse(b, -EEXIST, "select: fd %d is watched already (set_interest changes "
                               "its interest)", fd);
-    select_set_interest(s, fd, events);
+    select_set_bits(s, fd, interest);
     if (fd > s->max_fd)
         s->max_fd = fd;
     s->count++;
     return 0;
 }
 
-static int select_modify(struct backend *b, int fd, unsigned events) {
+static int select_set_interest(struct backend *b, int fd, unsigned interest) {
     struct select_backend *s = select_of(b);
-    int err = backend_check_interest(b, fd, events);
+    int err = backend_check_interest(b, fd, interest);
     if (err)
         return err;
     if (!select_is_watched(s, fd))
-        return backend_refuse(b, -ENOENT, "select: cannot modify fd %d, it is not watched", fd);
-    select_set_interest(s, fd, events);
+        return backend_refuse(b, -ENOENT, "select: cannot set_interest on fd %d, it is not "
+                              "watched", fd);
+    select_set_bits(s, fd, interest);
     return 0;
 }
 
@@ -117,7 +118,7 @@ static int select_name_closed_fd(struct select_backend *s) {
     return backend_refuse(&s->base, -EBADF, "select failed with EBADF: a watched fd is not open");
 }
 
-static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backend_event *out,
+static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backend_ready *out,
                             int max) {
     struct select_backend *s = select_of(b);
     if (timeout_ns == -1 && s->count == 0)
@@ -147,18 +148,18 @@ static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backen
     int n = 0, span = s->max_fd + 1, start = s->scan_from;
     for (int i = 0; ready > 0 && i < span && n < max; i++) {
         int fd = (start + i) % span;
-        unsigned events = 0;
+        unsigned readiness = 0;
         if (FD_ISSET(fd, &readable)) {
-            events |= BACKEND_READABLE;
+            readiness |= BACKEND_READABLE;
             ready--; /* select counted every bit it set: stop once all are found */
         }
         if (FD_ISSET(fd, &writable)) {
-            events |= BACKEND_WRITABLE;
+            readiness |= BACKEND_WRITABLE;
             ready--;
         }
-        if (events) {
+        if (readiness) {
             out[n].fd = fd;
-            out[n].events = events;
+            out[n].readiness = readiness;
             n++;
             s->scan_from = (fd + 1) % span;
         }
@@ -166,14 +167,14 @@ static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backen
     return n;
 }
 
-static int select_wait(struct backend *b, int64_t timeout_ns, struct backend_event *out,
+static int select_wait(struct backend *b, int64_t timeout_ns, struct backend_ready *out,
                        int max) {
     return backend_wait_retrying(b, timeout_ns, select_wait_once, out, max);
 }
 
 static void select_free(struct backend *b) {
     if (b)
-        sched_free(b->alloc, b);
+        sched_dealloc(b->alloc, b);
 }
 
 static void select_dump(const struct backend *b, FILE *out) {
@@ -190,9 +191,9 @@ static void select_dump(const struct backend *b, FILE *out) {
 const struct backend_ops backend_select = {
     .name = "select",
     .resolution_ns = 1000, /* struct timeval counts microseconds */
-    .create = select_create,
+    .new = select_new,
     .watch = select_watch,
-    .modify = select_modify,
+    .set_interest = select_set_interest,
     .unwatch = select_unwatch,
     .wait = select_wait,
     .free = select_free,

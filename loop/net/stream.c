@@ -11,6 +11,26 @@
 #include <unistd.h>
 
 #include "loop/net/net.h"
+#include "sched/task/sched.h"
+
+/* The ring comes from the pool if the owner gave one, else straight from the loop's allocator. */
+static unsigned char *stream_ring_take(struct stream *s) {
+    if (s->pool)
+        return outbuf_take(s->pool);
+    return sched_alloc(loop_sched(s->loop)->alloc, STREAM_BUFFER_SIZE);
+}
+
+/* Gives the ring back: called whenever len drops to 0, so an idle stream holds none. */
+static void stream_ring_give(struct stream *s) {
+    if (!s->out)
+        return;
+    if (s->pool)
+        outbuf_give(s->pool, s->out);
+    else
+        sched_dealloc(loop_sched(s->loop)->alloc, s->out);
+    s->out = NULL;
+    s->head = s->len = 0;
+}
 
 /* Runs from the ready queue: the one place on_close is called. The owner may free s inside it,
  * so nothing touches s afterwards. */
@@ -29,7 +49,7 @@ static void stream_end(struct stream *s, int error) {
     close(s->fd);
     s->fd = -1;
     s->error = error;
-    s->len = 0;
+    stream_ring_give(s);
     s->paused = false;
     loop_call_soon(s->loop, &s->close_run, stream_deliver_close, s);
 }
@@ -55,7 +75,7 @@ static int stream_flush(struct stream *s) {
             break; /* a short send: the kernel is full, another try would only say EAGAIN */
     }
     if (s->len == 0)
-        s->head = 0;
+        stream_ring_give(s);
     return 0;
 }
 
@@ -77,8 +97,8 @@ static void stream_settle(struct stream *s) {
         return;
     }
     unsigned want = (reading ? LOOP_READABLE : 0u) | (s->len > 0 ? LOOP_WRITABLE : 0u);
-    if (want != s->watcher.events) {
-        int rc = loop_modify(s->loop, &s->watcher, want);
+    if (want != s->watcher.interest) {
+        int rc = loop_set_interest(s->loop, &s->watcher, want);
         if (rc < 0)
             stream_end(s, rc);
     }
@@ -141,6 +161,8 @@ int stream_open(struct stream *s, struct loop *loop, int fd, const char *name,
     s->on_close = on_close;
     s->arg = arg;
     s->name = name ? name : "stream";
+    s->out = NULL;
+    s->pool = NULL;
     s->head = s->len = 0;
     s->high_water = STREAM_HIGH_WATER;
     s->low_water = STREAM_LOW_WATER;
@@ -177,6 +199,12 @@ int stream_write(struct stream *s, const void *data, size_t len) {
         sent = n > 0 ? (size_t)n : 0;
         s->bytes_written += sent;
     }
+    if (sent < len && !s->out && !(s->out = stream_ring_take(s))) {
+        /* Part may be gone to the kernel already and the rest has nowhere to wait: the byte
+         * stream would have a hole, so it ends here. */
+        stream_end(s, -ENOMEM);
+        return -ENOMEM;
+    }
     for (size_t i = sent; i < len;) { /* the rest goes in the ring, in at most two pieces */
         size_t tail = (s->head + s->len) % STREAM_BUFFER_SIZE;
         size_t piece = STREAM_BUFFER_SIZE - tail;
@@ -203,16 +231,25 @@ int stream_close(struct stream *s) {
 int stream_close_now(struct stream *s) {
     if (!s)
         return -EALREADY;
-    bool did = loop_cancel(s->loop, &s->close_run) == 0; /* an on_close not yet delivered */
+    bool did = loop_unqueue(s->loop, &s->close_run) == 0; /* an on_close not yet delivered */
     if (s->fd >= 0) {
         loop_unwatch(s->loop, &s->watcher);
         close(s->fd);
         s->fd = -1;
         s->error = -ECANCELED;
-        s->len = 0;
+        stream_ring_give(s);
         did = true;
     }
     return did ? 0 : -EALREADY;
+}
+
+int stream_use_pool(struct stream *s, struct outbuf_pool *pool) {
+    if (!s)
+        return -EINVAL;
+    if (s->out)
+        return -EBUSY; /* the ring held now came from elsewhere: it must go back there */
+    s->pool = pool;
+    return 0;
 }
 
 int stream_set_watermarks(struct stream *s, size_t low, size_t high) {
@@ -238,12 +275,13 @@ void stream_dump(const struct stream *s, FILE *out) {
         fflush(out);
         return;
     }
-    const char *state = s->fd < 0         ? "closed"
+    const char *state = s->fd < 0          ? "closed"
                         : s->closing       ? "closing (flushing, then close)"
                         : s->peer_finished ? "peer finished (flushing, then close)"
                         : s->paused        ? "paused (backpressure)"
                                            : "reading";
-    fprintf(out, "stream %s: fd %d, %s; buffered %zu of %d (high %zu, low %zu, peak %zu); "
+    fprintf(out,
+            "stream %s: fd %d, %s; buffered %zu of %d (high %zu, low %zu, peak %zu); "
             "read %llu, wrote %llu bytes; paused %u time%s; error %d%s\n",
             s->name, s->fd, state, s->len, STREAM_BUFFER_SIZE, s->high_water, s->low_water,
             s->peak_buffered, (unsigned long long)s->bytes_read,

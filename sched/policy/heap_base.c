@@ -1,10 +1,10 @@
-/* policy_heap.c — the heap plumbing shared by the priority, stride and EDF policies (lesson 09).
+/* heap_base.c — the heap plumbing shared by the priority, stride and EDF policies (lesson 09).
  * Push, pop and remove are O(log n) on the generic heap; only the comparison is the policy's. */
 #include "sched/policy/heap_base.h"
 
 #include <errno.h>
 
-int policy_heap_init(struct policy **out, size_t size, const struct policy_ops *ops,
+int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops,
                      heap_before_fn before, const struct sched_alloc *alloc) {
     struct policy_heap *ph = sched_alloc(alloc, size);
     if (!ph)
@@ -19,7 +19,7 @@ int policy_heap_init(struct policy **out, size_t size, const struct policy_ops *
 void policy_heap_free(struct policy *p) {
     struct policy_heap *ph = (struct policy_heap *)p;
     heap_free(&ph->heap);
-    sched_free(p->alloc, p);
+    sched_dealloc(p->alloc, p);
 }
 
 int policy_heap_push(struct policy *p, struct runnable *r, int64_t now) {
@@ -30,7 +30,7 @@ int policy_heap_push(struct policy *p, struct runnable *r, int64_t now) {
 struct runnable *policy_heap_pop(struct policy *p, int64_t now) {
     (void)now;
     struct heap_node *n = heap_pop(&((struct policy_heap *)p)->heap);
-    return n ? RUNNABLE_OF_HEAP(n) : NULL;
+    return n ? container_of(n, struct runnable, heap) : NULL;
 }
 
 void policy_heap_remove(struct policy *p, struct runnable *r) {
@@ -59,7 +59,7 @@ void policy_heap_for_each(const struct policy *p,
             if (!next || h->before(n, next))
                 next = n;
         }
-        visit(RUNNABLE_OF_HEAP(next), ctx);
+        visit(container_of(next, struct runnable, heap), ctx);
         last = next;
     }
     if (visited == h->count)
@@ -67,5 +67,11 @@ void policy_heap_for_each(const struct policy *p,
     /* A long queue: the rest in heap-array order, which is cheap and still lists everyone. */
     for (size_t i = 0; i < h->count; i++)
         if (h->before(last, h->items[i]))
-            visit(RUNNABLE_OF_HEAP(h->items[i]), ctx);
+            visit(container_of(h->items[i], struct runnable, heap), ctx);
+}
+
+void policy_heap_describe_listing(const struct policy *p, FILE *out) {
+    if (policy_heap_count(p) > POLICY_HEAP_ORDERED_VISITS)
+        fprintf(out, "\n  (the first %d in pop order, the rest in heap order)",
+                POLICY_HEAP_ORDERED_VISITS);
 }

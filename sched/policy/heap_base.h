@@ -1,12 +1,10 @@
-/* policy_heap.h — what the three heap-based policies share (lesson 09): priority, stride and EDF
+/* heap_base.h — what the three heap-based policies share (lesson 09): priority, stride and EDF
  * differ only in how they compare two runnables, so the heap plumbing around that comparison
  * is written once here. Each policy's state struct starts with a struct policy_heap. */
 #ifndef LOOPSCHOOL_POLICY_HEAP_H
 #define LOOPSCHOOL_POLICY_HEAP_H
 
 #include "sched/policy/policy.h"
-
-#define RUNNABLE_OF_HEAP(node_ptr) LIST_ENTRY(node_ptr, struct runnable, heap)
 
 /* for_each lists this many runnables in exact pop order, then the rest in heap-array order:
  * finding each next one costs a scan, and a dump only needs the head of the line. */
@@ -18,7 +16,7 @@ struct policy_heap {
 };
 
 /* Allocates `size` bytes (the policy's whole state struct) and sets up base and heap. */
-int policy_heap_init(struct policy **out, size_t size, const struct policy_ops *ops,
+int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops,
                      heap_before_fn before, const struct sched_alloc *alloc);
 void policy_heap_free(struct policy *p);
 /* 0 or -ENOMEM from the heap's growth (or -EEXIST: r's heap node is already in a heap). */
@@ -28,5 +26,7 @@ void policy_heap_remove(struct policy *p, struct runnable *r);
 size_t policy_heap_count(const struct policy *p);
 void policy_heap_for_each(const struct policy *p,
                           void (*visit)(const struct runnable *r, void *ctx), void *ctx);
+/* The dump's note when for_each had to fall back to heap order (more than the ordered visits). */
+void policy_heap_describe_listing(const struct policy *p, FILE *out);
 
 #endif

@@ -1,15 +1,14 @@
-/* policy_lottery.c — lottery scheduling: each pick is a random draw, and a runnable's chance
+/* lottery.c — lottery scheduling: each pick is a random draw, and a runnable's chance
  * to win is its tickets over all tickets queued (lesson 09; OSTEP chapter 9). Shares come out
  * proportional only on average, over many picks; stride gets them exact. The random
  * generator lives in the policy's state (no globals) and is seeded: same seed, same order. */
 #include <errno.h>
 
-#include "sched/policy/policy.h"
+#include "sched/policy/list_base.h"
+#include "sched/policy/lottery.h"
 
 struct lottery_policy {
-    struct policy base;
-    struct list_node queue; /* in push order: the order the draw walks */
-    size_t count;
+    struct policy_list list; /* in push order: the order the draw walks */
     uint64_t total_tickets; /* kept up to date by push and remove, so a draw needs no extra walk */
     uint64_t rng;           /* the generator's whole state */
 };
@@ -23,22 +22,14 @@ static uint64_t lottery_next_random(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-static int lottery_init(struct policy **out, const struct sched_alloc *alloc) {
-    struct lottery_policy *l = sched_alloc(alloc, sizeof *l);
-    if (!l)
-        return -ENOMEM;
-    l->base.ops = &policy_lottery;
-    l->base.alloc = alloc;
-    list_init(&l->queue);
-    l->count = 0;
+static int lottery_new(struct policy **out, const struct sched_alloc *alloc) {
+    int err = policy_list_new(out, sizeof(struct lottery_policy), &policy_lottery, alloc);
+    if (err)
+        return err;
+    struct lottery_policy *l = (struct lottery_policy *)*out;
     l->total_tickets = 0;
     l->rng = POLICY_LOTTERY_DEFAULT_SEED;
-    *out = &l->base;
     return 0;
-}
-
-static void lottery_free(struct policy *p) {
-    sched_free(p->alloc, p);
 }
 
 /* Tickets are read here and in remove: change them only while the runnable is not queued. */
@@ -47,15 +38,13 @@ static int lottery_push(struct policy *p, struct runnable *r, int64_t now) {
     struct lottery_policy *l = (struct lottery_policy *)p;
     if (r->tickets == 0)
         return -EINVAL; /* it could never win: a queued runnable that never runs */
-    list_push_back(&l->queue, &r->node);
-    l->count++;
+    policy_list_push(p, r, now);
     l->total_tickets += r->tickets; /* at most 2^32 per runnable: 2^32 runnables to overflow */
     return 0;
 }
 
 static void lottery_unlink(struct lottery_policy *l, struct runnable *r) {
-    list_remove(&r->node);
-    l->count--;
+    policy_list_remove(&l->list.base, r);
     l->total_tickets -= r->tickets;
 }
 
@@ -66,34 +55,34 @@ static void lottery_unlink(struct lottery_policy *l, struct runnable *r) {
 static struct runnable *lottery_pop(struct policy *p, int64_t now) {
     (void)now;
     struct lottery_policy *l = (struct lottery_policy *)p;
-    if (l->count == 0)
+    if (l->list.count == 0)
         return NULL;
     uint64_t winning = lottery_next_random(&l->rng) % l->total_tickets;
-    struct runnable *r = LIST_ENTRY(l->queue.next, struct runnable, node);
-    uint64_t sum = r->tickets; /* r holds the numbers [sum - r->tickets, sum) */
-    while (winning >= sum) {   /* ends at the last one at the latest: the draw is < total */
-        r = LIST_ENTRY(r->node.next, struct runnable, node);
-        sum += r->tickets;
+    uint64_t sum = 0;
+    list_for_each(n, &l->list.queue) { /* ends at the last one at the latest: the draw < total */
+        struct runnable *r = container_of(n, struct runnable, node);
+        sum += r->tickets; /* r holds the numbers [sum - r->tickets, sum) */
+        if (winning < sum) {
+            lottery_unlink(l, r);
+            return r;
+        }
     }
-    lottery_unlink(l, r);
-    return r;
+    return NULL; /* unreachable while total_tickets is the sum of the queued tickets */
 }
 
 static void lottery_remove(struct policy *p, struct runnable *r) {
     lottery_unlink((struct lottery_policy *)p, r);
 }
 
-static size_t lottery_count(const struct policy *p) {
-    return ((const struct lottery_policy *)p)->count;
+static void lottery_describe(const struct runnable *r, FILE *out) {
+    fprintf(out, ", tickets %u", r->tickets);
 }
 
-/* Pop order is a draw not yet made, so a dump lists the runnables in push order: the order a
- * draw walks them. */
-static void lottery_for_each(const struct policy *p,
-                             void (*visit)(const struct runnable *, void *), void *ctx) {
-    const struct lottery_policy *l = (const struct lottery_policy *)p;
-    for (const struct list_node *n = l->queue.next; n != &l->queue; n = n->next)
-        visit(LIST_ENTRY(n, const struct runnable, node), ctx);
+/* Pop order is a draw not yet made, so for_each (the list base's) lists the runnables in push
+ * order: the order a draw walks them. The dump says so. */
+static void lottery_describe_listing(const struct policy *p, FILE *out) {
+    (void)p;
+    fprintf(out, " (listed in push order: the next pick is a draw)");
 }
 
 int policy_lottery_seed(struct policy *p, uint64_t seed) {
@@ -105,12 +94,14 @@ int policy_lottery_seed(struct policy *p, uint64_t seed) {
 
 const struct policy_ops policy_lottery = {
     .name = "lottery",
-    .init = lottery_init,
-    .free = lottery_free,
+    .new = lottery_new,
+    .free = policy_list_free,
     .push = lottery_push,
     .pop = lottery_pop,
     .remove = lottery_remove,
-    .count = lottery_count,
+    .count = policy_list_count,
     .charge = NULL, /* a lottery has no memory: each draw only sees the tickets */
-    .for_each = lottery_for_each,
+    .for_each = policy_list_for_each,
+    .describe = lottery_describe,
+    .describe_listing = lottery_describe_listing,
 };

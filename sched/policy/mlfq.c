@@ -1,10 +1,10 @@
-/* policy_mlfq.c — the multi-level feedback queue, with the five rules of OSTEP chapter 8
+/* mlfq.c — the multi-level feedback queue, with the five rules of OSTEP chapter 8
  * (lesson 09). It learns from what each runnable does: CPU-bound work sinks, work that runs
  * briefly and waits stays on top, and a periodic boost lifts everything so nothing starves.
- * The constants (3 levels, 10/20/40 ms allotments, a boost every 100 ms) are in policy.h. */
+ * The constants (3 levels, 10/20/40 ms allotments, a boost every 100 ms) are in mlfq.h. */
 #include <errno.h>
 
-#include "sched/policy/policy.h"
+#include "sched/policy/mlfq.h"
 
 /* The five rules, and where each one lives:
  *   1. a higher level runs first ............................ mlfq_pop scans from level 0 down
@@ -21,10 +21,11 @@ struct mlfq_policy {
     struct policy_mlfq_config config;
     bool clock_started;  /* false until the first push or pop tells us what `now` looks like */
     int64_t last_boost;  /* the `now` of the last boost, or of the first push or pop */
-    uint64_t boost_count; /* which boost period we are in: the runnables' stamps compare to it */
+    uint32_t boost_epoch; /* which boost period we are in: each runnable's boost_epoch compares
+                           * to it (32 bits wrap after 13 years of 100 ms boosts: harmless) */
 };
 
-static int mlfq_init(struct policy **out, const struct sched_alloc *alloc) {
+static int mlfq_new(struct policy **out, const struct sched_alloc *alloc) {
     struct mlfq_policy *m = sched_alloc(alloc, sizeof *m);
     if (!m)
         return -ENOMEM;
@@ -40,23 +41,23 @@ static int mlfq_init(struct policy **out, const struct sched_alloc *alloc) {
     m->count = 0;
     m->clock_started = false;
     m->last_boost = 0;
-    m->boost_count = 0;
+    m->boost_epoch = 0;
     *out = &m->base;
     return 0;
 }
 
 static void mlfq_free(struct policy *p) {
-    sched_free(p->alloc, p);
+    sched_dealloc(p->alloc, p);
 }
 
 /* Rule 5 for a runnable the boost could not reach: one that was waiting (or running) was on no
- * list then. Each runnable carries the boost period its level belongs to, in `pass` (stride's
- * field, which MLFQ has no other use for), and is lifted when it next meets the policy. */
+ * list then. Each runnable carries the boost period its level belongs to (boost_epoch), and is
+ * lifted when it next meets the policy. */
 static void mlfq_catch_up(const struct mlfq_policy *m, struct runnable *r) {
-    if (r->pass != m->boost_count) {
+    if (r->boost_epoch != m->boost_epoch) {
         r->level = 0;
         r->used_ns = 0;
-        r->pass = m->boost_count;
+        r->boost_epoch = m->boost_epoch;
     }
 }
 
@@ -72,18 +73,18 @@ static void mlfq_maybe_boost(struct mlfq_policy *m, int64_t now) {
         (uint64_t)now - (uint64_t)m->last_boost < (uint64_t)m->config.boost_period_ns)
         return;
     m->last_boost = now;
-    m->boost_count++;
+    m->boost_epoch++;
     /* Lower levels go behind the top one, each in its own order: round robin carries on. */
     for (int i = 1; i < POLICY_MLFQ_LEVELS; i++)
         while (!list_empty(&m->levels[i]))
             list_push_back(&m->levels[0], list_pop_front(&m->levels[i]));
-    for (struct list_node *n = m->levels[0].next; n != &m->levels[0]; n = n->next)
-        mlfq_catch_up(m, LIST_ENTRY(n, struct runnable, node));
+    list_for_each(n, &m->levels[0])
+        mlfq_catch_up(m, container_of(n, struct runnable, node));
 }
 
 static int mlfq_push(struct policy *p, struct runnable *r, int64_t now) {
     struct mlfq_policy *m = (struct mlfq_policy *)p;
-    if (r->pass == m->boost_count && r->level >= POLICY_MLFQ_LEVELS)
+    if (r->boost_epoch == m->boost_epoch && r->level >= POLICY_MLFQ_LEVELS)
         return -EINVAL; /* a level this policy never gives: the runnable was tampered with */
     mlfq_maybe_boost(m, now);
     mlfq_catch_up(m, r);
@@ -100,7 +101,7 @@ static struct runnable *mlfq_pop(struct policy *p, int64_t now) {
         struct list_node *n = list_pop_front(&m->levels[i]);
         if (n) {
             m->count--;
-            return LIST_ENTRY(n, struct runnable, node);
+            return container_of(n, struct runnable, node);
         }
     }
     return NULL;
@@ -142,8 +143,12 @@ static void mlfq_for_each(const struct policy *p, void (*visit)(const struct run
                           void *ctx) {
     const struct mlfq_policy *m = (const struct mlfq_policy *)p;
     for (int i = 0; i < POLICY_MLFQ_LEVELS; i++)
-        for (const struct list_node *n = m->levels[i].next; n != &m->levels[i]; n = n->next)
-            visit(LIST_ENTRY(n, const struct runnable, node), ctx);
+        list_for_each(n, &m->levels[i])
+            visit(container_of(n, const struct runnable, node), ctx);
+}
+
+static void mlfq_describe(const struct runnable *r, FILE *out) {
+    fprintf(out, ", level %u, used %.3f ms", r->level, (double)r->used_ns / 1e6);
 }
 
 int policy_mlfq_get_config(const struct policy *p, struct policy_mlfq_config *out) {
@@ -165,7 +170,7 @@ int policy_mlfq_configure(struct policy *p, const struct policy_mlfq_config *con
 
 const struct policy_ops policy_mlfq = {
     .name = "mlfq",
-    .init = mlfq_init,
+    .new = mlfq_new,
     .free = mlfq_free,
     .push = mlfq_push,
     .pop = mlfq_pop,
@@ -173,4 +178,5 @@ const struct policy_ops policy_mlfq = {
     .count = mlfq_count,
     .charge = mlfq_charge,
     .for_each = mlfq_for_each,
+    .describe = mlfq_describe,
 };

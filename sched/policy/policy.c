@@ -1,7 +1,8 @@
 /* policy.c — finding a policy by name, and a dump that shows the fields each policy orders by
  * (lesson 09). The table is const: no state, so two loops may use different policies. */
-#include "sched/policy/heap_base.h" /* POLICY_HEAP_ORDERED_VISITS */
+#include "sched/policy/policy.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* In the order lesson 09 compares them: asyncio's order first. */
@@ -14,6 +15,18 @@ enum { POLICY_TOTAL = sizeof all_policies / sizeof all_policies[0] };
 
 const struct policy_ops *policy_by_index(size_t i) {
     return i < POLICY_TOTAL ? all_policies[i] : NULL;
+}
+
+int policy_new(struct policy **out, const struct policy_ops *ops, const struct sched_alloc *alloc) {
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    return (ops ? ops : &policy_fifo)->new(out, alloc ? alloc : sched_alloc_libc());
+}
+
+void policy_free(struct policy *p) {
+    if (p)
+        p->ops->free(p);
 }
 
 const struct policy_ops *policy_by_name(const char *name) {
@@ -35,17 +48,8 @@ struct dump_ctx {
 static void dump_runnable(const struct runnable *r, void *ctx) {
     struct dump_ctx *d = ctx;
     fprintf(d->out, "  %3zu. %-24s seq %llu", ++d->position, r->name, (unsigned long long)r->seq);
-    if (d->ops == &policy_priority)
-        fprintf(d->out, ", priority %d", r->priority);
-    else if (d->ops == &policy_stride)
-        fprintf(d->out, ", pass %llu, tickets %u", (unsigned long long)r->pass, r->tickets);
-    else if (d->ops == &policy_lottery)
-        fprintf(d->out, ", tickets %u", r->tickets);
-    else if (d->ops == &policy_edf)
-        fprintf(d->out, ", deadline %.3f ms%s", (double)r->deadline / 1e6,
-                r->has_deadline ? "" : " (the time it was queued)");
-    else if (d->ops == &policy_mlfq)
-        fprintf(d->out, ", level %u, used %.3f ms", r->level, (double)r->used_ns / 1e6);
+    if (d->ops->describe)
+        d->ops->describe(r, d->out);
     fputc('\n', d->out);
 }
 
@@ -56,12 +60,10 @@ void policy_dump(const struct policy *p, FILE *out) {
         return;
     }
     size_t n = p->ops->count(p);
-    fprintf(out, "policy %s: %zu queued%s\n", p->ops->name, n,
-            p->ops == &policy_lottery ? " (listed in push order: the next pick is a draw)" : "");
-    if (n > POLICY_HEAP_ORDERED_VISITS &&
-        (p->ops == &policy_priority || p->ops == &policy_stride || p->ops == &policy_edf))
-        fprintf(out, "  (the first %d in pop order, the rest in heap order)\n",
-                POLICY_HEAP_ORDERED_VISITS);
+    fprintf(out, "policy %s: %zu queued", p->ops->name, n);
+    if (p->ops->describe_listing)
+        p->ops->describe_listing(p, out);
+    fputc('\n', out);
     struct dump_ctx d = {out, p->ops, 0};
     p->ops->for_each(p, dump_runnable, &d);
     fflush(out);

@@ -1,6 +1,7 @@
 /* policy.h — the interface every scheduling policy implements: "who runs next?" (lesson 04
  * delivers FIFO, asyncio's order; lesson 09 adds LIFO, priority, stride, lottery, EDF, MLFQ).
- * The loop reaches the ready queue only through these functions, so a policy is one file. */
+ * The loop reaches the ready queue only through these functions, so a policy is one file (and,
+ * if it has knobs, one header). */
 #ifndef LOOPSCHOOL_POLICY_H
 #define LOOPSCHOOL_POLICY_H
 
@@ -21,8 +22,8 @@ struct policy {
 
 struct policy_ops {
     const char *name;
-    /* Allocates and initialises the policy's state: 0 or a negative errno. */
-    int (*init)(struct policy **out, const struct sched_alloc *alloc);
+    /* Allocates the policy's state (so `new`, not `init`): 0 or a negative errno. */
+    int (*new)(struct policy **out, const struct sched_alloc *alloc);
     void (*free)(struct policy *p);
     /* r is not queued (readyq guarantees it) and r->seq is fresh. 0 or -ENOMEM. */
     int (*push)(struct policy *p, struct runnable *r, int64_t now);
@@ -36,10 +37,17 @@ struct policy_ops {
     /* Visits every queued runnable in the order pop would return them (for dumps). */
     void (*for_each)(const struct policy *p, void (*visit)(const struct runnable *r, void *ctx),
                      void *ctx);
+    /* Optional: prints, after a runnable's name and seq, the fields this policy orders it by
+     * (", priority 3"), so a dump never asks which policy it is. */
+    void (*describe)(const struct runnable *r, FILE *out);
+    /* Optional: prints how for_each's order departs from pop order, if it does (lottery's is a
+     * draw not yet made), at the end of the dump's first line. */
+    void (*describe_listing)(const struct policy *p, FILE *out);
 };
 
 extern const struct policy_ops policy_fifo;
-/* Lesson 09: six more answers to "who runs next?", one file each (sched/policy_NAME.c). */
+/* Lesson 09: six more answers to "who runs next?", one file each (sched/policy/NAME.c; the
+ * knobs of stride, lottery and MLFQ in sched/policy/NAME.h). */
 extern const struct policy_ops policy_lifo, policy_priority, policy_stride, policy_lottery,
     policy_edf, policy_mlfq;
 
@@ -48,39 +56,13 @@ extern const struct policy_ops policy_lifo, policy_priority, policy_stride, poli
  * NULL, so a demo or a test can run the same workload under each one. */
 const struct policy_ops *policy_by_name(const char *name);
 const struct policy_ops *policy_by_index(size_t i);
+/* Allocates a policy's state: ops NULL means FIFO, alloc NULL means libc. 0, -EINVAL for a NULL
+ * out, or the policy's -ENOMEM. policy_free(NULL) is harmless. */
+int policy_new(struct policy **out, const struct policy_ops *ops, const struct sched_alloc *alloc);
+void policy_free(struct policy *p);
 /* The queue in pop order, each runnable with the fields its policy orders by. Flushes. (Two
  * honest exceptions, as in every for_each: lottery lists in push order, since its next pick is
  * a draw not yet made; a heap policy orders the first 64, then lists the rest in heap order.) */
 void policy_dump(const struct policy *p, FILE *out);
-
-/* ---- the knobs (lesson 09). Each returns 0, or -EINVAL when p is another policy or a value is
- * out of range; nothing changes on an error. ---- */
-
-/* Stride: stride = constant / tickets, and a run of ran_ns adds stride * ran_ns / slice_ns to
- * the pass (rounded up), so one slice of CPU costs exactly one stride. A larger constant keeps
- * big ticket counts distinct. -EBUSY while anything is queued: passes earned on the old scale
- * would not compare fairly with passes on the new one. */
-#define POLICY_STRIDE_DEFAULT_CONSTANT UINT64_C(1000000)
-#define POLICY_STRIDE_MAX_CONSTANT (UINT64_C(1) << 32)
-#define POLICY_STRIDE_DEFAULT_SLICE_NS INT64_C(1000000) /* 1 ms */
-#define POLICY_STRIDE_MAX_SLICE_NS (INT64_C(1) << 32)
-int policy_stride_configure(struct policy *p, uint64_t stride_constant, int64_t slice_ns);
-
-/* Lottery: the seed of its random draws. Same seed, same pushes, same pops: same order. */
-#define POLICY_LOTTERY_DEFAULT_SEED UINT64_C(0x6c6f6f70) /* "loop" in ASCII */
-int policy_lottery_seed(struct policy *p, uint64_t seed);
-
-/* MLFQ: how much CPU a runnable may use at each level before it moves down one (the bottom
- * level's allotment only bounds its counter), and how often everything is lifted back to the
- * top. To change one value: get the config, edit it, configure. Any time is fine. */
-#define POLICY_MLFQ_LEVELS 3
-#define POLICY_MLFQ_DEFAULT_TOP_ALLOTMENT_NS INT64_C(10000000) /* 10 ms; x2 per level down */
-#define POLICY_MLFQ_DEFAULT_BOOST_PERIOD_NS INT64_C(100000000) /* 100 ms */
-struct policy_mlfq_config {
-    int64_t allotment_ns[POLICY_MLFQ_LEVELS]; /* each > 0 */
-    int64_t boost_period_ns;                  /* > 0 */
-};
-int policy_mlfq_get_config(const struct policy *p, struct policy_mlfq_config *out);
-int policy_mlfq_configure(struct policy *p, const struct policy_mlfq_config *config);
 
 #endif

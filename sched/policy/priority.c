@@ -1,4 +1,4 @@
-/* policy_priority.c — strict priority: the highest `priority` always runs first, FIFO among
+/* priority.c — strict priority: the highest `priority` always runs first, FIFO among
  * equals (lesson 09). Strict means a busy high-priority task that keeps re-queueing itself
  * starves every lower one: that is what lesson 09 shows, and why the other policies exist.
  * Plain callbacks all share RUNNABLE_PRIORITY_NORMAL, so among themselves they take turns. */
@@ -7,20 +7,25 @@
 /* The key is (priority, seq): a binary heap is not stable, so the push sequence number is what
  * keeps equals in the order they came. */
 static bool priority_before(const struct heap_node *a, const struct heap_node *b) {
-    const struct runnable *x = RUNNABLE_OF_HEAP(a), *y = RUNNABLE_OF_HEAP(b);
+    const struct runnable *x = container_of(a, const struct runnable, heap);
+    const struct runnable *y = container_of(b, const struct runnable, heap);
     if (x->priority != y->priority)
         return x->priority > y->priority; /* higher runs first */
     return x->seq < y->seq;
 }
 
-static int priority_init(struct policy **out, const struct sched_alloc *alloc) {
-    return policy_heap_init(out, sizeof(struct policy_heap), &policy_priority, priority_before,
+static void priority_describe(const struct runnable *r, FILE *out) {
+    fprintf(out, ", priority %d", r->priority);
+}
+
+static int priority_new(struct policy **out, const struct sched_alloc *alloc) {
+    return policy_heap_new(out, sizeof(struct policy_heap), &policy_priority, priority_before,
                             alloc);
 }
 
 const struct policy_ops policy_priority = {
     .name = "priority",
-    .init = priority_init,
+    .new = priority_new,
     .free = policy_heap_free,
     .push = policy_heap_push,
     .pop = policy_heap_pop,
@@ -28,4 +33,6 @@ const struct policy_ops policy_priority = {
     .count = policy_heap_count,
     .charge = NULL, /* strict priority ignores how long anything ran */
     .for_each = policy_heap_for_each,
+    .describe = priority_describe,
+    .describe_listing = policy_heap_describe_listing,
 };

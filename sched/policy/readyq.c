@@ -4,15 +4,13 @@
 
 #include <errno.h>
 
-int readyq_init(struct readyq *q, const struct policy_ops *ops, const struct sched_alloc *alloc) {
+void readyq_init(struct readyq *q, struct policy *policy) {
     q->next_seq = 0;
-    q->policy = NULL;
-    return (ops ? ops : &policy_fifo)->init(&q->policy, alloc ? alloc : sched_alloc_libc());
+    q->policy = policy;
 }
 
 void readyq_free(struct readyq *q) {
-    if (q->policy)
-        q->policy->ops->free(q->policy);
+    policy_free(q->policy);
     q->policy = NULL;
 }
 
@@ -20,10 +18,10 @@ int readyq_set_policy(struct readyq *q, const struct policy_ops *ops) {
     if (readyq_count(q) > 0)
         return -EBUSY;
     struct policy *next = NULL;
-    int err = (ops ? ops : &policy_fifo)->init(&next, q->policy->alloc);
+    int err = policy_new(&next, ops, q->policy->alloc);
     if (err)
         return err;
-    q->policy->ops->free(q->policy);
+    policy_free(q->policy);
     q->policy = next;
     return 0;
 }

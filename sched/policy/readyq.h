@@ -10,11 +10,12 @@ struct readyq {
     uint64_t next_seq;
 };
 
-/* ops NULL means FIFO. 0 or a negative errno. */
-int readyq_init(struct readyq *q, const struct policy_ops *ops, const struct sched_alloc *alloc);
+/* The queue takes a policy made by policy_new and owns it from now on: readyq_free frees it.
+ * Never allocates. */
+void readyq_init(struct readyq *q, struct policy *policy);
 void readyq_free(struct readyq *q);
-/* Swaps the policy while the queue is empty: 0, -EBUSY (something is queued), or init's error
- * (the old policy stays). */
+/* Swaps the policy while the queue is empty: 0, -EBUSY (something is queued), or policy_new's
+ * error (the old policy stays). */
 int readyq_set_policy(struct readyq *q, const struct policy_ops *ops);
 /* 0; pushing an already queued runnable is a no-op that also returns 0. -ENOMEM possible. */
 int readyq_push(struct readyq *q, struct runnable *r, int64_t now);

@@ -1,8 +1,9 @@
-/* policy_stride.c — stride scheduling, proportional share without randomness (lesson 09; the
+/* stride.c — stride scheduling, proportional share without randomness (lesson 09; the
  * textbook example is OSTEP's, chapter 9). stride = constant / tickets; the lowest pass runs
  * next (ties: the earlier push); each slice of CPU a runnable uses adds its stride to its pass.
  * Over time every runnable's share of CPU is proportional to its tickets. O(log n) on a heap. */
 #include "sched/policy/heap_base.h"
+#include "sched/policy/stride.h"
 
 #include <errno.h>
 
@@ -15,7 +16,8 @@ struct stride_policy {
 };
 
 static bool stride_before(const struct heap_node *a, const struct heap_node *b) {
-    const struct runnable *x = RUNNABLE_OF_HEAP(a), *y = RUNNABLE_OF_HEAP(b);
+    const struct runnable *x = container_of(a, const struct runnable, heap);
+    const struct runnable *y = container_of(b, const struct runnable, heap);
     if (x->pass != y->pass)
         return x->pass < y->pass; /* uint64: at 1e9 per second of CPU, 584 years to wrap */
     return x->seq < y->seq;
@@ -49,8 +51,8 @@ static uint64_t stride_cost(uint64_t stride, int64_t ran_ns, int64_t slice_ns) {
     return whole * stride + part;
 }
 
-static int stride_init(struct policy **out, const struct sched_alloc *alloc) {
-    int err = policy_heap_init(out, sizeof(struct stride_policy), &policy_stride, stride_before,
+static int stride_new(struct policy **out, const struct sched_alloc *alloc) {
+    int err = policy_heap_new(out, sizeof(struct stride_policy), &policy_stride, stride_before,
                                alloc);
     if (err)
         return err;
@@ -75,8 +77,8 @@ static int stride_push(struct policy *p, struct runnable *r, int64_t now) {
         return -EINVAL; /* a stride of constant/0: no share at all is not a share */
     uint64_t lowest = s->last_run_pass;
     struct heap_node *top = heap_peek(&s->base.heap);
-    if (top && RUNNABLE_OF_HEAP(top)->pass < lowest)
-        lowest = RUNNABLE_OF_HEAP(top)->pass;
+    if (top && container_of(top, struct runnable, heap)->pass < lowest)
+        lowest = container_of(top, struct runnable, heap)->pass;
     uint64_t old_pass = r->pass;
     if (r->pass < lowest)
         r->pass = lowest;
@@ -104,6 +106,10 @@ static void stride_charge(struct policy *p, struct runnable *r, int64_t ran_ns) 
         heap_update(&s->base.heap, &r->heap);
 }
 
+static void stride_describe(const struct runnable *r, FILE *out) {
+    fprintf(out, ", pass %llu, tickets %u", (unsigned long long)r->pass, r->tickets);
+}
+
 int policy_stride_configure(struct policy *p, uint64_t stride_constant, int64_t slice_ns) {
     if (!p || p->ops != &policy_stride || stride_constant == 0 ||
         stride_constant > POLICY_STRIDE_MAX_CONSTANT || slice_ns <= 0 ||
@@ -119,7 +125,7 @@ int policy_stride_configure(struct policy *p, uint64_t stride_constant, int64_t 
 
 const struct policy_ops policy_stride = {
     .name = "stride",
-    .init = stride_init,
+    .new = stride_new,
     .free = policy_heap_free,
     .push = stride_push,
     .pop = stride_pop,
@@ -127,4 +133,6 @@ const struct policy_ops policy_stride = {
     .count = policy_heap_count,
     .charge = stride_charge,
     .for_each = policy_heap_for_each,
+    .describe = stride_describe,
+    .describe_listing = policy_heap_describe_listing,
 };

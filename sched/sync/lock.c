@@ -11,16 +11,12 @@ void lock_init(struct lock *l, const char *name) {
     l->name = name ? name : "lock";
 }
 
-static struct task *task_of(struct waiter *w) {
-    return LIST_ENTRY(w, struct task, waiter);
-}
-
 static void hand_to_next(struct lock *l);
 
 /* The give-back: the new owner was cancelled before it could use the lock. */
 static void lock_give_back(struct waiter *w, void *arg) {
     struct lock *l = arg;
-    if (l->owner == task_of(w)) {
+    if (l->owner == w->task) {
         l->owner = NULL;
         hand_to_next(l);
     }
@@ -30,7 +26,7 @@ static void hand_to_next(struct lock *l) {
     if (waitq_empty(&l->waiters))
         return; /* uncontended: checked inline, no call */
     struct waiter *w = waitq_first(&l->waiters);
-    l->owner = task_of(w);
+    l->owner = w->task;
     waiter_hand(w, 0, lock_give_back, l);
 }
 

@@ -1,4 +1,4 @@
-/* semaphore.c — semaphore and event on wait queues (lesson 10). A permit released while tasks
+/* semaphore.c — the semaphore on a wait queue (lesson 10). A permit released while tasks
  * wait goes straight to the oldest waiter; if it is cancelled before it runs, the give-back
  * releases the permit again, so no permit is lost. */
 #include "sched/sync/semaphore.h"
@@ -61,33 +61,4 @@ void semaphore_dump(const struct semaphore *s, FILE *out) {
         fprintf(out, " of %d", s->bound);
     fprintf(out, ", ");
     waitq_dump(&s->waiters, out);
-}
-
-void event_init(struct event *e, const char *name) {
-    e->is_set = false;
-    waitq_init(&e->waiters);
-    e->name = name ? name : "event";
-}
-
-bool event_wait_begin(struct task *t, struct event *e) {
-    t->waiter.result = 0;
-    if (e->is_set)
-        return false;
-    waitq_add(&e->waiters, &t->waiter);
-    task_park(t, e->name);
-    return true;
-}
-
-int event_set(struct event *e) {
-    e->is_set = true;
-    return waitq_wake_all(&e->waiters, 0); /* nothing is consumed: no give-back needed */
-}
-
-void event_clear(struct event *e) {
-    e->is_set = false;
-}
-
-void event_dump(const struct event *e, FILE *out) {
-    fprintf(out, "event %s: %s, ", e->name, e->is_set ? "set" : "clear");
-    waitq_dump(&e->waiters, out);
 }

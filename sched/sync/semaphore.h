@@ -1,6 +1,6 @@
-/* semaphore.h — a counting semaphore and an event for tasks, as asyncio.Semaphore /
- * BoundedSemaphore and asyncio.Event (lesson 10). Both wait through the one wait-queue
- * mechanism; a released permit is handed to the oldest waiter. */
+/* semaphore.h — a counting semaphore for tasks, as asyncio.Semaphore / BoundedSemaphore
+ * (lesson 10). It waits through the one wait-queue mechanism; a released permit is handed to
+ * the oldest waiter. */
 #ifndef LOOPSCHOOL_SEMAPHORE_H
 #define LOOPSCHOOL_SEMAPHORE_H
 
@@ -25,21 +25,5 @@ int semaphore_try_acquire(struct semaphore *s);
  * INT_MAX for an unbounded one); nothing changes then. */
 int semaphore_release(struct semaphore *s);
 void semaphore_dump(const struct semaphore *s, FILE *out);
-
-struct event {
-    bool is_set;
-    struct waitq waiters;
-    const char *name;
-};
-
-void event_init(struct event *e, const char *name);
-/* Wait until the event is set (at once if it is). Result 0. */
-#define EVENT_WAIT(t, e)       TASK_AWAIT(t, event_wait_begin((t), (e)))
-#define EVENT_WAIT_CATCH(t, e) TASK_AWAIT_CATCH(t, event_wait_begin((t), (e)))
-bool event_wait_begin(struct task *t, struct event *e);
-/* Sets it and wakes every waiter; returns how many were woken. */
-int event_set(struct event *e);
-void event_clear(struct event *e);
-void event_dump(const struct event *e, FILE *out);
 
 #endif

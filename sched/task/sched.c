@@ -1,14 +1,17 @@
 /* sched.c — the ready queue's batch rule and the timer queue's firing, in one place (lessons 04
- * and 05). The rule: N is fixed when a batch begins; work queued during the batch is stamped with
- * the next tick; removing a runnable that was counted in N lowers N. Under FIFO that is exactly
- * asyncio's snapshot of its ready deque. */
+ * and 05). The batch rule: N = the runnables ready as the batch begins; N times, run the one the
+ * policy picks among those ready at that moment; removing a runnable counted in N lowers N.
+ * Under FIFO that is exactly asyncio's snapshot (work queued during the batch waits for the next
+ * tick); under any other policy a runnable queued during the batch may be picked in this batch,
+ * but a batch never exceeds N. A push during a batch is stamped with the next tick, so that
+ * removing it does not lower N: it was not counted. */
 #include "sched/task/sched.h"
 
 #include <errno.h>
 #include <string.h>
 
-int sched_init(struct sched *s, const struct policy_ops *policy, const struct sched_alloc *alloc,
-               FILE *report) {
+void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc *alloc,
+                FILE *report) {
     s->alloc = alloc ? alloc : sched_alloc_libc();
     s->report = report ? report : stderr;
     s->now = 0;
@@ -18,14 +21,12 @@ int sched_init(struct sched *s, const struct policy_ops *policy, const struct sc
     s->running = NULL;
     list_init(&s->tasks);
     s->task_count = 0;
-    s->owner = NULL;
+    s->loop = NULL;
+    s->resume_waiter = NULL;
     s->unretrieved_count = 0;
     s->unretrieved_dropped = 0;
     timerq_init(&s->timers, s->alloc);
-    int err = readyq_init(&s->ready, policy, s->alloc);
-    if (err)
-        timerq_free(&s->timers);
-    return err;
+    readyq_init(&s->ready, policy);
 }
 
 /* asyncio prints "Task exception was never retrieved" when such a task is collected; here the
@@ -43,7 +44,7 @@ static void report_unretrieved(struct sched *s) {
     fflush(s->report);
 }
 
-void sched_destroy(struct sched *s) {
+void sched_free(struct sched *s) {
     report_unretrieved(s);
     while (readyq_pop(&s->ready, s->now)) {
         /* unlink whatever never ran */
@@ -59,7 +60,7 @@ int sched_push_ready(struct sched *s, struct runnable *r) {
     return readyq_push(&s->ready, r, s->now);
 }
 
-int sched_cancel(struct sched *s, struct runnable *r) {
+int sched_unqueue(struct sched *s, struct runnable *r) {
     int err = readyq_remove(&s->ready, r);
     if (err == 0 && s->in_batch && r->tick <= s->tick && s->batch_left > 0)
         s->batch_left--;

@@ -24,6 +24,9 @@ struct sched_failure {
 };
 enum { SCHED_MAX_UNRETRIEVED = 16 };
 
+struct loop;
+struct waiter;
+
 struct sched {
     struct readyq ready;
     struct timerq timers;
@@ -34,26 +37,32 @@ struct sched {
     size_t batch_left; /* picks left in this batch: the N of the batch rule */
     struct runnable *running; /* what step 4 runs now, while its owner lives */
     struct list_node tasks;   /* every live task (lesson 08), for dumps and reports */
+    /* What a woken waiter does last: set by the task layer at the first spawn (it puts the
+     * waiter's task back on the ready queue), so waking needs no knowledge of tasks. */
+    void (*resume_waiter)(struct waiter *w);
     size_t task_count;
     FILE *report; /* where failures nobody else will see are reported */
     const struct sched_alloc *alloc;
-    void *owner;  /* the loop that drives this scheduler: the awaits that need a clock or an fd
-                   * (loop/await.h) find it here, without sched/ knowing what a loop is */
+    struct loop *loop; /* the loop that drives this scheduler (set by loop_new): the awaits that
+                        * need a clock or an fd (loop/await.h) find it here. Only a pointer:
+                        * sched/ never looks inside a loop, so it needs no loop header */
     struct sched_failure unretrieved[SCHED_MAX_UNRETRIEVED]; /* see task.c: failures nobody joined */
     size_t unretrieved_count;
     size_t unretrieved_dropped;
 };
 
-int sched_init(struct sched *s, const struct policy_ops *policy, const struct sched_alloc *alloc,
-               FILE *report);
-/* Unlinks whatever is still queued or armed (the handles belong to their owners). */
-void sched_destroy(struct sched *s);
+/* Never allocates: the ready queue takes `policy` (made by policy_new) and owns it. */
+void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc *alloc,
+                FILE *report);
+/* Reports failures nobody joined, unlinks whatever is still queued or armed (the handles belong
+ * to their owners) and frees the policy and the timer queue's array. */
+void sched_free(struct sched *s);
 
-/* Queues r. The batch rule: while a batch runs, r is stamped for the next tick, so it waits.
- * Pushing a queued runnable is a no-op. 0 or -ENOMEM. */
+/* Queues r, stamped with the tick whose N may count it (the next one during a batch: see sched.c
+ * for the batch rule). Pushing a queued runnable is a no-op. 0 or -ENOMEM. */
 int sched_push_ready(struct sched *s, struct runnable *r);
 /* Takes r off the ready queue; if it was counted in this batch's N, N shrinks. 0 or -EALREADY. */
-int sched_cancel(struct sched *s, struct runnable *r);
+int sched_unqueue(struct sched *s, struct runnable *r);
 
 /* Step 3 for timers: every entry due by `now` fires its on_due(entry, s). */
 void sched_fire_due_timers(struct sched *s, int64_t now);

@@ -4,8 +4,6 @@
  * remembered and reported when the scheduler is destroyed. */
 #include "sched/task/task.h"
 
-#include "sched/task/taskset.h"
-
 #include <errno.h>
 #include <string.h>
 
@@ -35,20 +33,28 @@ static void finish(struct task *t) {
      * that registration: on_done may free the frame, and nothing may keep pointing into it. */
     if (t->waiter.waiting)
         waiter_wake(&t->waiter, -EDEADLK);
-    sched_cancel(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
+    sched_unqueue(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
     t->error = coro_error(&t->co);
     t->state = coro_is_cancelled(&t->co) ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
     list_remove(&t->live);
     s->task_count--;
     bool someone_joined = !waitq_empty(&t->joiners);
     waitq_wake_all(&t->joiners, t->error);
-    if (t->set)
-        task_set_member_ended(t->set, t); /* a gather, group or wait set counts it */
+    if (t->done_hook)
+        t->done_hook->fn(t, t->done_hook); /* e.g. a gather, group or wait set counts it */
     else if (t->state == TASK_FAILED && !someone_joined)
         remember_unretrieved(s, t);
     sched_runnable_gone(s, &t->run); /* on_done may free the frame: the loop must let go */
     if (t->on_done)
         t->on_done(t);
+}
+
+/* The scheduler's resume_waiter: every registration of the wait is undone; the task may run
+ * again. */
+static void resume_task(struct waiter *w) {
+    struct task *t = w->task;
+    t->state = TASK_READY;
+    sched_push_ready(t->sched, &t->run);
 }
 
 /* What the ready queue runs for a task: one step of its coroutine. */
@@ -72,8 +78,8 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
         return -EINVAL;
     memset(t, 0, sizeof *t);
     runnable_init(&t->run, run_step, t, name);
-    list_init(&t->waiter.node);
-    timerq_entry_init(&t->waiter.timer, NULL, t->run.name); /* on_due: set when armed */
+    waiter_init(&t->waiter, t, s, t->run.name);
+    s->resume_waiter = resume_task;
     waitq_init(&t->joiners);
     t->sched = s;
     t->step = step;
@@ -83,6 +89,15 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
     s->task_count++;
     t->state = TASK_READY;
     return sched_push_ready(s, &t->run);
+}
+
+int task_add_done_hook(struct task *t, const struct task_done_hook *hook) {
+    if (!t || !hook || !hook->fn)
+        return -EINVAL;
+    if (t->done_hook)
+        return -EBUSY;
+    t->done_hook = hook;
+    return 0;
 }
 
 int task_cancel(struct task *t) {

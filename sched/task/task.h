@@ -24,9 +24,13 @@ enum task_state {
 };
 
 struct task;
-struct task_set;
 typedef enum coro_status (*task_step_fn)(struct task *t);
 typedef void (*task_done_fn)(struct task *t);
+/* A done hook: told when a task ends (asyncio's add_done_callback). A task set embeds one and
+ * registers it on each member; the function finds the set with container_of. */
+struct task_done_hook {
+    void (*fn)(struct task *t, const struct task_done_hook *hook);
+};
 
 struct task {
     struct runnable run;    /* on the ready queue when it may run; run.name is the task's name */
@@ -35,7 +39,7 @@ struct task {
     struct waitq joiners;   /* the tasks waiting for this one to end */
     struct list_node live;  /* in sched->tasks from spawn to end: the dumps list live tasks */
     struct sched *sched;
-    struct task_set *set;   /* the gather / group / wait set it belongs to, if any (lesson 11) */
+    const struct task_done_hook *done_hook; /* who else is told when it ends (lesson 11) */
     task_step_fn step;
     task_done_fn on_done;   /* the owner's: typically frees the frame */
     int error;              /* how it ended: 0, or a negative errno */
@@ -44,13 +48,24 @@ struct task {
 
 /* From the task back to the frame that embeds it: struct worker *w = TASK_FRAME(t, struct
  * worker, task). */
-#define TASK_FRAME(t, type, member) LIST_ENTRY(t, type, member)
+#define TASK_FRAME(t, type, member) container_of(t, type, member)
 
 /* Queues t to run its first step in a coming tick. step returns what a coroutine step returns;
  * on_done (may be NULL) is called once when it ends, after its joiners were woken, and may free
  * the frame. -EINVAL for a NULL step. */
 int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done);
+
+/* Registers the done hook: hook->fn(t, hook) runs once when t ends, after its joiners were woken and
+ * before on_done. A task with a hook has someone who reads its result, so a failure is the
+ * hook's to report, not the scheduler's. One hook per task: -EBUSY if it has one already,
+ * -EINVAL for NULL. Registered after t ended, it is not called: check task_done first. */
+int task_add_done_hook(struct task *t, const struct task_done_hook *hook);
+
+/* The loop this task runs on, typed: for loop_now(task_loop(t)) and the other loop calls. */
+static inline struct loop *task_loop(const struct task *t) {
+    return t->sched->loop;
+}
 
 /* Requests cancellation (lesson 11): a waiting task is woken with -ECANCELED; a ready or
  * running one is cancelled at its next await; one that never ran ends without running its body

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 
+static void member_ended(struct task *member, const struct task_done_hook *hook);
+
 int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
                   bool cancel_on_failure) {
     if (!s || (!storage && capacity))
@@ -13,14 +15,17 @@ int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
     *s = (struct task_set){.members = storage, .capacity = capacity,
                            .cancel_on_failure = cancel_on_failure};
     waitq_init(&s->waiters);
+    s->member_ended.fn = member_ended;
     return 0;
 }
 
 static int add_member(struct task_set *s, struct task *t) {
     if (s->count == s->capacity)
         return -ENOSPC;
+    int err = task_add_done_hook(t, &s->member_ended); /* -EBUSY: in a set already */
+    if (err)
+        return err;
     s->members[s->count++] = t;
-    t->set = s;
     return 0;
 }
 
@@ -37,11 +42,11 @@ int task_set_spawn(struct task_set *s, struct sched *sched, struct task *t, task
 int task_set_add(struct task_set *s, struct task *t) {
     if (!s || !t)
         return -EINVAL;
-    if (t->set)
+    if (t->done_hook)
         return -EBUSY;
     int err = add_member(s, t);
     if (err == 0 && task_done(t))
-        task_set_member_ended(s, t);
+        s->member_ended.fn(t, &s->member_ended); /* ended before it joined: no hook will run */
     return err;
 }
 
@@ -51,7 +56,9 @@ void task_set_cancel_all(struct task_set *s) {
         task_cancel(s->members[i]); /* -EALREADY for those that ended: harmless */
 }
 
-void task_set_member_ended(struct task_set *s, struct task *member) {
+/* The done hook of every member: count it, and a group's first failure cancels the rest. */
+static void member_ended(struct task *member, const struct task_done_hook *hook) {
+    struct task_set *s = container_of(hook, struct task_set, member_ended);
     s->ended++;
     if (!s->first_ended)
         s->first_ended = member;
@@ -80,7 +87,7 @@ bool task_set_keep_waiting(const struct task_set *s, bool first_only) {
 
 bool task_set_wait_begin(struct task *t, struct task_set *s) {
     if (s->deadline >= 0 && !s->cancelling) {
-        int err = waiter_arm_timer(&t->waiter, t->sched, s->deadline, true);
+        int err = waiter_arm_timer(&t->waiter, s->deadline, true);
         if (err) {
             t->waiter.result = err;
             return false;

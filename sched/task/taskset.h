@@ -23,6 +23,7 @@ struct task_set {
     int outcome;            /* what the wait reports: see TASK_SET_WAIT */
     int64_t deadline;       /* of the current wait, fixed when it starts; -1: none */
     struct waitq waiters;
+    struct task_done_hook member_ended; /* registered on every member: counts its end */
 };
 
 /* A gather set (cancel_on_failure false) or a task group (true). -EINVAL for NULL storage.
@@ -69,8 +70,6 @@ bool task_set_keep_waiting(const struct task_set *s, bool first_only);
 bool task_set_wait_begin(struct task *t, struct task_set *s);
 void task_set_woken(struct task *t, struct task_set *s);
 int task_set_finish_wait(struct task *t, struct task_set *s);
-/* Called by the task layer when a member ends. */
-void task_set_member_ended(struct task_set *s, struct task *member);
 /* Cancels every member still running. */
 void task_set_cancel_all(struct task_set *s);
 void task_set_dump(const struct task_set *s, FILE *out);

@@ -5,39 +5,49 @@
 
 #include <errno.h>
 
-#include "sched/task/task.h"
+#include "sched/task/sched.h"
+
+void waiter_init(struct waiter *w, struct task *task, struct sched *s, const char *name) {
+    list_init(&w->node);
+    timerq_entry_init(&w->timer, NULL, name); /* on_due: set when armed */
+    w->task = task;
+    w->sched = s;
+    w->undo = NULL;
+    w->undo_arg = NULL;
+    w->what = NULL;
+    w->result = 0;
+    w->waiting = false;
+}
 
 void waiter_wake(struct waiter *w, int result) {
     if (!w->waiting)
         return; /* woken already (or never waiting): the second waker is harmless */
-    struct task *t = LIST_ENTRY(w, struct task, waiter);
     w->waiting = false;
     w->result = result;
     list_remove(&w->node);                        /* out of any wait queue */
     if (timerq_armed(&w->timer))
-        timerq_cancel(&t->sched->timers, &w->timer); /* a timeout that will not fire now */
+        timerq_remove(&w->sched->timers, &w->timer); /* a timeout that will not fire now */
     if (w->undo) {
         void (*undo)(struct waiter *, void *) = w->undo;
         w->undo = NULL;
         undo(w, w->undo_arg); /* an fd watch, undone by the loop */
     }
-    t->state = TASK_READY;
-    sched_push_ready(t->sched, &t->run);
+    w->sched->resume_waiter(w); /* the task layer's: this file knows nothing of tasks */
 }
 
 static void timer_sleep_over(struct timerq_entry *e, void *sched) {
     (void)sched;
-    waiter_wake(LIST_ENTRY(e, struct waiter, timer), 0);
+    waiter_wake(container_of(e, struct waiter, timer), 0);
 }
 
 static void timer_timed_out(struct timerq_entry *e, void *sched) {
     (void)sched;
-    waiter_wake(LIST_ENTRY(e, struct waiter, timer), -ETIMEDOUT);
+    waiter_wake(container_of(e, struct waiter, timer), -ETIMEDOUT);
 }
 
-int waiter_arm_timer(struct waiter *w, struct sched *s, int64_t deadline, bool is_timeout) {
+int waiter_arm_timer(struct waiter *w, int64_t deadline, bool is_timeout) {
     w->timer.on_due = is_timeout ? timer_timed_out : timer_sleep_over;
-    return timerq_add(&s->timers, &w->timer, deadline);
+    return timerq_add(&w->sched->timers, &w->timer, deadline);
 }
 
 void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *w, void *arg),
@@ -55,7 +65,7 @@ void waitq_add(struct waitq *q, struct waiter *w) {
 
 struct waiter *waitq_first(const struct waitq *q) {
     struct list_node *n = list_first(&q->waiters);
-    return n ? LIST_ENTRY(n, struct waiter, node) : NULL;
+    return n ? container_of(n, struct waiter, node) : NULL;
 }
 
 bool waitq_wake_one(struct waitq *q, int result) {
@@ -76,9 +86,9 @@ void waitq_dump(const struct waitq *q, FILE *out) {
     size_t n = list_length(&q->waiters);
     fprintf(out, "%zu waiter%s", n, n == 1 ? "" : "s");
     const char *sep = ": ";
-    for (const struct list_node *it = q->waiters.next; it != &q->waiters; it = it->next) {
-        const struct task *t = LIST_ENTRY(LIST_ENTRY(it, struct waiter, node), struct task, waiter);
-        fprintf(out, "%s%s", sep, t->run.name);
+    list_for_each(it, &q->waiters) {
+        const struct waiter *w = container_of(it, struct waiter, node);
+        fprintf(out, "%s%s", sep, w->timer.name); /* the timer carries its task's name */
         sep = ", ";
     }
     fputc('\n', out);

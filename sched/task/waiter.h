@@ -1,5 +1,5 @@
 /* waiter.h — how a task waits, and the one way anything wakes it (lesson 08). Each task embeds a
- * struct waiter; a wait queue is a list of waiters. A wait may hold several registrations at
+ * struct waiter that points back to it; a wait queue is a list of waiters. A wait may hold several registrations at
  * once (a queue slot AND a timeout timer AND an fd watch): waking undoes all of them, so a task
  * is never woken twice by one wait, and whoever wakes second finds nothing to do. */
 #ifndef LOOPSCHOOL_WAITER_H
@@ -10,9 +10,14 @@
 #include "sched/list.h"
 #include "sched/timerq.h"
 
+struct task;
+struct sched;
+
 struct waiter {
     struct list_node node;    /* in a wait queue while waiting there */
     struct timerq_entry timer; /* armed while the wait has a deadline (a sleep, a timeout) */
+    struct task *task;         /* who waits: the sync primitives hand things to it */
+    struct sched *sched;       /* where its timer is armed; its resume_waiter ends the wake */
     /* What to undo if this wait is abandoned. While waiting: a registration outside sched/ (an
      * fd watch), undone by the wake. Once woken by a hand-off (lesson 10: the lock, a permit, an
      * item was handed to it): the give-back, run if the task is cancelled before it resumes, so
@@ -23,6 +28,9 @@ struct waiter {
     int result;       /* why it was woken: 0, -ECANCELED, -ETIMEDOUT, or what the waker says */
     bool waiting;
 };
+
+/* Makes w the waiter of `task` on s, not waiting yet. */
+void waiter_init(struct waiter *w, struct task *task, struct sched *s, const char *name);
 
 /* A wait queue: waiters in the order they arrived (FIFO hand-off is built on that). */
 struct waitq {
@@ -43,13 +51,12 @@ struct waiter *waitq_first(const struct waitq *q);
 bool waitq_wake_one(struct waitq *q, int result);
 /* Wakes every waiter, in arrival order; returns how many. */
 int waitq_wake_all(struct waitq *q, int result);
-/* Lists the waiters by task name. Flushes. */
+/* Lists the waiters by name (their task's). Flushes. */
 void waitq_dump(const struct waitq *q, FILE *out);
 
-struct sched;
-/* Arms w's timer for `deadline` on s: when it fires, w is woken with 0 (a sleep) or with
- * -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
-int waiter_arm_timer(struct waiter *w, struct sched *s, int64_t deadline, bool is_timeout);
+/* Arms w's timer for `deadline` on its scheduler: when it fires, w is woken with 0 (a sleep) or
+ * with -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
+int waiter_arm_timer(struct waiter *w, int64_t deadline, bool is_timeout);
 
 /* Ends w's wait like waiter_wake, and records that something was handed to it: if its task is
  * cancelled before it resumes, give_back(w, arg) passes the thing on instead. */
@@ -57,7 +64,8 @@ void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *
                  void *arg);
 
 /* Ends w's wait with `result`: leaves every wait queue, disarms its timer, undoes an fd watch,
- * and puts its task on the ready queue. Waking a waiter that is not waiting does nothing. */
+ * and hands w to its scheduler's resume_waiter (the task layer's: it puts the task on the ready
+ * queue). Waking a waiter that is not waiting does nothing. */
 void waiter_wake(struct waiter *w, int result);
 
 #endif

@@ -23,119 +23,10 @@
 #include "loop/net/net.h"
 #include "loop/signal.h"
 #include "tests/bench/lib/bench.h"
+#include "tests/bench/lib/echo_servers.h"
 #include "tests/bench/lib/loadclient.h"
 
-enum { MAX_CONNECTIONS = 1000, SERVER_SLOTS = MAX_CONNECTIONS + 16 };
-
-/* A server in a forked child, so its CPU time is its own (RUSAGE_CHILDREN after wait). */
-struct server_child {
-    pid_t pid;
-    uint16_t port;
-};
-
-/* ---- the two servers ------------------------------------------------------------------------ */
-
-static void stop_loop(struct loop_signal *s, int signo) {
-    (void)signo;
-    loop_stop(s->arg);
-}
-
-/* The loop server: loop/net/echo.c on one thread, until SIGTERM arrives through the self-pipe. */
-static int run_loop_server(const struct backend_ops *backend, int report_fd) {
-    struct loop *loop;
-    struct loop_config config = {.backend = backend};
-    struct echo_conn *conns = calloc(SERVER_SLOTS, sizeof *conns);
-    struct echo_server server;
-    struct loop_signal sig;
-    if (!conns || loop_new(&loop, &config) < 0 ||
-        echo_server_open(&server, loop, NET_LOOPBACK, 0, conns, SERVER_SLOTS) < 0 ||
-        loop_signal_open(loop, &sig, stop_loop, loop) < 0)
-        return 1;
-    if (write(report_fd, &server.port, sizeof server.port) != sizeof server.port)
-        return 1;
-    int rc = loop_run(loop);
-    loop_signal_close(&sig);
-    echo_server_close(&server);
-    loop_free(loop);
-    free(conns);
-    return rc == 0 ? 0 : 1;
-}
-
-/* One blocking thread per connection: read, write it all back, until end-of-file. */
-static void *echo_thread(void *arg) {
-    int fd = (int)(intptr_t)arg;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) {
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
-            if (w <= 0)
-                goto done;
-            off += w;
-        }
-    }
-done:
-    close(fd);
-    return NULL;
-}
-
-/* The baseline: the main thread accepts, each connection gets a detached thread with a small
- * stack (1000 threads x 8 MiB default stacks would be 8 GB of address space). SIGTERM's
- * default action ends it. */
-static int run_thread_server(int report_fd) {
-    int lfd;
-    uint16_t port;
-    if (net_listen_tcp(NET_LOOPBACK, 0, 0, &lfd, &port) < 0)
-        return 1;
-    fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) & ~O_NONBLOCK); /* this server blocks, on purpose */
-    if (write(report_fd, &port, sizeof port) != sizeof port)
-        return 1;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (;;) {
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            return 1;
-        }
-        pthread_t t;
-        if (pthread_create(&t, &attr, echo_thread, (void *)(intptr_t)fd) != 0)
-            close(fd);
-    }
-}
-
-/* Forks a server (backend NULL: the thread-per-connection one) and learns its port. */
-static int start_server(const struct backend_ops *backend, struct server_child *child) {
-    int report[2];
-    if (pipe(report) < 0)
-        return -errno;
-    fflush(stdout);
-    child->pid = fork();
-    if (child->pid < 0)
-        return -errno;
-    if (child->pid == 0) {
-        close(report[0]);
-        _exit(backend ? run_loop_server(backend, report[1]) : run_thread_server(report[1]));
-    }
-    close(report[1]);
-    struct pollfd p = {.fd = report[0], .events = POLLIN};
-    int rc = poll(&p, 1, 10000) == 1 &&
-                     read(report[0], &child->port, sizeof child->port) == sizeof child->port
-                 ? 0
-                 : -ETIMEDOUT;
-    close(report[0]);
-    return rc;
-}
-
-static double children_cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_CHILDREN, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+enum { MAX_CONNECTIONS = 1000 };
 
 /* ---- one measurement ------------------------------------------------------------------------ */
 
@@ -146,13 +37,15 @@ struct measurement {
 
 static int measure(const struct backend_ops *backend, int connections, long round_trips,
                    struct measurement *m) {
-    struct server_child child;
-    double cpu_before = children_cpu_seconds();
-    int rc = start_server(backend, &child);
+    struct echo_server_child child;
+    double cpu_before = echo_servers_children_cpu();
+    int rc = echo_servers_start(backend, &child);
     if (rc < 0)
         return rc;
     struct loadclient_config config = {
-        .port = child.port, .connections = connections, .round_trips = round_trips,
+        .port = child.port,
+        .connections = connections,
+        .round_trips = round_trips,
         .message_size = 64,
     };
     struct loadclient_result result;
@@ -160,7 +53,7 @@ static int measure(const struct backend_ops *backend, int connections, long roun
     kill(child.pid, SIGTERM);
     int status;
     waitpid(child.pid, &status, 0); /* only now does its CPU time count as a child's */
-    double cpu = children_cpu_seconds() - cpu_before;
+    double cpu = echo_servers_children_cpu() - cpu_before;
     m->round_trips_per_sec = result.round_trips_per_sec;
     m->cpu_ns_per_round_trip = result.round_trips ? cpu * 1e9 / (double)result.round_trips : 0;
     return rc;
@@ -196,8 +89,8 @@ int main(void) {
                 continue; /* 2000 fds: far past select's FD_SETSIZE */
             int rc = measure(backends[b], n, sizes[i].round_trips, &loop);
             if (rc < 0) {
-                fprintf(stderr, "echo_bench: the %s loop run at %d failed: %s\n",
-                        backends[b]->name, n, strerror(-rc));
+                fprintf(stderr, "echo_bench: the %s loop run at %d failed: %s\n", backends[b]->name,
+                        n, strerror(-rc));
                 return 1;
             }
             char name[64];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "loop/loop.h"
+#include "tests/support/random.h"
 
 enum {
     BATCH = 1000, /* callbacks queued before each tick */
@@ -52,14 +53,6 @@ static double bench_call_soon(void) {
 }
 
 /* ---- a million timers ------------------------------------------------------------------------ */
-
-/* xorshift64: the same deadlines on every run, so runs compare. */
-static uint64_t next_random(uint64_t *state) {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
 
 static uint64_t timer_fires;
 static void count_fire(struct loop_timer *t) {
@@ -170,7 +163,7 @@ static int bench_timers(void) {
     uint64_t rng = 0x5eed5eed;
     for (int i = 0; i < TIMERS; i++) {
         loop_timer_init(&b.timers[i], "bench");
-        b.deadlines[i] = (int64_t)(next_random(&rng) % 1000000000000u) + 1;
+        b.deadlines[i] = (int64_t)(test_random(&rng) % 1000000000000u) + 1;
     }
     double fire[REPEATS], sort[REPEATS], stop[REPEATS], start[REPEATS];
     for (int r = 0; r < REPEATS; r++) {

@@ -5,7 +5,7 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "tests/bench/lib/bench.h"
 
 #include <errno.h>
@@ -52,35 +52,35 @@ static void lock_pairs(void *ctx, long n) {
 }
 
 /* ---- tasks: a producer and a consumer on one queue of 64 ------------------------------------- */
-struct queue_producer {
+struct channel_producer {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     long n, i;
 };
 
-static enum coro_status queue_producer_step(struct task *t) {
-    struct queue_producer *f = TASK_FRAME(t, struct queue_producer, task);
+static enum coro_status channel_producer_step(struct task *t) {
+    struct channel_producer *f = TASK_FRAME(t, struct channel_producer, task);
     CORO_BEGIN(&t->co);
     for (f->i = 1; f->i <= f->n; f->i++)
-        QUEUE_PUT(t, f->q, (void *)(intptr_t)f->i);
-    queue_close(f->q);
+        CHANNEL_PUT(t, f->q, (void *)(intptr_t)f->i);
+    channel_close(f->q);
     CORO_CLEANUP(&t->co);
     CORO_END(&t->co);
 }
 
-struct queue_consumer {
+struct channel_consumer {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     void *item;
     uint64_t sum;
     long got;
 };
 
-static enum coro_status queue_consumer_step(struct task *t) {
-    struct queue_consumer *f = TASK_FRAME(t, struct queue_consumer, task);
+static enum coro_status channel_consumer_step(struct task *t) {
+    struct channel_consumer *f = TASK_FRAME(t, struct channel_consumer, task);
     CORO_BEGIN(&t->co);
     for (;;) {
-        QUEUE_GET(t, f->q, f->item);
+        CHANNEL_GET(t, f->q, f->item);
         if (task_result(t) != 0)
             break; /* -EPIPE: closed and drained */
         f->sum += (uint64_t)(intptr_t)f->item;
@@ -93,14 +93,14 @@ static enum coro_status queue_consumer_step(struct task *t) {
 static void task_handoffs(void *ctx, long n) {
     struct loop *loop = ctx;
     void *slots[CAPACITY];
-    struct queue q;
-    int err = queue_init(&q, slots, CAPACITY, "bench");
+    struct channel q;
+    int err = channel_init(&q, slots, CAPACITY, "bench");
     if (err)
-        die("queue_init", err);
-    struct queue_producer p = {.q = &q, .n = n};
-    struct queue_consumer c = {.q = &q};
-    loop_spawn(loop, &p.task, queue_producer_step, "producer", NULL);
-    loop_spawn(loop, &c.task, queue_consumer_step, "consumer", NULL);
+        die("channel_init", err);
+    struct channel_producer p = {.q = &q, .n = n};
+    struct channel_consumer c = {.q = &q};
+    loop_spawn(loop, &p.task, channel_producer_step, "producer", NULL);
+    loop_spawn(loop, &c.task, channel_consumer_step, "consumer", NULL);
     if ((err = loop_run_until_complete(loop, &c.task)) != 0)
         die("the consumer task", err);
     if (c.got != n || c.sum != (uint64_t)n * (uint64_t)(n + 1) / 2)

@@ -14,20 +14,12 @@
 
 #include "loop/loop.h"
 #include "loop/net/net.h"
+#include "tests/support/loop.h" /* test_loop_new */
 
 /* ---- a real loop that never waits unboundedly ---------------------------------------------- */
 
 /* How long one tick may wait when nothing is ready: a guard timer wakes the loop after it. */
 enum { TEST_GUARD_NS = 20000000 };
-
-/* A loop on the real clock; a NULL backend means the loop's default (poll). */
-static inline struct loop *test_loop_new(const struct backend_ops *backend) {
-    struct loop *loop = NULL;
-    struct loop_config config = {.backend = backend};
-    cr_assert_eq(loop_new(&loop, &config), 0, "a %s loop is created",
-                 backend ? backend->name : "default");
-    return loop;
-}
 
 static inline void test_on_guard(struct loop_timer *t) {
     *(bool *)t->arg = true;

@@ -1,8 +1,9 @@
-/* tasks.h — what the task, sync and cancellation tests share (lessons 08, 10 and 11): a loop on
- * the virtual clock, small task frames that sleep, join, cancel, take a lock, a permit or a queue
- * item and note what they saw, an allocator that counts and refuses, and a queue-length hook.
- * Header only, all `static inline`: a test file uses what it needs and pays nothing for the rest.
- * Names start with test_ so they never clash with a test file's own frames. */
+/* tasks.h — what the task, sync and cancellation tests share (lessons 08, 10 and 11): the virtual
+ * loop and the random numbers (loop.h and random.h, included here), small task frames that sleep,
+ * join, cancel, take a lock, a permit or a queue item and note what they saw, an allocator that
+ * counts and refuses, and a queue-length hook. Header only, all `static inline`: a test file uses
+ * what it needs and pays nothing for the rest. Names start with test_ so they never clash with a
+ * test file's own frames. */
 #ifndef LOOPSCHOOL_TESTS_SUPPORT_TASKS_H
 #define LOOPSCHOOL_TESTS_SUPPORT_TASKS_H
 
@@ -17,25 +18,13 @@
 #include "loop/await.h"
 #include "loop/loop.h"
 #include "sched/sync/lock.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
+#include "sched/sync/event.h"
 #include "sched/sync/semaphore.h"
+#include "tests/support/loop.h"   /* test_virtual_loop */
+#include "tests/support/random.h" /* test_random */
 
-/* ---- the loop -------------------------------------------------------------------------------- */
-
-/* A loop on a virtual clock that starts at 0: when nothing is ready it jumps to the next deadline
- * instead of sleeping. `config` (NULL: none) says the rest; its clock is replaced by this one,
- * and a NULL backend means the script backend, which watches any fd number without a real one. */
-static inline struct loop *test_virtual_loop(struct loop_clock *clock,
-                                             const struct loop_config *config) {
-    struct loop_config c = config ? *config : (struct loop_config){0};
-    c.clock = clock;
-    if (!c.backend)
-        c.backend = &backend_script;
-    loop_clock_init_virtual(clock, 0);
-    struct loop *loop = NULL;
-    cr_assert_eq(loop_new(&loop, &c), 0, "a loop on the virtual clock can be made");
-    return loop;
-}
+/* ---- dumps ---------------------------------------------------------------------------------- */
 
 /* A dump into a string: buf (an array) receives what `call` printed on the stream named `out`. */
 #define TEST_DUMP_INTO(buf, call)                                                                  \
@@ -46,14 +35,6 @@ static inline struct loop *test_virtual_loop(struct loop_clock *clock,
         call;                                                                                      \
         fclose(out);                                                                               \
     } while (0)
-
-/* xorshift64: the same "random" numbers on every run, from a non-zero seed. */
-static inline uint64_t test_random(uint64_t *state) {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
 
 /* An allocator for a loop's config (or an unbounded queue) that counts its calls and refuses,
  * with NULL, every request for memory while `refuse` is set or that is larger than `limit` bytes
@@ -86,7 +67,7 @@ static inline void test_alloc_init(struct test_alloc *a, size_t limit) {
 
 /* A loop hook (after_run): after every single runnable, how full is the queue? */
 struct test_queue_watch {
-    const struct queue *q;
+    const struct channel *q;
     size_t max;
     long samples;
 };
@@ -95,8 +76,8 @@ static inline void test_queue_watch_after_run(void *ctx, struct loop *loop,
                                               const struct runnable *r, int64_t ran_ns) {
     (void)loop, (void)r, (void)ran_ns;
     struct test_queue_watch *w = ctx;
-    if (queue_length(w->q) > w->max)
-        w->max = queue_length(w->q);
+    if (channel_length(w->q) > w->max)
+        w->max = channel_length(w->q);
     w->samples++;
 }
 
@@ -138,7 +119,7 @@ static inline enum coro_status test_sleeper_step(struct task *t) {
         CORO_FAIL(&t->co, f->fail_with);
     CORO_CLEANUP(&t->co);
     f->cleanups++;
-    f->ended_at = loop_now(t->sched->owner);
+    f->ended_at = loop_now(task_loop(t));
     CORO_END(&t->co);
 }
 
@@ -281,7 +262,7 @@ static inline void test_spawn_permit_taker(struct loop *loop, struct test_permit
  * item, as a number, in got[]; item is the last one got. */
 struct test_getter {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     int want;
     void *item;
     long got[16];
@@ -294,7 +275,7 @@ static inline enum coro_status test_getter_step(struct task *t) {
     struct test_getter *f = TASK_FRAME(t, struct test_getter, task);
     CORO_BEGIN(&t->co);
     while (f->count < f->want) {
-        QUEUE_GET(t, f->q, f->item);
+        CHANNEL_GET(t, f->q, f->item);
         f->result = task_result(t);
         if (f->result != 0)
             CORO_RETURN(&t->co);
@@ -305,7 +286,7 @@ static inline enum coro_status test_getter_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-static inline void test_spawn_getter(struct loop *loop, struct test_getter *f, struct queue *q,
+static inline void test_spawn_getter(struct loop *loop, struct test_getter *f, struct channel *q,
                                      const char *name, int want) {
     *f = (struct test_getter){.q = q, .want = want, .result = 1};
     cr_assert_eq(loop_spawn(loop, &f->task, test_getter_step, name, NULL), 0);

@@ -42,8 +42,9 @@ static inline struct test_twin_output *test_twin_run(const char *command) {
     char line[TEST_TWIN_LINE * 2];
     while (fgets(line, sizeof line, p)) {
         line[strcspn(line, "\n")] = '\0';
+        /* Cut to the slot's size by hand: snprintf's truncation trips -Wformat-truncation. */
         if (out->count < TEST_TWIN_MAX_LINES)
-            snprintf(out->lines[out->count++], TEST_TWIN_LINE, "%s", line);
+            memcpy(out->lines[out->count++], line, strnlen(line, TEST_TWIN_LINE - 1));
     }
     out->exit_status = pclose(p);
     return out;

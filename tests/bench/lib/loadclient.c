@@ -27,33 +27,82 @@ static double loadclient_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Opens every connection and waits until all have finished their handshakes. */
-static int loadclient_connect_all(const struct loadclient_config *c, struct pollfd *pfds,
-                                  int stall_ms) {
-    for (int i = 0; i < c->connections; i++) {
-        int rc = net_connect_tcp(NET_LOOPBACK, c->port, &pfds[i].fd);
-        if (rc < 0 && rc != -EINPROGRESS)
-            return rc;
-        pfds[i].events = POLLOUT;
-    }
-    int pending = c->connections;
-    while (pending > 0) {
-        int ready = poll(pfds, (nfds_t)c->connections, stall_ms);
+/* Connections opened at once: a few hundred keeps the server's accept queue short, so no
+ * handshake is dropped and retried a second later (lesson 12's 10,000 depend on it). */
+enum { LOADCLIENT_WAVE = 256 };
+
+/* Waits until every fd of the wave answers `events`; then runs step on it. */
+static int loadclient_wave_wait(struct pollfd *p, int n, short events, int stall_ms,
+                                int (*step)(int fd)) {
+    for (int i = 0; i < n; i++)
+        p[i].events = events;
+    for (int pending = n; pending > 0;) {
+        int ready = poll(p, (nfds_t)n, stall_ms);
         if (ready == 0)
             return -ETIMEDOUT;
         if (ready < 0 && errno != EINTR)
             return -errno;
-        for (int i = 0; i < c->connections && ready > 0; i++) {
-            if (pfds[i].events == 0 || pfds[i].revents == 0)
+        for (int i = 0; i < n && ready > 0; i++) {
+            if (p[i].events == 0 || p[i].revents == 0)
                 continue;
-            int rc = net_connect_result(pfds[i].fd);
+            ready--;
+            int rc = step(p[i].fd);
+            if (rc == -EAGAIN)
+                continue;
             if (rc < 0)
                 return rc;
-            pfds[i].events = 0; /* connected: poll now ignores it until the run starts */
+            p[i].events = 0; /* done: poll ignores it from now on */
             pending--;
         }
     }
     return 0;
+}
+
+/* Connected: say hello, one byte the server must echo before this connection counts. */
+static int loadclient_hello(int fd) {
+    int rc = net_connect_result(fd);
+    if (rc < 0)
+        return rc;
+    return net_send(fd, "h", 1) == 1 ? 0 : -EPIPE;
+}
+
+static int loadclient_hello_back(int fd) {
+    char b;
+    ssize_t n = net_recv(fd, &b, 1);
+    if (n == -EAGAIN)
+        return -EAGAIN;
+    return n == 1 && b == 'h' ? 0 : -EPIPE;
+}
+
+int loadclient_open(uint16_t port, int connections, int stall_ms, int *fds) {
+    if (port == 0 || connections < 1 || !fds)
+        return -EINVAL;
+    if (stall_ms <= 0)
+        stall_ms = 10000;
+    for (int i = 0; i < connections; i++)
+        fds[i] = -1;
+    struct pollfd p[LOADCLIENT_WAVE];
+    for (int first = 0; first < connections; first += LOADCLIENT_WAVE) {
+        int n = connections - first < LOADCLIENT_WAVE ? connections - first : LOADCLIENT_WAVE;
+        for (int i = 0; i < n; i++) {
+            int rc = net_connect_tcp(NET_LOOPBACK, port, &fds[first + i]);
+            if (rc < 0 && rc != -EINPROGRESS)
+                return rc;
+            p[i] = (struct pollfd){.fd = fds[first + i]};
+        }
+        int rc = loadclient_wave_wait(p, n, POLLOUT, stall_ms, loadclient_hello);
+        if (rc == 0)
+            rc = loadclient_wave_wait(p, n, POLLIN, stall_ms, loadclient_hello_back);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+void loadclient_close(int *fds, int connections) {
+    for (int i = 0; i < connections; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
 }
 
 /* Sends what the kernel takes of the rest of conn's message: 0, or the send's error. */
@@ -113,7 +162,8 @@ static int loadclient_loop(const struct loadclient_config *c, struct pollfd *pfd
                         return rc;
                 }
             }
-            pfds[i].events = !conn->active ? 0 : (short)(POLLIN | (conn->sent < size ? POLLOUT : 0));
+            pfds[i].events =
+                !conn->active ? 0 : (short)(POLLIN | (conn->sent < size ? POLLOUT : 0));
         }
     }
     *done_out = done;
@@ -131,8 +181,14 @@ int loadclient_run(const struct loadclient_config *c, struct loadclient_result *
     int rc = pfds && conns ? 0 : -ENOMEM;
     for (int i = 0; pfds && i < c->connections; i++)
         pfds[i].fd = -1;
+    int *fds = rc == 0 ? calloc((size_t)c->connections, sizeof *fds) : NULL;
+    if (rc == 0 && !fds)
+        rc = -ENOMEM;
     if (rc == 0)
-        rc = loadclient_connect_all(c, pfds, stall_ms);
+        rc = loadclient_open(c->port, c->connections, stall_ms, fds);
+    for (int i = 0; fds && i < c->connections; i++)
+        pfds[i] = (struct pollfd){.fd = fds[i]};
+    free(fds);
     long done = 0;
     double start = loadclient_now();
     if (rc == 0)

@@ -1,7 +1,7 @@
 /* loadclient.h — the load generator every echo benchmark shares (written for lesson 02's and
- * 03's rows; lessons 12 and 16 reuse it): N connections to an echo server, each sending a small
- * message and waiting for it to come back, until a fixed number of round trips is done. It runs
- * its own plain poll() loop, independent of the loop being measured. */
+ * 03's rows; lesson 12 opens its 10,000 connections with it): N connections to an echo server,
+ * each sending a small message and waiting for it to come back, until a fixed number of round
+ * trips is done. It runs its own plain poll() loop, independent of the loop being measured. */
 #ifndef LOOPSCHOOL_LOADCLIENT_H
 #define LOOPSCHOOL_LOADCLIENT_H
 
@@ -17,13 +17,20 @@ struct loadclient_config {
 };
 
 struct loadclient_result {
-    long round_trips;          /* completed */
-    double seconds;            /* from the first send to the last echo */
+    long round_trips; /* completed */
+    double seconds;   /* from the first send to the last echo */
     double round_trips_per_sec;
 };
 
-/* Connects, runs the round trips, closes. 0, or a negative errno: -EINVAL (bad config),
- * -ETIMEDOUT (the server stalled), -EPIPE (the server closed or sent wrong bytes), or what
+/* Opens `connections` connections to 127.0.0.1:port, a few hundred at a time, each counted once
+ * the server has echoed a one-byte hello (so it was accepted, not left in the backlog); fds[]
+ * receives them. 0, or -ETIMEDOUT, -EPIPE (closed or a wrong byte), or what connect failed
+ * with; fds not yet opened are -1 (close what is open with loadclient_close). */
+int loadclient_open(uint16_t port, int connections, int stall_ms, int *fds);
+void loadclient_close(int *fds, int connections);
+
+/* Connects (loadclient_open), runs the round trips, closes. 0, or a negative errno: -EINVAL (bad
+ * config), -ETIMEDOUT (the server stalled), -EPIPE (the server closed or sent wrong bytes), or what
  * socket/connect failed with. */
 int loadclient_run(const struct loadclient_config *config, struct loadclient_result *result);
 

@@ -1,4 +1,4 @@
-/* sync_queue_test.c — the library's own tests of lesson 10's queue (sched/queue.*): bad
+/* sync_channel_test.c — the library's own tests of lesson 10's channel (sched/sync/channel.*): bad
  * arguments, the try-variants across the ring's wrap-around, close (with waiters, and with an
  * item in flight), the dump, a get or put wake-up handed to a task cancelled before it runs, the
  * unbounded queue, and many producers and consumers at random paces. Virtual clock, script
@@ -11,7 +11,7 @@
 
 #include "loop/await.h"
 #include "loop/loop.h"
-#include "sched/sync/queue.h"
+#include "sched/sync/channel.h"
 #include "tests/support/tasks.h"
 
 #define MS INT64_C(1000000)
@@ -19,7 +19,7 @@
 /* Puts first, first + 1, ... (`count` items), noting how many went in. */
 struct putter {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     long first;
     int count;
     int put;
@@ -31,7 +31,7 @@ static enum coro_status putter_step(struct task *t) {
     struct putter *f = TASK_FRAME(t, struct putter, task);
     CORO_BEGIN(&t->co);
     while (f->put < f->count) {
-        QUEUE_PUT(t, f->q, (void *)(intptr_t)(f->first + f->put));
+        CHANNEL_PUT(t, f->q, (void *)(intptr_t)(f->first + f->put));
         f->result = task_result(t);
         if (f->result != 0)
             CORO_RETURN(&t->co);
@@ -42,7 +42,7 @@ static enum coro_status putter_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-static void spawn_putter(struct loop *loop, struct putter *f, struct queue *q, const char *name,
+static void spawn_putter(struct loop *loop, struct putter *f, struct channel *q, const char *name,
                          long first, int count) {
     *f = (struct putter){.q = q, .first = first, .count = count, .result = 1};
     cr_assert_eq(loop_spawn(loop, &f->task, putter_step, name, NULL), 0);
@@ -55,7 +55,7 @@ static void spawn_putter(struct loop *loop, struct putter *f, struct queue *q, c
 struct two_getters {
     struct loop_clock clock;
     struct loop *loop;
-    struct queue q;
+    struct channel q;
     void *slots[4];
     struct test_getter g[2];
 };
@@ -63,64 +63,64 @@ struct two_getters {
 static void two_getters_start(struct two_getters *s, size_t capacity, int want, const char *name0,
                               const char *name1) {
     s->loop = test_virtual_loop(&s->clock, NULL);
-    cr_assert_eq(queue_init(&s->q, s->slots, capacity, "q"), 0);
+    cr_assert_eq(channel_init(&s->q, s->slots, capacity, "q"), 0);
     test_spawn_getter(s->loop, &s->g[0], &s->q, name0, want);
     test_spawn_getter(s->loop, &s->g[1], &s->q, name1, want);
     cr_assert_eq(loop_run(s->loop), 0);
 }
 
-Test(sync_primitives, queue_init_bad_arguments,
-     .description = "Q: which queue_init arguments are refused?") {
-    struct queue q;
+Test(sync_primitives, channel_init_bad_arguments,
+     .description = "Q: which channel_init arguments are refused?") {
+    struct channel q;
     void *slots[4];
-    cr_assert_eq(queue_init(NULL, slots, 4, "q"), -EINVAL, "a NULL queue is -EINVAL");
-    cr_assert_eq(queue_init(&q, NULL, 4, "q"), -EINVAL, "NULL storage is -EINVAL");
-    cr_assert_eq(queue_init(&q, slots, 0, "q"), -EINVAL, "capacity 0 is -EINVAL");
-    cr_assert_eq(queue_init_unbounded(NULL, NULL, "q"), -EINVAL, "a NULL queue is -EINVAL");
-    cr_assert_eq(queue_init(&q, slots, 4, NULL), 0);
-    cr_assert_str_eq(q.name, "queue");
-    queue_free(&q);
+    cr_assert_eq(channel_init(NULL, slots, 4, "q"), -EINVAL, "a NULL queue is -EINVAL");
+    cr_assert_eq(channel_init(&q, NULL, 4, "q"), -EINVAL, "NULL storage is -EINVAL");
+    cr_assert_eq(channel_init(&q, slots, 0, "q"), -EINVAL, "capacity 0 is -EINVAL");
+    cr_assert_eq(channel_init_unbounded(NULL, NULL, "q"), -EINVAL, "a NULL queue is -EINVAL");
+    cr_assert_eq(channel_init(&q, slots, 4, NULL), 0);
+    cr_assert_str_eq(q.name, "channel");
+    channel_free(&q);
 }
 
-Test(sync_primitives, queue_try_variants,
+Test(sync_primitives, channel_try_variants,
      .description = "Q: do try_put and try_get say -EAGAIN when full or empty, and keep FIFO "
                     "order across the ring's wrap-around?") {
-    struct queue q;
+    struct channel q;
     void *slots[3];
-    cr_assert_eq(queue_init(&q, slots, 3, "ring"), 0);
+    cr_assert_eq(channel_init(&q, slots, 3, "ring"), 0);
     void *item = (void *)1;
-    cr_assert_eq(queue_try_get(&q, &item), -EAGAIN, "empty: -EAGAIN");
+    cr_assert_eq(channel_try_get(&q, &item), -EAGAIN, "empty: -EAGAIN");
     cr_assert_eq(item, (void *)1, "and dest was not touched");
     long next_in = 1, next_out = 1;
     for (int round = 0; round < 5; round++) { /* 5 x (fill 3, drain 2): the head wraps often */
-        while (queue_try_put(&q, (void *)(intptr_t)next_in) == 0)
+        while (channel_try_put(&q, (void *)(intptr_t)next_in) == 0)
             next_in++;
-        cr_assert_eq(queue_length(&q), 3, "full at its bound, never past it");
-        cr_assert_eq(queue_try_put(&q, (void *)99), -EAGAIN, "full: -EAGAIN");
+        cr_assert_eq(channel_length(&q), 3, "full at its bound, never past it");
+        cr_assert_eq(channel_try_put(&q, (void *)99), -EAGAIN, "full: -EAGAIN");
         for (int i = 0; i < 2; i++) {
-            cr_assert_eq(queue_try_get(&q, &item), 0);
+            cr_assert_eq(channel_try_get(&q, &item), 0);
             cr_assert_eq((long)(intptr_t)item, next_out, "items come out in the order put");
             next_out++;
         }
     }
-    queue_free(&q);
+    channel_free(&q);
 }
 
-Test(sync_primitives, queue_closed,
+Test(sync_primitives, channel_closed,
      .description = "Q: after close, does put fail with -EPIPE at once, and get drain what is "
                     "left before it says -EPIPE?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct queue q;
+    struct channel q;
     void *slots[2];
-    cr_assert_eq(queue_init(&q, slots, 2, "q"), 0);
+    cr_assert_eq(channel_init(&q, slots, 2, "q"), 0);
     struct putter p, late_p;
     spawn_putter(loop, &p, &q, "p", 1, 3); /* puts 1 and 2, then waits while full */
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(p.put, 2);
     cr_assert_eq(p.task.state, TASK_WAITING);
-    queue_close(&q);
-    cr_assert_eq(queue_try_put(&q, (void *)7), -EPIPE, "try_put on a closed queue is -EPIPE");
+    channel_close(&q);
+    cr_assert_eq(channel_try_put(&q, (void *)7), -EPIPE, "try_put on a closed queue is -EPIPE");
     spawn_putter(loop, &late_p, &q, "late", 10, 1);
     struct test_getter g;
     test_spawn_getter(loop, &g, &q, "g", 10);
@@ -131,19 +131,19 @@ Test(sync_primitives, queue_closed,
     cr_assert(g.got[0] == 1 && g.got[1] == 2);
     cr_assert_eq(g.result, -EPIPE, "then it was told the queue is closed");
     void *item;
-    cr_assert_eq(queue_try_get(&q, &item), -EPIPE, "try_get on a closed, empty queue: -EPIPE");
+    cr_assert_eq(channel_try_get(&q, &item), -EPIPE, "try_get on a closed, empty queue: -EPIPE");
     loop_free(loop);
-    queue_free(&q);
+    channel_free(&q);
 }
 
-Test(sync_primitives, queue_close_wakes_getters,
+Test(sync_primitives, channel_close_wakes_getters,
      .description = "Q: are getters waiting on an empty queue woken with -EPIPE by close?") {
     struct two_getters s;
     two_getters_start(&s, 2, 1, "g0", "g1");
     struct test_getter *g = s.g;
     cr_assert(g[0].task.state == TASK_WAITING && g[1].task.state == TASK_WAITING);
-    queue_close(&s.q);
-    queue_close(&s.q); /* twice: harmless */
+    channel_close(&s.q);
+    channel_close(&s.q); /* twice: harmless */
     cr_assert_eq(loop_run(s.loop), 0);
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(g[i].result, -EPIPE, "g%d was told the queue is closed", i);
@@ -152,14 +152,14 @@ Test(sync_primitives, queue_close_wakes_getters,
     loop_free(s.loop);
 }
 
-Test(sync_primitives, queue_close_with_an_item_in_flight,
+Test(sync_primitives, channel_close_with_an_item_in_flight,
      .description = "Q: two getters wait, one item is put, then the queue is closed: does the "
                     "getter that gets nothing still learn that the queue is closed?") {
     struct two_getters s;
     two_getters_start(&s, 2, 5, "g0", "g1");
     struct test_getter *g = s.g;
-    cr_assert_eq(queue_try_put(&s.q, (void *)7), 0, "the put wakes g0 only");
-    queue_close(&s.q); /* the item is still in the queue: g0 has not run yet */
+    cr_assert_eq(channel_try_put(&s.q, (void *)7), 0, "the put wakes g0 only");
+    channel_close(&s.q); /* the item is still in the queue: g0 has not run yet */
     cr_assert_eq(loop_run(s.loop), 0);
     cr_assert_eq(g[0].count + g[1].count, 1, "the one item was got once");
     for (int i = 0; i < 2; i++) {
@@ -169,15 +169,15 @@ Test(sync_primitives, queue_close_with_an_item_in_flight,
     loop_free(s.loop);
 }
 
-Test(sync_primitives, queue_dump_names_waiters,
-     .description = "Q: does queue_dump show length, bound, getters and putters by name?") {
+Test(sync_primitives, channel_dump_names_waiters,
+     .description = "Q: does channel_dump show length, bound, getters and putters by name?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct queue in, out_q;
+    struct channel in, out_q;
     void *in_slots[1], *out_slots[1];
-    cr_assert_eq(queue_init(&in, in_slots, 1, "jobs"), 0);
-    cr_assert_eq(queue_init(&out_q, out_slots, 1, "results"), 0);
-    cr_assert_eq(queue_try_put(&out_q, (void *)1), 0, "results is full before anyone puts");
+    cr_assert_eq(channel_init(&in, in_slots, 1, "jobs"), 0);
+    cr_assert_eq(channel_init(&out_q, out_slots, 1, "results"), 0);
+    cr_assert_eq(channel_try_put(&out_q, (void *)1), 0, "results is full before anyone puts");
     struct test_getter g1, g2;
     struct putter p1, p2;
     test_spawn_getter(loop, &g1, &in, "reader-1", 1);
@@ -186,20 +186,20 @@ Test(sync_primitives, queue_dump_names_waiters,
     spawn_putter(loop, &p2, &out_q, "writer-2", 3, 1);
     cr_assert_eq(loop_run(loop), 0);
     char buf[256];
-    TEST_DUMP_INTO(buf, queue_dump(&in, out));
+    TEST_DUMP_INTO(buf, channel_dump(&in, out));
     cr_assert_str_eq(buf,
-                     "queue jobs: 0 items of 1; getters 2 waiters: reader-1, reader-2\n"
+                     "channel jobs: 0 items of 1; getters 2 waiters: reader-1, reader-2\n"
                      "  putters 0 waiters\n",
                      "%s", buf);
-    TEST_DUMP_INTO(buf, queue_dump(&out_q, out));
+    TEST_DUMP_INTO(buf, channel_dump(&out_q, out));
     cr_assert_str_eq(buf,
-                     "queue results: 1 item of 1; getters 0 waiters\n"
+                     "channel results: 1 item of 1; getters 0 waiters\n"
                      "  putters 2 waiters: writer-1, writer-2\n",
                      "%s", buf);
-    queue_close(&in);
-    TEST_DUMP_INTO(buf, queue_dump(&in, out));
+    channel_close(&in);
+    TEST_DUMP_INTO(buf, channel_dump(&in, out));
     cr_assert(strstr(buf, "0 items of 1, closed"), "a closed queue says so: %s", buf);
-    queue_close(&out_q);
+    channel_close(&out_q);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert(g1.result == -EPIPE && g2.result == -EPIPE && p1.result == -EPIPE &&
                   p2.result == -EPIPE,
@@ -207,13 +207,13 @@ Test(sync_primitives, queue_dump_names_waiters,
     loop_free(loop);
 }
 
-Test(sync_primitives, queue_getter_wakeup_handed_then_cancelled,
+Test(sync_primitives, channel_getter_wakeup_handed_then_cancelled,
      .description = "Q: when the getter woken for an item is cancelled before it runs, does the "
                     "next getter get the item?") {
     struct two_getters s;
     two_getters_start(&s, 4, 1, "a", "b");
     struct test_getter *a = &s.g[0], *b = &s.g[1];
-    cr_assert_eq(queue_try_put(&s.q, (void *)42), 0);
+    cr_assert_eq(channel_try_put(&s.q, (void *)42), 0);
     cr_assert_eq(a->task.state, TASK_READY, "the put woke a");
     cr_assert_eq(b->task.state, TASK_WAITING, "and only a");
     task_cancel(&a->task);
@@ -224,89 +224,89 @@ Test(sync_primitives, queue_getter_wakeup_handed_then_cancelled,
                  "a passed its wake-up on: b got the item instead of sleeping "
                  "beside it");
     cr_assert_eq(b->got[0], 42);
-    cr_assert_eq(queue_length(&s.q), 0, "nothing was lost or left behind");
+    cr_assert_eq(channel_length(&s.q), 0, "nothing was lost or left behind");
     loop_free(s.loop);
 }
 
-Test(sync_primitives, queue_putter_wakeup_handed_then_cancelled,
+Test(sync_primitives, channel_putter_wakeup_handed_then_cancelled,
      .description = "Q: when the putter woken for a free slot is cancelled before it runs, does "
                     "the next putter get the slot?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct queue q;
+    struct channel q;
     void *slots[1];
-    cr_assert_eq(queue_init(&q, slots, 1, "q"), 0);
-    cr_assert_eq(queue_try_put(&q, (void *)1), 0);
+    cr_assert_eq(channel_init(&q, slots, 1, "q"), 0);
+    cr_assert_eq(channel_try_put(&q, (void *)1), 0);
     struct putter a, b;
     spawn_putter(loop, &a, &q, "a", 100, 1);
     spawn_putter(loop, &b, &q, "b", 200, 1);
     cr_assert_eq(loop_run(loop), 0);
     void *item;
-    cr_assert_eq(queue_try_get(&q, &item), 0);
+    cr_assert_eq(channel_try_get(&q, &item), 0);
     cr_assert_eq(a.task.state, TASK_READY, "the get woke a");
     task_cancel(&a.task);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(a.task.state, TASK_CANCELLED);
     cr_assert_eq(a.put, 0);
     cr_assert_eq(b.put, 1, "b got the slot a was woken for");
-    cr_assert_eq(queue_try_get(&q, &item), 0);
+    cr_assert_eq(channel_try_get(&q, &item), 0);
     cr_assert_eq((long)(intptr_t)item, 200);
     loop_free(loop);
 }
 
-Test(sync_primitives, queue_woken_getter_overtaken,
+Test(sync_primitives, channel_woken_getter_overtaken,
      .description = "Q: if a running task takes the item a woken getter was woken for, does the "
                     "getter simply wait again?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct queue q;
+    struct channel q;
     void *slots[2];
-    cr_assert_eq(queue_init(&q, slots, 2, "q"), 0);
+    cr_assert_eq(channel_init(&q, slots, 2, "q"), 0);
     struct test_getter a;
     test_spawn_getter(loop, &a, &q, "a", 1);
     cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(queue_try_put(&q, (void *)5), 0);
+    cr_assert_eq(channel_try_put(&q, (void *)5), 0);
     void *item;
-    cr_assert_eq(queue_try_get(&q, &item), 0, "someone else takes it first");
+    cr_assert_eq(channel_try_get(&q, &item), 0, "someone else takes it first");
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(a.task.state, TASK_WAITING, "a looked again, found nothing, and waits again");
     cr_assert_eq(a.count, 0);
-    cr_assert_eq(queue_try_put(&q, (void *)6), 0);
+    cr_assert_eq(channel_try_put(&q, (void *)6), 0);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert(a.count == 1 && a.got[0] == 6, "the next put reaches it");
     loop_free(loop);
 }
 
-Test(sync_primitives, queue_unbounded,
+Test(sync_primitives, channel_unbounded,
      .description = "Q: does an unbounded queue grow and keep order, and fail cleanly with "
                     "-ENOMEM when it cannot?") {
     struct test_alloc budget; /* refuses to grow past 64 items */
     test_alloc_init(&budget, 64 * sizeof(void *));
-    struct queue q;
-    cr_assert_eq(queue_init_unbounded(&q, &budget.base, "u"), 0);
+    struct channel q;
+    cr_assert_eq(channel_init_unbounded(&q, &budget.base, "u"), 0);
     long in = 0, out = 0;
     void *item;
     for (int i = 0; i < 10; i++) /* a head away from 0, so growing must unroll the ring */
-        cr_assert_eq(queue_try_put(&q, (void *)(intptr_t)in++), 0);
+        cr_assert_eq(channel_try_put(&q, (void *)(intptr_t)in++), 0);
     for (int i = 0; i < 7; i++) {
-        cr_assert_eq(queue_try_get(&q, &item), 0);
+        cr_assert_eq(channel_try_get(&q, &item), 0);
         cr_assert_eq((long)(intptr_t)item, out++);
     }
-    while (queue_length(&q) < 64)
-        cr_assert_eq(queue_try_put(&q, (void *)(intptr_t)in++), 0, "it grows instead of waiting");
-    cr_assert_eq(queue_try_put(&q, (void *)(intptr_t)in), -ENOMEM, "no memory to grow: -ENOMEM");
+    while (channel_length(&q) < 64)
+        cr_assert_eq(channel_try_put(&q, (void *)(intptr_t)in++), 0, "it grows instead of waiting");
+    cr_assert_eq(channel_try_put(&q, (void *)(intptr_t)in), -ENOMEM, "no memory to grow: -ENOMEM");
     cr_assert_eq(budget.refusals, 1);
-    cr_assert_eq(queue_length(&q), 64, "and the queue is as it was");
-    while (queue_try_get(&q, &item) == 0)
+    cr_assert_eq(channel_length(&q), 64, "and the queue is as it was");
+    while (channel_try_get(&q, &item) == 0)
         cr_assert_eq((long)(intptr_t)item, out++, "order survived every growth");
     cr_assert_eq(out, in, "every item came out once");
-    queue_free(&q);
+    channel_free(&q);
 }
 
 /* Many producers and consumers with random sleeps: every item once, each producer's in order. */
 struct busy_getter {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     void *item;
     long *seen;    /* seen[item]++ */
     long *last_of; /* the last sequence number seen per producer */
@@ -328,7 +328,7 @@ static enum coro_status busy_getter_step(struct task *t) {
     struct busy_getter *f = TASK_FRAME(t, struct busy_getter, task);
     CORO_BEGIN(&t->co);
     for (;;) {
-        QUEUE_GET(t, f->q, f->item);
+        CHANNEL_GET(t, f->q, f->item);
         if (task_result(t) != 0)
             break;
         busy_getter_note(f);
@@ -341,7 +341,7 @@ static enum coro_status busy_getter_step(struct task *t) {
 
 struct pacing_putter {
     struct task task;
-    struct queue *q;
+    struct channel *q;
     long base;
     int count, i;
     uint64_t seed;
@@ -351,7 +351,7 @@ static enum coro_status pacing_putter_step(struct task *t) {
     struct pacing_putter *f = TASK_FRAME(t, struct pacing_putter, task);
     CORO_BEGIN(&t->co);
     for (f->i = 0; f->i < f->count; f->i++) {
-        QUEUE_PUT(t, f->q, (void *)(intptr_t)(f->base + f->i));
+        CHANNEL_PUT(t, f->q, (void *)(intptr_t)(f->base + f->i));
         cr_assert_eq(task_result(t), 0);
         if (test_random(&f->seed) % 2)
             LOOP_SLEEP(t, (int64_t)(test_random(&f->seed) % 2) * MS);
@@ -360,13 +360,13 @@ static enum coro_status pacing_putter_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(sync_primitives, queue_many_to_many,
+Test(sync_primitives, channel_many_to_many,
      .description = "Q: with 4 producers and 3 consumers at random paces, is every item got "
                     "exactly once, each producer's in order, and the bound never passed?") {
     enum { PRODUCERS = 4, CONSUMERS = 3, EACH = 150, CAPACITY = 5 };
-    struct queue q;
+    struct channel q;
     void *slots[CAPACITY];
-    cr_assert_eq(queue_init(&q, slots, CAPACITY, "q"), 0);
+    cr_assert_eq(channel_init(&q, slots, CAPACITY, "q"), 0);
     struct test_queue_watch watch = {.q = &q};
     struct loop_hooks hooks = {.ctx = &watch, .after_run = test_queue_watch_after_run};
     struct loop_clock clock;
@@ -390,7 +390,7 @@ Test(sync_primitives, queue_many_to_many,
     }
     for (int i = 0; i < PRODUCERS; i++)
         cr_assert_eq(loop_run_until_complete(loop, &p[i].task), 0);
-    queue_close(&q);
+    channel_close(&q);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(watch.max, CAPACITY, "the queue filled up to its bound of %d, never past it",
                  CAPACITY);

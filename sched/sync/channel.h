@@ -1,0 +1,58 @@
+/* channel.h — a FIFO channel between tasks, asyncio's Queue (lesson 10): a ring buffer, bounded
+ * (put waits while it is full: that is backpressure) or unbounded by choice. get waits while it
+ * is empty. close() lets getters drain what is left, then they see -EPIPE; put fails at once. */
+#ifndef LOOPSCHOOL_CHANNEL_H
+#define LOOPSCHOOL_CHANNEL_H
+
+#include "sched/alloc.h"
+#include "sched/task/task.h"
+
+struct channel {
+    void **items;    /* the ring: items[(head + i) % capacity] for i < count */
+    size_t capacity; /* slots in `items` */
+    size_t head;
+    size_t count;
+    bool bounded;    /* false: the ring grows through `alloc` instead of making put wait */
+    bool closed;
+    const struct sched_alloc *alloc;
+    struct waitq getters; /* waiting for an item */
+    struct waitq putters; /* waiting for a free slot */
+    const char *name;
+};
+
+/* Bounded: `storage` holds `capacity` items (caller-owned; capacity >= 1). -EINVAL otherwise. */
+int channel_init(struct channel *q, void **storage, size_t capacity, const char *name);
+/* Unbounded: the ring grows through alloc (NULL: libc). channel_free releases it. */
+int channel_init_unbounded(struct channel *q, const struct sched_alloc *alloc, const char *name);
+void channel_free(struct channel *q);
+
+/* Put `item`, waiting while the channel is full. Result 0, -EPIPE if it is closed, -ENOMEM if an
+ * unbounded channel cannot grow. A woken waiter looks again (-EAGAIN inside): an item or a slot
+ * is taken by whoever runs first, and the channel keeps FIFO order of items. `item` is evaluated
+ * again at each look: pass a value without side effects (not f->next++). */
+#define CHANNEL_PUT(t, q, item)       CHANNEL__LOOK(TASK_AWAIT, t, channel_put_begin((t), (q), (item)))
+#define CHANNEL_PUT_CATCH(t, q, item) CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_put_begin((t), (q), (item)))
+/* Get the oldest item into `dest` (a void * lvalue in the frame), waiting while the channel is
+ * empty. Result 0, or -EPIPE once it is closed and empty. */
+#define CHANNEL_GET(t, q, dest)       CHANNEL__LOOK(TASK_AWAIT, t, channel_get_begin((t), (q), &(dest)))
+#define CHANNEL_GET_CATCH(t, q, dest) CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_get_begin((t), (q), &(dest)))
+/* One await, repeated while the wake said "look again". */
+#define CHANNEL__LOOK(await, t, begin_call)                                                          \
+    do {                                                                                           \
+        await(t, begin_call);                                                                      \
+    } while (task_result(t) == -EAGAIN)
+
+bool channel_put_begin(struct task *t, struct channel *q, void *item);
+bool channel_get_begin(struct task *t, struct channel *q, void **dest);
+/* Without waiting: 0, -EAGAIN (full / empty), -EPIPE (closed). */
+int channel_try_put(struct channel *q, void *item);
+int channel_try_get(struct channel *q, void **dest);
+/* Closes it: waiting putters get -EPIPE now; every waiting getter looks again, and getters drain
+ * what is left, then get -EPIPE. Closing twice is harmless. */
+void channel_close(struct channel *q);
+static inline size_t channel_length(const struct channel *q) {
+    return q->count;
+}
+void channel_dump(const struct channel *q, FILE *out);
+
+#endif
