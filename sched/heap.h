@@ -76,6 +76,11 @@ static inline struct heap_node *heap_peek(const struct heap *h) {
 int heap_reserve(struct heap *h, size_t n);
 /* 0, -ENOMEM, or -EEXIST if the node is already in a heap. */
 int heap_push(struct heap *h, struct heap_node *n);
+/* Puts n in the last slot without sifting: for an owner that is about to change n's key and
+ * call heap_update(n), which then sifts once, from the bottom, with the new key (a push now
+ * would sift with the old key, then the update would sift back). Until that update the heap
+ * is out of order: pop, push and remove must wait. 0, -ENOMEM or -EEXIST. */
+int heap_append(struct heap *h, struct heap_node *n);
 struct heap_node *heap_pop(struct heap *h);
 /* Removes n if it is in this heap: 0, or -EALREADY if it was not queued. */
 int heap_remove(struct heap *h, struct heap_node *n);
