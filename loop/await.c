@@ -9,6 +9,7 @@
 
 int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done) {
+    LOOP_CHECK_THREAD(loop, "loop_spawn");
     return task_spawn(&loop->sched, t, step, name, on_done);
 }
 

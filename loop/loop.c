@@ -30,8 +30,9 @@ int loop_new(struct loop **out, const struct loop_config *config) {
     loop->clock = config->clock ? config->clock : &loop->real_clock;
     list_init(&loop->watchers);
     loop->last_timeout = -1;
+    loop->owner_thread = pthread_self(); /* the thread that makes the loop runs it */
 
-    const struct backend_ops *backend = config->backend ? config->backend : &backend_poll;
+    const struct backend_ops *backend = config->backend ? config->backend : backend_default();
     struct policy *policy;
     int err = policy_new(&policy, config->policy, alloc);
     if (err) {
@@ -59,6 +60,8 @@ int loop_new(struct loop **out, const struct loop_config *config) {
 void loop_free(struct loop *loop) {
     if (!loop)
         return;
+    if (loop->inbox_free)
+        loop->inbox_free(loop); /* lesson 14's inbox: before its watcher is unlinked */
     loop_unwatch_all(loop);
     list_for_each(n, &loop->observers)
         (void)loop_unobserve(loop, container_of(n, struct loop_observer, node));
@@ -74,6 +77,7 @@ void loop_free(struct loop *loop) {
 int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg) {
     if (!loop || !r)
         return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_call_soon");
     if (!fn) {
         loop_set_error(loop, "loop_call_soon: the callback is NULL: there would be nothing to run");
         return -EINVAL;
@@ -229,6 +233,7 @@ static void run_batch(struct loop *loop) {
 }
 
 int loop_run_once(struct loop *loop) {
+    LOOP_CHECK_THREAD(loop, "loop_run_once");
     loop->sched.tick++;
     loop->sched.now = loop_now(loop);
     if (!loop_alive(loop)) {

@@ -15,6 +15,11 @@
 #include "sched/runnable.h"
 #include "sched/timerq.h"
 
+/* Threads: a loop belongs to the thread that made it, and nothing here may be called from any
+ * other thread. The one exception is loop_call_soon_threadsafe (loop/thread/threadsafe.h, lesson
+ * 14). Debug builds check loop_call_soon, loop_run_once (so loop_run), loop_timer_start(_at),
+ * loop_watch_fd and loop_spawn: from a foreign thread they return -EPERM, and loop_last_error
+ * says why. */
 struct loop;
 struct sched;
 
@@ -29,7 +34,8 @@ struct loop_hooks {
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
 };
 
-/* Every field may be left zero: poll, FIFO, the real clock, libc's allocator, stderr. */
+/* Every field may be left zero: epoll (poll where epoll does not exist: backend_default), FIFO,
+ * the real clock, libc's allocator, stderr. */
 struct loop_config {
     const struct backend_ops *backend;
     const struct policy_ops *policy;

@@ -5,6 +5,7 @@
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,12 @@ struct loop {
     struct backend_ready *ready_fds; /* what the backend fills each wait */
     int ready_fds_cap;
 
+    /* Lesson 14: the inbox other threads post to (loop/thread/ makes it and frees it: the loop
+     * only holds the pointer), and the thread that owns the loop (debug builds check it). */
+    struct loop_inbox *inbox;
+    void (*inbox_free)(struct loop *loop);
+    pthread_t owner_thread;
+
     bool stop_requested;
     int64_t last_timeout;
     char error[200];
@@ -42,6 +49,25 @@ static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
     vsnprintf(loop->error, sizeof loop->error, fmt, ap);
     va_end(ap);
 }
+
+/* Debug builds (no NDEBUG): an entry point called from a thread other than the loop's returns
+ * -EPERM with loop_last_error saying so, instead of racing with the loop. Only
+ * loop_call_soon_threadsafe (loop/thread/) may be called from another thread. */
+#ifndef NDEBUG
+#define LOOP_CHECK_THREAD(loop, what)                                                              \
+    do {                                                                                           \
+        if (!pthread_equal(pthread_self(), (loop)->owner_thread)) {                                \
+            loop_set_error((loop),                                                                 \
+                           "%s was called from a thread that does not own the loop: "              \
+                           "only loop_call_soon_threadsafe may be",                                \
+                           (what));                                                                \
+            return -EPERM;                                                                         \
+        }                                                                                          \
+    } while (0)
+#else
+#define LOOP_CHECK_THREAD(loop, what) ((void)0)
+#endif
+
 /* Unlinks every watcher (loop_free). */
 void loop_unwatch_all(struct loop *loop);
 /* Step 3 for fds: the backend said these fds are ready; queue their watchers. */

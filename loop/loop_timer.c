@@ -28,6 +28,7 @@ int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadlin
                         loop_timer_fn callback, void *arg) {
     if (!loop || !t)
         return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_timer_start");
     if (!callback) {
         loop_set_error(loop, "loop_timer_start(%s): the callback is NULL", t->entry.name);
         return -EINVAL;

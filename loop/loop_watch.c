@@ -60,6 +60,7 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned in
                   loop_fd_fn callback, void *arg) {
     if (!loop || !w)
         return -EINVAL; /* no loop to record the words in: the errno must say it */
+    LOOP_CHECK_THREAD(loop, "loop_watch_fd");
     if (!callback || !valid_interest(interest)) {
         loop_set_error(loop, "loop_watch_fd(%d): %s", fd,
                        callback ? "interest must be LOOP_READABLE and/or LOOP_WRITABLE"

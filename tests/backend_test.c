@@ -1,6 +1,6 @@
 /* backend_test.c — the library's own tests of the readiness backends (loop/backend/backend.h): select
- * (lesson 02) and poll (lesson 03) against real pipes and socketpairs, the scripted backend the
- * loop's tests rely on, and every refusal. A double watch is refused with -EEXIST. */
+ * (lesson 02), poll (lesson 03) and epoll (lesson 16) against real pipes and socketpairs, the
+ * scripted backend the loop's tests rely on, and every refusal. A double watch is -EEXIST. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
@@ -18,13 +18,16 @@
 
 #include "loop/backend/backend.h"
 
-TestSuite(backends, .description = "Do select, poll and the script backend keep the backend contract?");
+TestSuite(backends, .description = "Do select, poll, epoll and the script backend keep the backend contract?");
 
 /* The backends that wait on the kernel. Every test of the contract runs once on each of them, as
  * one case of a Criterion parameterized test: a new backend joins by adding one line here. */
 static const struct backend_ops *const real_backends[] = {
     &backend_select,
     &backend_poll,
+#ifdef __linux__
+    &backend_epoll,
+#endif
 };
 enum { REAL_BACKEND_COUNT = sizeof real_backends / sizeof real_backends[0] };
 
@@ -465,6 +468,98 @@ Test(backends, select_names_closed_fd, .timeout = 20,
     close(q[1]);
 }
 
+#ifdef __linux__
+Test(backends, epoll_ignores_stale_registration, .timeout = 20,
+     .description = "Q: When a watched fd is closed without unwatch while a dup keeps its file open, and its number comes back as another file, does epoll still report only the new file?") {
+    struct backend *b = open_backend(&backend_epoll);
+    struct backend_ready out[4];
+    int old[2], fresh[2];
+    open_pipe(old);
+    cr_assert_eq(b->ops->watch(b, old[0], BACKEND_READABLE), 0, "watch the old pipe");
+    int keep = dup(old[0]); /* keeps the old file open: the kernel keeps its registration */
+    int number = old[0];
+    close(old[0]);         /* the mistake: closed while watched */
+    put_byte(old[1]);      /* the old file is readable, and its registration says "fd number" */
+    cr_assert_eq(b->ops->unwatch(b, number), 0, "unwatch after close still forgets the fd");
+    open_pipe(fresh);
+    cr_assert_eq(fresh[0], number, "the lowest free number comes back: fd %d", number);
+    cr_assert_eq(b->ops->watch(b, fresh[0], BACKEND_READABLE), 0, "watch the new pipe: %s", b->why);
+    cr_assert_eq(wait_ok(b, 0, out, 4), 0,
+                 "the old file's readiness is not reported as the new (empty) pipe's");
+    cr_assert_eq(wait_ok(b, 0, out, 4), 0, "and the stale registration is gone, not spinning");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    b->ops->dump(b, f);
+    fclose(f);
+    cr_assert(strstr(text, "1 rebuild") != NULL,
+              "the dump says the epoll instance was rebuilt once:\n%s", text);
+    free(text);
+    put_byte(fresh[1]);
+    int n = wait_ok(b, 0, out, 4);
+    cr_assert(n == 1 && out[0].fd == number && out[0].readiness == BACKEND_READABLE,
+              "a byte in the new pipe is reported, under the reused number");
+    b->ops->free(b);
+    close(keep);
+    close(old[1]);
+    close(fresh[0]);
+    close(fresh[1]);
+}
+
+Test(backends, epoll_closed_fd_is_invalid, .timeout = 20,
+     .description = "Q: epoll silently forgets a closed fd: does the backend refuse a change of interest on it and then report it INVALID?") {
+    struct backend *b = open_backend(&backend_epoll);
+    struct backend_ready out[4];
+    int p[2];
+    open_pipe(p);
+    cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), 0, "watch");
+    close(p[0]); /* the mistake: closed while still watched */
+    cr_assert_eq(wait_ok(b, 0, out, 4), 0,
+                 "epoll has nothing to say about a closed fd: the kernel dropped it");
+    cr_assert_eq(b->ops->set_interest(b, p[0], BACKEND_WRITABLE), -EBADF,
+                 "changing its interest is -EBADF");
+    cr_assert(strstr(b->why, "unwatch an fd before closing it") != NULL, "why says so: %s", b->why);
+    int n = wait_ok(b, -1, out, 4);
+    cr_assert(n == 1 && out[0].fd == p[0] && out[0].readiness == BACKEND_INVALID,
+              "the next wait returns at once with the fd marked INVALID, as poll does");
+    cr_assert_eq(b->ops->unwatch(b, p[0]), 0, "the loop's fix: unwatch it");
+    cr_assert_eq(b->ops->wait(b, -1, out, 4), -EDEADLK, "then nothing is watched");
+    b->ops->free(b);
+    close(p[1]);
+}
+
+Test(backends, epoll_refuses_regular_file,
+     .description = "Q: Does epoll refuse a regular file (always ready) with a reason, leaving nothing watched?") {
+    struct backend *b = open_backend(&backend_epoll);
+    FILE *tmp = tmpfile();
+    cr_assert_not_null(tmp, "tmpfile");
+    cr_assert_eq(b->ops->watch(b, fileno(tmp), BACKEND_READABLE), -EPERM, "a regular file is -EPERM");
+    cr_assert(strstr(b->why, "regular file") != NULL, "why says so: %s", b->why);
+    cr_assert_eq(b->ops->unwatch(b, fileno(tmp)), -ENOENT, "and it is not watched");
+    fclose(tmp);
+    b->ops->free(b);
+}
+
+Test(backends, epoll_edge_reports_once,
+     .description = "Q: Does the edge-triggered epoll report a readiness once, and again only when a new byte arrives or the interest changes?") {
+    struct backend *b = open_backend(&backend_epoll_edge);
+    struct backend_ready out[4];
+    int p[2];
+    open_pipe(p);
+    cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), 0, "watch");
+    put_byte(p[1]);
+    cr_assert_eq(wait_ok(b, 0, out, 4), 1, "the byte's arrival is reported");
+    cr_assert_eq(wait_ok(b, 0, out, 4), 0, "edge-triggered: the unread byte is NOT reported again");
+    put_byte(p[1]);
+    cr_assert_eq(wait_ok(b, 0, out, 4), 1, "a new arrival is a new edge");
+    cr_assert_eq(b->ops->set_interest(b, p[0], BACKEND_READABLE), 0, "set_interest (MOD)");
+    cr_assert_eq(wait_ok(b, 0, out, 4), 1, "a change of interest re-arms: what is there is reported");
+    b->ops->free(b);
+    close(p[0]);
+    close(p[1]);
+}
+#endif
+
 /* ---- the allocator ------------------------------------------------------------------------ */
 
 struct counting_alloc {
@@ -575,6 +670,14 @@ Test(backends, names_and_units,
     cr_assert_eq(backend_by_name("select"), &backend_select, "\"select\" finds select");
     cr_assert_eq(backend_by_name("poll"), &backend_poll, "\"poll\" finds poll");
     cr_assert_eq(backend_by_name("script"), &backend_script, "\"script\" finds the script");
+#ifdef __linux__
+    cr_assert_eq(backend_by_name("epoll"), &backend_epoll, "\"epoll\" finds epoll");
+    cr_assert_eq(backend_by_name("epoll-edge"), &backend_epoll_edge, "\"epoll-edge\" finds it");
+    cr_assert_eq(backend_default(), &backend_epoll, "on Linux the default backend is epoll");
+    cr_assert_eq(backend_epoll.resolution_ns, 1000000, "epoll_wait counts milliseconds");
+#else
+    cr_assert_eq(backend_default(), &backend_poll, "without epoll the default backend is poll");
+#endif
     cr_assert_null(backend_by_name("kqueue"), "an unknown name finds nothing");
     cr_assert_null(backend_by_name(NULL), "NULL finds nothing");
     cr_assert_eq(backend_select.resolution_ns, 1000, "select counts microseconds");

@@ -1,6 +1,6 @@
 /* backend.h — the one interface behind which the loop asks "which fds are ready?": select
- * (lesson 02), poll (lesson 03), a scripted one for tests, later epoll (lesson 16). A backend is
- * a table of functions plus a state struct that starts with struct backend. */
+ * (lesson 02), poll (lesson 03), a scripted one for tests, and epoll (lesson 16, Linux only). A
+ * backend is a table of functions plus a state struct that starts with struct backend. */
 #ifndef LOOPSCHOOL_BACKEND_H
 #define LOOPSCHOOL_BACKEND_H
 
@@ -31,6 +31,11 @@ struct backend {
     const struct backend_ops *ops;
     const struct sched_alloc *alloc;
     char why[160]; /* the reason for the last refusal, in words (loop_last_error shows it) */
+    /* The work counters lesson 16 reads: calls into the kernel's wait, and the fds those calls
+     * were handed and scanned (select and poll: every fd watched) or, for epoll, which keeps its
+     * interest list in the kernel, the ready fds it handed back. Totals since new. */
+    uint64_t kernel_calls;
+    uint64_t kernel_fds;
 };
 
 struct backend_ops {
@@ -58,8 +63,18 @@ struct backend_ops {
 extern const struct backend_ops backend_select;
 extern const struct backend_ops backend_poll;
 extern const struct backend_ops backend_script;
+#ifdef __linux__
+/* Lesson 16: epoll, level-triggered (the default backend on Linux), and its edge-triggered
+ * variant, whose readers must read until EAGAIN. Only where epoll exists. */
+extern const struct backend_ops backend_epoll;
+extern const struct backend_ops backend_epoll_edge;
+#endif
 
-/* Finds a backend by name ("select", "poll", "script"); NULL if unknown. */
+/* The backend a loop gets when its config names none: epoll where it exists, else poll. */
+const struct backend_ops *backend_default(void);
+
+/* Finds a backend by name ("select", "poll", "epoll", "epoll-edge", "script"); NULL if unknown
+ * (or not on this system). */
 const struct backend_ops *backend_by_name(const char *name);
 
 /* The scripted backend, for tests: each wait returns the next answer the test queued (even if

@@ -157,6 +157,8 @@ static int poll_wait_once(struct backend *b, int64_t timeout_ns, struct backend_
         ms = units > INT_MAX ? INT_MAX : (int)units;
     }
     int ready = poll(p->fds, (nfds_t)p->count, ms);
+    b->kernel_calls++;
+    b->kernel_fds += (uint64_t)p->count; /* the whole array goes in, and is scanned */
     if (ready < 0) {
         int err = -errno;
         if (err == -EINTR)

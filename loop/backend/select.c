@@ -35,6 +35,7 @@ static int select_new(struct backend **out, const struct sched_alloc *alloc) {
     s->base.ops = &backend_select;
     s->base.alloc = alloc;
     s->base.why[0] = '\0';
+    s->base.kernel_calls = s->base.kernel_fds = 0;
     FD_ZERO(&s->want_read);
     FD_ZERO(&s->want_write);
     s->max_fd = -1;
@@ -70,7 +71,7 @@ static int select_watch(struct backend *b, int fd, unsigned interest) {
         return err;
     if (fd >= FD_SETSIZE)
         return backend_refuse(b, -ERANGE, "select cannot watch fd %d: an fd_set holds only fds "
-                              "0..%d (FD_SETSIZE); the poll backend has no such limit",
+                              "0..%d (FD_SETSIZE); the poll and epoll backends have no such limit",
                               fd, FD_SETSIZE - 1);
     if (select_is_watched(s, fd))
         return backend_refuse(b, -EEXIST, "select: fd %d is watched already (set_interest changes "
@@ -135,6 +136,8 @@ static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backen
         tvp = &tv;
     }
     int ready = select(s->max_fd + 1, &readable, &writable, NULL, tvp);
+    b->kernel_calls++;
+    b->kernel_fds += (uint64_t)s->count; /* every watched bit goes in, and is tested */
     if (ready < 0) {
         if (errno == EBADF)
             return select_name_closed_fd(s);

@@ -14,8 +14,16 @@
 #include "loop/signal.h"
 
 /* The backends a demo may be asked for, by name: adding one is adding its name here. (The
- * scripted backend only replays what a test queued: no real fd would ever wake it.) */
-static const char *const echo_serve_backends[] = {"select", "poll"};
+ * scripted backend only replays what a test queued: no real fd would ever wake it. epoll-edge
+ * would stall the listener, which accepts a few per wakeup: under edge-triggering the rest would
+ * wait for an edge that already came, lesson 16.) */
+static const char *const echo_serve_backends[] = {
+    "select",
+    "poll",
+#ifdef __linux__
+    "epoll",
+#endif
+};
 enum { ECHO_SERVE_BACKEND_COUNT = sizeof echo_serve_backends / sizeof echo_serve_backends[0] };
 /* Descriptors kept back from --max-conns' default: stdio, the listener, the signal pipe, the
  * backend's own, and a few for whatever the process opens besides. */
@@ -33,7 +41,7 @@ static void echo_serve_print(FILE *out, const char *format, ...) {
     fflush(out);
 }
 
-/* "select|poll" or "select or poll". */
+/* "select|poll|epoll" or "select or poll or epoll" (epoll where it exists). */
 static void echo_serve_backend_names(char *out, size_t len, const char *separator) {
     out[0] = '\0';
     for (int i = 0; i < ECHO_SERVE_BACKEND_COUNT; i++) {

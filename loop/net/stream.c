@@ -1,7 +1,8 @@
 /* stream.c — the buffered connection (lessons 02 and 03); see stream.h. The whole life of a
- * connection is in stream_on_ready: flush if writable, read once if readable, then decide what to
- * watch next (stream_settle). Level-triggered readiness means one read per wakeup is enough: if
- * more is waiting, the next tick says so again, and other connections get their turn between. */
+ * connection is in stream_on_ready: flush if writable, read until the kernel has nothing more
+ * (EAGAIN) if readable, then decide what to watch next (stream_settle). Reading until EAGAIN is
+ * the rule edge-triggered epoll imposes (lesson 16): it says "readable" once per arrival, so bytes
+ * left behind would never be announced again. Level-triggered backends are served by it too. */
 #include "loop/net/stream.h"
 
 #include <errno.h>
@@ -104,22 +105,29 @@ static void stream_settle(struct stream *s) {
     }
 }
 
-/* One read, into a stack buffer, of at most the room left under the high-water mark. */
-static void stream_read_once(struct stream *s) {
+/* Reads into a stack buffer, at most the room left under the high-water mark each time, until
+ * the kernel says EAGAIN (lesson 16: under edge-triggering, bytes left unread would never be
+ * announced again), the peer finishes, the stream ends, or the ring reaches the high-water mark.
+ * Stopping at the mark is safe under both triggers: reading resumes through loop_set_interest,
+ * and epoll re-checks readiness on every change of interest. */
+static void stream_read_until_eagain(struct stream *s) {
     char buf[STREAM_READ_CHUNK];
-    if (s->len >= s->high_water)
-        return;
-    size_t want = s->high_water - s->len;
-    if (want > sizeof buf)
-        want = sizeof buf;
-    ssize_t n = net_recv(s->fd, buf, want);
-    if (n > 0) {
-        s->bytes_read += (uint64_t)n;
-        s->on_data(s, buf, (size_t)n);
-    } else if (n == 0) {
-        s->peer_finished = true; /* the peer half-closed: it still gets the rest of its bytes */
-    } else if (n != -EAGAIN) {
-        stream_end(s, (int)n); /* -ECONNRESET and friends: this connection only */
+    while (s->fd >= 0 && !s->closing && !s->paused && s->len < s->high_water) {
+        size_t want = s->high_water - s->len;
+        if (want > sizeof buf)
+            want = sizeof buf;
+        ssize_t n = net_recv(s->fd, buf, want);
+        if (n > 0) {
+            s->bytes_read += (uint64_t)n;
+            s->on_data(s, buf, (size_t)n); /* may write, close, or end the stream */
+        } else if (n == 0) {
+            s->peer_finished = true; /* the peer half-closed: it still gets the rest of its bytes */
+            return;
+        } else {
+            if (n != -EAGAIN)
+                stream_end(s, (int)n); /* -ECONNRESET and friends: this connection only */
+            return;
+        }
     }
 }
 
@@ -133,7 +141,7 @@ static void stream_on_ready(struct loop_watcher *w, unsigned ready) {
     if ((ready & LOOP_WRITABLE) && stream_flush(s) < 0)
         return;
     if ((ready & LOOP_READABLE) && !s->paused && !s->peer_finished && !s->closing) {
-        stream_read_once(s);
+        stream_read_until_eagain(s);
         if (s->fd < 0)
             return; /* ended by the read, or by the owner inside on_data */
     }

@@ -182,6 +182,73 @@ def lock_uncontended():
     return (time.perf_counter_ns() - start) / n
 
 
+def threadsafe_post():
+    """ns per call_soon_threadsafe from one other thread, to the callback run (C: thread_bench.c)."""
+    import threading
+
+    n = 100_000
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        count = 0
+
+        def received():
+            nonlocal count
+            count += 1
+            if count == n:
+                done.set_result(None)
+
+        def post():
+            for _ in range(n):
+                loop.call_soon_threadsafe(received)
+
+        poster = threading.Thread(target=post)
+        start = time.perf_counter_ns()
+        poster.start()
+        await done
+        ns = time.perf_counter_ns() - start
+        poster.join()
+        return ns / n
+
+    return asyncio.run(main())
+
+
+def executor_trip():
+    """ns per run_in_executor round trip of an empty function, one worker thread."""
+    import concurrent.futures
+
+    n = 20_000
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            start = time.perf_counter_ns()
+            for _ in range(n):
+                await loop.run_in_executor(pool, int)
+            return (time.perf_counter_ns() - start) / n
+
+    return asyncio.run(main())
+
+
+def process_trip():
+    """ns per ProcessPoolExecutor round trip of 8 bytes, one worker process (started first)."""
+    import concurrent.futures
+
+    n = 2_000
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1) as pool:
+            await loop.run_in_executor(pool, bytes, 8)
+            start = time.perf_counter_ns()
+            for _ in range(n):
+                await loop.run_in_executor(pool, bytes, 8)
+            return (time.perf_counter_ns() - start) / n
+
+    return asyncio.run(main())
+
+
 FIGURES = [
     ("call_soon", call_soon_dispatch, "ns/call", "call_soon + dispatch, 1,000 per iteration"),
     ("task_switch", task_switch, "ns/switch", "100 tasks, await asyncio.sleep(0)"),
@@ -190,6 +257,9 @@ FIGURES = [
     ("timers", timers_started_then_fired, "ns/timer", "100k call_at timers, then fired"),
     ("queue", queue_hand_off, "ns/item", "asyncio.Queue(64) producer -> consumer"),
     ("lock", lock_uncontended, "ns/pair", "asyncio.Lock acquire + release, uncontended"),
+    ("threadsafe_post", threadsafe_post, "ns/post", "call_soon_threadsafe from 1 thread"),
+    ("executor_trip", executor_trip, "ns/trip", "run_in_executor round trip, empty function"),
+    ("process_trip", process_trip, "ns/trip", "ProcessPoolExecutor round trip, 8 bytes"),
 ]
 
 

@@ -169,7 +169,7 @@ static void thread_handoffs(void *ctx, long n) {
 
 int main(void) {
     struct loop *loop;
-    int err = loop_new(&loop, NULL); /* what a program gets: poll, FIFO, the real clock */
+    int err = loop_new(&loop, NULL); /* what a program gets: the default backend, FIFO */
     if (err)
         die("loop_new", err);
     double indirect = bench_indirect_call_ns();

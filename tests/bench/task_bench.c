@@ -61,7 +61,7 @@ static double measure_switch(int count, long switches) {
     b.tasks = calloc((size_t)count, sizeof *b.tasks);
     if (!b.tasks)
         die("calloc", -ENOMEM);
-    int err = loop_new(&b.loop, NULL); /* what a program gets: poll, FIFO, the real clock */
+    int err = loop_new(&b.loop, NULL); /* what a program gets: the default backend, FIFO */
     if (err)
         die("loop_new", err);
     for (int i = 0; i < count; i++)

@@ -31,7 +31,8 @@ static inline struct loop *test_virtual_loop(struct loop_clock *clock,
     return test_virtual_loop_at(clock, 0, config);
 }
 
-/* A loop on the real clock, for real sockets; a NULL backend means the loop's default (poll). */
+/* A loop on the real clock, for real sockets; a NULL backend means the loop's default (epoll on
+ * Linux, else poll: backend_default). */
 static inline struct loop *test_loop_new(const struct backend_ops *backend) {
     struct loop *loop = NULL;
     struct loop_config config = {.backend = backend};
