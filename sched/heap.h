@@ -1,4 +1,4 @@
-/* heap.h — a generic binary min-heap over caller-owned nodes (lesson 05: the timer queue; lesson
+/* heap.h — a generic d-ary min-heap over caller-owned nodes (lesson 05: the timer queue; lesson
  * 09: the priority, stride and EDF policies). Each node remembers its own index in the array, so
  * removing or re-keying any node is O(log n) instead of a search. */
 #ifndef LOOPSCHOOL_HEAP_H
@@ -14,43 +14,50 @@
 
 #define HEAP_NOT_IN ((size_t)-1)
 
-/* The tree lives in the array: the children of slot i are 2i+1 and 2i+2, its parent is (i-1)/2.
- *
- * HEAP_ARITY is the one constant to change for a d-ary heap (children d*i+1 .. d*i+d, parent
- * (i-1)/d). 4 would halve the levels a pop walks down (10 instead of 20 for a million timers)
- * and put the four children's keys in one cache line, at the price of more comparisons per
- * level; whether that wins is measured by `make bench` (lesson 05's exercise). */
-enum { HEAP_ARITY = 2 };
+/* The tree lives in an array. With HEAP_ARITY d, the children of slot i are d*i+1 .. d*i+d and
+ * its parent is (i-1)/d. d = 4, not the textbook 2: a pop walks half as many levels (10 instead
+ * of 20 for a million timers) and the four children's keys sit side by side in one cache line.
+ * Below the first levels every level is a trip to main memory, so halving the levels wins
+ * although each compares four children instead of two. Any d >= 2 works: lesson 05's exercise
+ * sets it back to 2 and measures the difference with `make bench`. */
+enum { HEAP_ARITY = 4 };
 
 /* Embed this in the struct the heap orders; container_of gets back to it. */
 struct heap_node {
     size_t index; /* slot in heap->items, or HEAP_NOT_IN */
 };
 
-/* Strict "a comes before b". Ties must be broken by the caller (a sequence number) if order
- * among equals matters: a heap is not stable by itself. */
+/* Strict "a comes before b", for a heap without keys. A heap is not stable by itself: if order
+ * among equals matters, the caller breaks ties (a sequence number). */
 typedef bool (*heap_before_fn)(const struct heap_node *a, const struct heap_node *b);
 
-/* Optional: a node's primary key (the timer queue's is the deadline). The heap keeps a packed
- * copy of every key and compares those first, so sifting reads a node only when two keys tie;
- * before() then decides, and must agree with the keys (it may only refine their order). */
-typedef int64_t (*heap_key_fn)(const struct heap_node *n);
+/* A keyed heap's order is (key, tie): a node's primary key (a timer's deadline, a runnable's
+ * priority or pass) and its tie-breaker (a sequence number, so that equals come out in the
+ * order they went in). The heap asks for both once, when the node is pushed or updated, and
+ * keeps packed copies: ordering then never reads a node. */
+struct heap_key {
+    int64_t key;
+    uint64_t tie;
+};
+typedef struct heap_key (*heap_key_fn)(const struct heap_node *n);
 
 struct heap {
     struct heap_node **items; /* items[0] is the minimum; see HEAP_ARITY for the tree shape */
-    int64_t *keys;            /* keys[i] is items[i]'s key (all 0 without a key function); it
-                               * lives in the same block as items: one allocation per doubling */
+    int64_t *keys;            /* keys[i] is items[i]'s key, ties[i] its tie-breaker (all 0 in a */
+    uint64_t *ties;           /* heap without keys). Both live in the same block as items, and
+                               * a tie is read only when two keys are equal */
     size_t count;
     size_t capacity;
-    heap_key_fn key; /* NULL: before() decides everything */
-    heap_before_fn before;
+    heap_key_fn key;       /* NULL: before() decides everything */
+    heap_before_fn before; /* NULL in a keyed heap */
     const struct sched_alloc *alloc;
 };
 
+/* A heap ordered by before() alone: simple, and slower on a large heap (a comparison reads two
+ * nodes). */
 void heap_init(struct heap *h, heap_before_fn before, const struct sched_alloc *alloc);
-/* The same, with a key function (see heap_key_fn): what a large heap wants. */
-void heap_init_keyed(struct heap *h, heap_key_fn key, heap_before_fn before,
-                     const struct sched_alloc *alloc);
+/* A heap ordered by packed (key, tie) pairs: what a large heap wants. */
+void heap_init_keyed(struct heap *h, heap_key_fn key, const struct sched_alloc *alloc);
 void heap_free(struct heap *h);
 static inline void heap_node_init(struct heap_node *n) {
     n->index = HEAP_NOT_IN;
@@ -69,6 +76,11 @@ static inline struct heap_node *heap_peek(const struct heap *h) {
 int heap_reserve(struct heap *h, size_t n);
 /* 0, -ENOMEM, or -EEXIST if the node is already in a heap. */
 int heap_push(struct heap *h, struct heap_node *n);
+/* Puts n in the last slot without sifting: for an owner that is about to change n's key and
+ * call heap_update(n), which then sifts once, from the bottom, with the new key (a push now
+ * would sift with the old key, then the update would sift back). Until that update the heap
+ * is out of order: pop, push and remove must wait. 0, -ENOMEM or -EEXIST. */
+int heap_append(struct heap *h, struct heap_node *n);
 struct heap_node *heap_pop(struct heap *h);
 /* Removes n if it is in this heap: 0, or -EALREADY if it was not queued. */
 int heap_remove(struct heap *h, struct heap_node *n);
@@ -84,8 +96,10 @@ void heap_sift_down(struct heap *h, size_t i);
 void heap_dump(const struct heap *h, FILE *out,
                void (*print)(const struct heap_node *n, FILE *out, void *ctx), void *ctx);
 
-/* True when every parent comes before (or ties with) its children, and every node's index and
- * cached key are right: tests check this. */
+/* True when no child comes before its parent, and every node's index and cached key are
+ * right: tests check this. */
 bool heap_is_valid(const struct heap *h);
+/* Does the node in slot i come before the one in slot j? (A dump lists a heap in pop order.) */
+bool heap_slot_before(const struct heap *h, size_t i, size_t j);
 
 #endif

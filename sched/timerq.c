@@ -5,22 +5,15 @@
 
 #include <errno.h>
 
-static bool fires_before(const struct heap_node *a, const struct heap_node *b) {
-    const struct timerq_entry *x = container_of(a, const struct timerq_entry, heap);
-    const struct timerq_entry *y = container_of(b, const struct timerq_entry, heap);
-    if (x->deadline != y->deadline)
-        return x->deadline < y->deadline;
-    return x->seq < y->seq;
-}
-
-/* The deadline is the heap's key: it compares packed copies of the deadlines, and calls
- * fires_before (which reads the entries) only for equal ones. */
-static int64_t deadline_of(const struct heap_node *n) {
-    return container_of(n, const struct timerq_entry, heap)->deadline;
+/* The heap's key is (deadline, seq): it compares packed copies and never reads an entry while
+ * sifting. The sequence number makes the heap behave as if it were stable. */
+static struct heap_key deadline_then_seq(const struct heap_node *n) {
+    const struct timerq_entry *e = container_of(n, const struct timerq_entry, heap);
+    return (struct heap_key){e->deadline, e->seq};
 }
 
 void timerq_init(struct timerq *q, const struct sched_alloc *alloc) {
-    heap_init_keyed(&q->heap, deadline_of, fires_before, alloc);
+    heap_init_keyed(&q->heap, deadline_then_seq, alloc);
     q->next_seq = 0;
 }
 

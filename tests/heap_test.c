@@ -1,7 +1,7 @@
-/* heap_test.c — the generic index-tracking binary heap (sched/heap.*, introduced in lesson 05)
+/* heap_test.c — the generic index-tracking d-ary heap (sched/heap.*, introduced in lesson 05)
  * keeps its promises: pops come out in order, every node knows its slot (the children of slot i
- * are 2i+1 and 2i+2), remove and update work on any node, packed keys decide and before() only
- * breaks their ties, misuse is refused, and a failed allocation leaves the heap as it was. */
+ * are d*i+1 .. d*i+d), remove and update work on any node, a keyed heap's packed keys decide
+ * without reading nodes, misuse is refused, and a failed allocation leaves the heap as it was. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -194,7 +194,7 @@ Test(heap, failed_growth_changes_nothing,
 
 Test(heap, dump_draws_a_tree,
      .description = "Q: does heap_dump draw every node, its (up to "
-                    "two) children indented under it?") {
+                    "HEAP_ARITY) children indented under it?") {
     struct item items[6];
     struct heap h;
     heap_init(&h, key_before, NULL);
@@ -210,68 +210,64 @@ Test(heap, dump_draws_a_tree,
     heap_dump(&h, out, print_key, NULL);
     fclose(out);
     cr_assert_not_null(strstr(text, "heap: 6 nodes"), "the dump starts with the count:\n%s", text);
-    cr_assert_not_null(strstr(text, "    [0] key 5\n"
-                                    "        [1] key 6\n"
-                                    "            [3] key 8\n"
-                                    "            [4] key 9\n"
-                                    "        [2] key 7\n"
-                                    "            [5] key 10\n"),
-                       "slots 1 and 2 are the root's two children, 3 and 4 are slot 1's (2i+1 and "
-                       "2i+2), 5 is slot 2's first, each drawn one level deeper than its parent:\n%s",
-                       text);
+    /* With HEAP_ARITY d, the children of slot 0 are 1..d and slot 1's first child is d+1. */
+    const char *expected = HEAP_ARITY == 2 ? "    [0] key 5\n        [1] key 6\n"
+                                             "            [3] key 8\n            [4] key 9\n"
+                                             "        [2] key 7\n            [5] key 10\n"
+                                           : "    [0] key 5\n        [1] key 6\n"
+                                             "            [5] key 10\n        [2] key 7\n"
+                                             "        [3] key 8\n        [4] key 9\n";
+    cr_assert_not_null(strstr(text, expected),
+                       "the children of slot i are slots d*i+1 .. d*i+d (d = HEAP_ARITY = %d), "
+                       "each drawn one level deeper than its parent:\n%s",
+                       HEAP_ARITY, text);
     free(text);
     heap_free(&h);
 }
 
-/* For the keyed heap: the key is the item's `key`, and before() is counted, so a test can see
- * when the heap had to read the nodes. */
-static int tie_breaks;
+/* For the keyed heap: the key is (the item's `key`, its place in its array), and the key
+ * function is counted, so a test can see when the heap read a node. */
+static int key_reads;
 
-static int64_t key_of_item(const struct heap_node *n) {
-    return ITEM_OF(n)->key;
+static struct heap_key key_of_item(const struct heap_node *n) {
+    key_reads++;
+    const struct item *it = ITEM_OF(n);
+    return (struct heap_key){it->key, (uint64_t)(uintptr_t)it};
 }
 
-static bool tie_before(const struct heap_node *a, const struct heap_node *b) {
-    tie_breaks++;
-    const struct item *x = ITEM_OF(a), *y = ITEM_OF(b);
-    if (x->key != y->key)
-        return x->key < y->key;
-    return x - y < 0; /* among equal keys: the item earlier in its array first */
-}
-
-Test(heap, keys_decide_before_breaks_ties,
-     .description = "Q: with a key function, does the heap "
-                    "compare packed keys, and call "
-                    "before() only when two keys tie?") {
+Test(heap, keys_decide_without_reading_nodes,
+     .description = "Q: with a key function, does the heap order nodes by the packed "
+                    "(key, tie) pairs alone, reading a node only when it is pushed or "
+                    "updated?") {
     enum { N = 500 };
     static struct item items[N];
     struct heap h;
-    heap_init_keyed(&h, key_of_item, tie_before, NULL);
+    heap_init_keyed(&h, key_of_item, NULL);
     uint64_t rng = 7;
     for (int i = 0; i < N; i++) {
         heap_node_init(&items[i].node);
         items[i].key = i * 1000 + (int)(test_random(&rng) % 1000); /* all distinct */
     }
+    key_reads = 0;
     for (int i = N - 1; i >= 0; i--) /* pushed largest first: plenty of sifting */
         heap_push(&h, &items[i].node);
-    tie_breaks = 0;
+    cr_assert_eq(key_reads, N, "each push reads its node's key once (%d reads for %d pushes)",
+                 key_reads, N);
     for (int i = 0; i < N; i++) {
         struct heap_node *n = heap_pop(&h);
         cr_assert_eq(n, &items[i].node, "pop %d is the %d-th smallest key", i, i);
     }
-    cr_assert_eq(tie_breaks, 0,
-                 "with distinct keys before() is never called (%d calls): the "
-                 "packed keys alone decide",
-                 tie_breaks);
+    cr_assert_eq(key_reads, N,
+                 "popping reads no node at all (%d key reads in all): the packed keys decide",
+                 key_reads);
 
     for (int i = 0; i < 8; i++)
-        items[i].key = 42; /* eight equal keys: only before() can order them */
+        items[i].key = 42; /* eight equal keys: the packed ties (array order) decide */
     for (int i = 7; i >= 0; i--)
         heap_push(&h, &items[i].node);
     cr_assert(heap_is_valid(&h), "the keys cached in the heap match the nodes'");
     for (int i = 0; i < 8; i++)
-        cr_assert_eq(heap_pop(&h), &items[i].node, "equal keys come out in before()'s order");
-    cr_assert_gt(tie_breaks, 0, "and for them before() was asked");
+        cr_assert_eq(heap_pop(&h), &items[i].node, "equal keys come out in tie order");
 
     items[0].key = 10;
     items[1].key = 20;

@@ -61,8 +61,10 @@ static void play_textbook(bool requeue_first) {
     }
     for (size_t s = 0; s < sizeof TEXTBOOK / sizeof TEXTBOOK[0]; s++) {
         struct runnable *r = one_slice(&q, requeue_first);
-        cr_assert_eq(r->name[0], TEXTBOOK[s].runs, "slice %zu runs %c (the lowest pass; the "
-                     "earlier push on a tie)", s + 1, TEXTBOOK[s].runs);
+        cr_assert_eq(r->name[0], TEXTBOOK[s].runs,
+                     "slice %zu runs %c (the lowest pass; the "
+                     "earlier push on a tie)",
+                     s + 1, TEXTBOOK[s].runs);
         cr_assert(t[0].pass == TEXTBOOK[s].a && t[1].pass == TEXTBOOK[s].b &&
                       t[2].pass == TEXTBOOK[s].c,
                   "after slice %zu the passes are A %llu, B %llu, C %llu", s + 1,
@@ -83,9 +85,10 @@ static void play_textbook(bool requeue_first) {
 TestSuite(policy_stride, .description = "Does stride scheduling give each runnable exactly the "
                                         "share its tickets buy, slice by slice?");
 
-Test(policy_stride, textbook_example, .description = "Q: with 100, 50 and 250 tickets and a "
-                                                     "constant of 10,000, who runs in each slice, "
-                                                     "and what is every pass after it?") {
+Test(policy_stride, textbook_example,
+     .description = "Q: with 100, 50 and 250 tickets and a "
+                    "constant of 10,000, who runs in each slice, "
+                    "and what is every pass after it?") {
     play_textbook(true);
 }
 
@@ -95,9 +98,10 @@ Test(policy_stride, textbook_either_order,
     play_textbook(false);
 }
 
-Test(policy_stride, charge_is_proportional, .description = "Q: what does a run cost: a whole "
-                                                          "stride, or the part of a slice it "
-                                                          "used?") {
+Test(policy_stride, charge_is_proportional,
+     .description = "Q: what does a run cost: a whole "
+                    "stride, or the part of a slice it "
+                    "used?") {
     struct readyq q;
     open_stride(&q, 10000);
     struct runnable r;
@@ -119,8 +123,9 @@ Test(policy_stride, charge_is_proportional, .description = "Q: what does a run c
     readyq_free(&q);
 }
 
-Test(policy_stride, ties_in_push_order, .description = "Q: with equal tickets, do runnables take "
-                                                       "turns in the order they were pushed?") {
+Test(policy_stride, ties_in_push_order,
+     .description = "Q: with equal tickets, do runnables take "
+                    "turns in the order they were pushed?") {
     struct readyq q;
     open_stride(&q, 10000);
     struct runnable r[3];
@@ -129,14 +134,17 @@ Test(policy_stride, ties_in_push_order, .description = "Q: with equal tickets, d
         readyq_push(&q, &r[i], 0);
     }
     for (int s = 0; s < 9; s++)
-        cr_assert_eq(one_slice(&q, true), &r[s % 3], "slice %d runs runnable %d: equal tickets "
-                     "take turns in push order", s, s % 3);
+        cr_assert_eq(one_slice(&q, true), &r[s % 3],
+                     "slice %d runs runnable %d: equal tickets "
+                     "take turns in push order",
+                     s, s % 3);
     readyq_free(&q);
 }
 
-Test(policy_stride, charge_while_queued, .description = "Q: when a runnable re-queued itself "
-                                                        "during its run, does its charge still "
-                                                        "move it back in line?") {
+Test(policy_stride, charge_while_queued,
+     .description = "Q: when a runnable re-queued itself "
+                    "during its run, does its charge still "
+                    "move it back in line?") {
     struct readyq q;
     open_stride(&q, 10000);
     struct runnable a, b;
@@ -145,16 +153,46 @@ Test(policy_stride, charge_while_queued, .description = "Q: when a runnable re-q
     readyq_push(&q, &a, 0);
     readyq_push(&q, &b, 0);
     struct runnable *r = readyq_pop(&q, 0);
-    readyq_push(&q, r, 0);    /* a yields: back in line with pass 0 */
+    readyq_push(&q, r, 0);           /* a yields: back in line with pass 0 */
     readyq_charge(&q, r, 5 * SLICE); /* then pays for 5 slices while queued */
     cr_assert_eq(readyq_pop(&q, 0), &b, "b runs next: a's charge re-placed it in the heap");
     cr_assert_eq(readyq_pop(&q, 0), &a);
     readyq_free(&q);
 }
 
-Test(policy_stride, sleeping_banks_no_credit, .description = "Q: does a runnable back from a "
-                                                              "long wait get only its share, "
-                                                              "not a burst to catch up?") {
+Test(policy_stride, requeued_but_never_charged,
+     .description = "Q: when a runnable re-queued itself during its run and its charge never "
+                    "comes, is the heap still in order for the next pop, push and remove?") {
+    struct readyq q;
+    open_stride(&q, 10000);
+    struct runnable a, b, c;
+    runnable_init(&a, nothing, NULL, "a");
+    runnable_init(&b, nothing, NULL, "b");
+    runnable_init(&c, nothing, NULL, "c");
+    readyq_push(&q, &a, 0);
+    readyq_push(&q, &b, 0);
+    readyq_push(&q, &c, 0);
+    cr_assert_eq(readyq_pop(&q, 0), &a);
+    readyq_remove(&q, &b);
+    readyq_remove(&q, &c);
+    b.pass = c.pass = 500; /* they come back having run more: a's pass 0 is the lowest */
+    readyq_push(&q, &c, 0);
+    readyq_push(&q, &a, 0); /* a yields, appended unsifted until its charge... */
+    readyq_push(&q, &b, 0); /* ...which never comes: this push must put a in its place first */
+    cr_assert_eq(readyq_pop(&q, 0), &a,
+                 "a (pass 0) runs before c and b (pass 500): placed although never charged");
+    readyq_push(&q, &a, 0);
+    readyq_remove(&q, &c); /* a remove, too, finds the heap in order */
+    cr_assert_eq(readyq_pop(&q, 0), &a, "a again: the lowest pass, placed before the remove");
+    cr_assert_eq(readyq_pop(&q, 0), &b, "then b");
+    cr_assert_null(readyq_pop(&q, 0), "and nobody else");
+    readyq_free(&q);
+}
+
+Test(policy_stride, sleeping_banks_no_credit,
+     .description = "Q: does a runnable back from a "
+                    "long wait get only its share, "
+                    "not a burst to catch up?") {
     struct readyq q;
     open_stride(&q, 10000);
     struct runnable a, b, sleeper;
@@ -168,19 +206,23 @@ Test(policy_stride, sleeping_banks_no_credit, .description = "Q: does a runnable
     uint64_t lowest = a.pass < b.pass ? a.pass : b.pass;
     cr_assert_eq(lowest, 5000u, "a and b have run 50 slices each");
     readyq_push(&q, &sleeper, 0);
-    cr_assert_eq(sleeper.pass, lowest, "on waking, its pass is raised to the lowest ready pass "
-                 "(%llu), not left at 0", (unsigned long long)lowest);
+    cr_assert_eq(sleeper.pass, lowest,
+                 "on waking, its pass is raised to the lowest ready pass "
+                 "(%llu), not left at 0",
+                 (unsigned long long)lowest);
     int runs = 0;
     for (int s = 0; s < 30; s++)
         runs += one_slice(&q, true) == &sleeper;
-    cr_assert_eq(runs, 10, "in the next 30 slices it runs 10 times, a third, like the others; "
+    cr_assert_eq(runs, 10,
+                 "in the next 30 slices it runs 10 times, a third, like the others; "
                  "left at 0 it would have run 30 in a row");
     readyq_free(&q);
 }
 
-Test(policy_stride, empty_queue_remembers, .description = "Q: when the queue ran empty, does a "
-                                                          "waking runnable still start level "
-                                                          "with the last one that ran?") {
+Test(policy_stride, empty_queue_remembers,
+     .description = "Q: when the queue ran empty, does a "
+                    "waking runnable still start level "
+                    "with the last one that ran?") {
     struct readyq q;
     open_stride(&q, 10000);
     struct runnable worker, sleeper;
@@ -191,21 +233,24 @@ Test(policy_stride, empty_queue_remembers, .description = "Q: when the queue ran
         one_slice(&q, true);
     readyq_remove(&q, &worker); /* the worker now waits too: the queue is empty */
     readyq_push(&q, &sleeper, 0);
-    cr_assert_eq(sleeper.pass, worker.pass, "the sleeper starts at the worker's pass (%llu): "
-                 "an empty queue is no chance to bank credit", (unsigned long long)worker.pass);
+    cr_assert_eq(sleeper.pass, worker.pass,
+                 "the sleeper starts at the worker's pass (%llu): "
+                 "an empty queue is no chance to bank credit",
+                 (unsigned long long)worker.pass);
     readyq_free(&q);
 }
 
-Test(policy_stride, configure_misuse, .description = "Q: which stride settings are refused, and "
-                                                     "when?") {
+Test(policy_stride, configure_misuse,
+     .description = "Q: which stride settings are refused, and "
+                    "when?") {
     struct readyq q;
     struct policy *p;
     cr_assert_eq(policy_new(&p, &policy_stride, NULL), 0);
     readyq_init(&q, p);
     cr_assert_eq(policy_stride_configure(q.policy, 0, SLICE), -EINVAL,
                  "a constant of 0 is -EINVAL: every stride would be 0");
-    cr_assert_eq(policy_stride_configure(q.policy, POLICY_STRIDE_MAX_CONSTANT + 1, SLICE),
-                 -EINVAL, "a constant above 2^32 is -EINVAL: charges could overflow");
+    cr_assert_eq(policy_stride_configure(q.policy, POLICY_STRIDE_MAX_CONSTANT + 1, SLICE), -EINVAL,
+                 "a constant above 2^32 is -EINVAL: charges could overflow");
     cr_assert_eq(policy_stride_configure(q.policy, 100, 0), -EINVAL, "a 0 ns slice is -EINVAL");
     cr_assert_eq(policy_stride_configure(q.policy, 100, -1), -EINVAL,
                  "a negative slice is -EINVAL");

@@ -439,9 +439,10 @@ static bool part2(void) {
            (double)worst_after / 1e6);
 
     size_t frame_extra = sizeof(struct sleeper) - sizeof(struct task);
-    /* The timer heap's array holds, per armed timer, a pointer to it and a copy of its key. */
+    /* The timer heap's array holds, per armed timer, a pointer to it and copies of its key
+     * and tie-breaker. */
     const struct heap *timers = &loop_sched(loop)->timers.heap;
-    size_t heap_slot = sizeof timers->items[0] + sizeof timers->keys[0];
+    size_t heap_slot = sizeof timers->items[0] + sizeof timers->keys[0] + sizeof timers->ties[0];
     size_t total = sizeof(struct sleeper) + heap_slot;
     printf("\nWhat each task cost:\n"
            "  struct task (the library's part)      %4zu bytes\n"

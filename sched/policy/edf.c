@@ -5,13 +5,12 @@
  * as FIFO and run before anything whose deadline is still ahead. */
 #include "sched/policy/heap_base.h"
 
-/* The key is (deadline, seq); deadlines are absolute, so comparing them never overflows. */
-static bool edf_before(const struct heap_node *a, const struct heap_node *b) {
-    const struct runnable *x = container_of(a, const struct runnable, heap);
-    const struct runnable *y = container_of(b, const struct runnable, heap);
-    if (x->deadline != y->deadline)
-        return x->deadline < y->deadline;
-    return x->seq < y->seq;
+/* The key is the deadline (absolute ns). The tie is the push sequence number, so equal
+ * deadlines run in the order they came; it is 64 bits and only ever counts up: at a billion
+ * pushes a second it wraps after 584 years, so a wrap is not handled. */
+static struct heap_key edf_key(const struct heap_node *n) {
+    const struct runnable *r = container_of(n, const struct runnable, heap);
+    return (struct heap_key){r->deadline, r->seq};
 }
 
 static void edf_describe(const struct runnable *r, FILE *out) {
@@ -20,7 +19,7 @@ static void edf_describe(const struct runnable *r, FILE *out) {
 }
 
 static int edf_new(struct policy **out, const struct sched_alloc *alloc) {
-    return policy_heap_new(out, sizeof(struct policy_heap), &policy_edf, edf_before, alloc);
+    return policy_heap_new(out, sizeof(struct policy_heap), &policy_edf, edf_key, alloc);
 }
 
 const struct policy_ops policy_edf = {

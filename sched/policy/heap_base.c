@@ -1,17 +1,17 @@
 /* heap_base.c — the heap plumbing shared by the priority, stride and EDF policies (lesson 09).
- * Push, pop and remove are O(log n) on the generic heap; only the comparison is the policy's. */
+ * Push, pop and remove are O(log n) on the generic heap; only the key is the policy's. */
 #include "sched/policy/heap_base.h"
 
 #include <errno.h>
 
-int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops,
-                     heap_before_fn before, const struct sched_alloc *alloc) {
+int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops, heap_key_fn key,
+                    const struct sched_alloc *alloc) {
     struct policy_heap *ph = sched_alloc(alloc, size);
     if (!ph)
         return -ENOMEM;
     ph->base.ops = ops;
     ph->base.alloc = alloc;
-    heap_init(&ph->heap, before, alloc);
+    heap_init_keyed(&ph->heap, key, alloc);
     *out = &ph->base;
     return 0;
 }
@@ -45,6 +45,13 @@ size_t policy_heap_count(const struct policy *p) {
     return heap_count(&((const struct policy_heap *)p)->heap);
 }
 
+/* Does a come before b? The heap's own order: (key, tie), both from the policy's key function. */
+static bool comes_before(const struct heap *h, const struct heap_node *a,
+                         const struct heap_node *b) {
+    struct heap_key x = h->key(a), y = h->key(b);
+    return x.key != y.key ? x.key < y.key : x.tie < y.tie;
+}
+
 /* The heap's array is not in pop order (only items[0] is sure to be first), and sorting a copy
  * would allocate inside a dump. So: a selection pass. Each round scans the array for the
  * earliest node that comes after the one visited last; the comparison is a strict total order
@@ -58,9 +65,9 @@ void policy_heap_for_each(const struct policy *p,
         const struct heap_node *next = NULL;
         for (size_t i = 0; i < h->count; i++) {
             const struct heap_node *n = h->items[i];
-            if (last && !h->before(last, n))
+            if (last && !comes_before(h, last, n))
                 continue; /* already visited */
-            if (!next || h->before(n, next))
+            if (!next || comes_before(h, n, next))
                 next = n;
         }
         visit(container_of(next, struct runnable, heap), ctx);
@@ -70,7 +77,7 @@ void policy_heap_for_each(const struct policy *p,
         return;
     /* A long queue: the rest in heap-array order, which is cheap and still lists everyone. */
     for (size_t i = 0; i < h->count; i++)
-        if (h->before(last, h->items[i]))
+        if (comes_before(h, last, h->items[i]))
             visit(container_of(h->items[i], struct runnable, heap), ctx);
 }
 

@@ -1,5 +1,5 @@
 /* heap_base.h — what the three heap-based policies share (lesson 09): priority, stride and EDF
- * differ only in how they compare two runnables, so the heap plumbing around that comparison
+ * differ only in the key they order runnables by, so the heap plumbing around that key
  * is written once here. Each policy's state struct starts with a struct policy_heap. */
 #ifndef LOOPSCHOOL_POLICY_HEAP_H
 #define LOOPSCHOOL_POLICY_HEAP_H
@@ -17,7 +17,7 @@ struct policy_heap {
 
 /* Allocates `size` bytes (the policy's whole state struct) and sets up base and heap. */
 int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops,
-                     heap_before_fn before, const struct sched_alloc *alloc);
+                     heap_key_fn key, const struct sched_alloc *alloc);
 void policy_heap_free(struct policy *p);
 int policy_heap_reserve(struct policy *p, size_t n);
 /* 0, or -ENOMEM from the heap's growth past what policy_heap_reserve made room for. */

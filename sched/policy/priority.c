@@ -4,14 +4,13 @@
  * Plain callbacks all share RUNNABLE_PRIORITY_NORMAL, so among themselves they take turns. */
 #include "sched/policy/heap_base.h"
 
-/* The key is (priority, seq): a binary heap is not stable, so the push sequence number is what
- * keeps equals in the order they came. */
-static bool priority_before(const struct heap_node *a, const struct heap_node *b) {
-    const struct runnable *x = container_of(a, const struct runnable, heap);
-    const struct runnable *y = container_of(b, const struct runnable, heap);
-    if (x->priority != y->priority)
-        return x->priority > y->priority; /* higher runs first */
-    return x->seq < y->seq;
+/* The key is -priority: the heap pops the smallest, and the highest priority runs first. The
+ * tie is the push sequence number, so equals run in the order they came. It is 64 bits and
+ * only ever counts up: at a billion pushes a second it wraps after 584 years, so a wrap is not
+ * handled. */
+static struct heap_key priority_key(const struct heap_node *n) {
+    const struct runnable *r = container_of(n, const struct runnable, heap);
+    return (struct heap_key){-(int64_t)r->priority, r->seq};
 }
 
 static void priority_describe(const struct runnable *r, FILE *out) {
@@ -19,8 +18,7 @@ static void priority_describe(const struct runnable *r, FILE *out) {
 }
 
 static int priority_new(struct policy **out, const struct sched_alloc *alloc) {
-    return policy_heap_new(out, sizeof(struct policy_heap), &policy_priority, priority_before,
-                            alloc);
+    return policy_heap_new(out, sizeof(struct policy_heap), &policy_priority, priority_key, alloc);
 }
 
 const struct policy_ops policy_priority = {

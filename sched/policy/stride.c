@@ -13,14 +13,24 @@ struct stride_policy {
     int64_t slice_ns;
     /* The pass of the runnable popped (and then charged) last. Push needs it: see stride_push. */
     uint64_t last_run_pass;
+    /* Popped and not charged yet: the runnable that is running now. */
+    struct runnable *uncharged;
+    /* Re-queued by itself while it ran, appended unsifted until its charge: see stride_push. */
+    struct runnable *unsettled;
 };
 
-static bool stride_before(const struct heap_node *a, const struct heap_node *b) {
-    const struct runnable *x = container_of(a, const struct runnable, heap);
-    const struct runnable *y = container_of(b, const struct runnable, heap);
-    if (x->pass != y->pass)
-        return x->pass < y->pass; /* uint64: at 1e9 per second of CPU, 584 years to wrap */
-    return x->seq < y->seq;
+/* The key is the pass, mapped from uint64 to int64 keeping its order (the heap's keys are
+ * signed): 0 becomes INT64_MIN. The tie is the push sequence number, so equal passes run in
+ * the order they came. Neither wraps in practice: both are 64 bits and only count up (the
+ * pass saturates); at a billion a second that is 584 years. */
+static int64_t pass_order(uint64_t pass) {
+    const uint64_t half = (uint64_t)1 << 63;
+    return pass >= half ? (int64_t)(pass - half) : -(int64_t)(half - pass - 1) - 1;
+}
+
+static struct heap_key stride_key(const struct heap_node *n) {
+    const struct runnable *r = container_of(n, const struct runnable, heap);
+    return (struct heap_key){pass_order(r->pass), r->seq};
 }
 
 static uint64_t saturating_add(uint64_t a, uint64_t b) {
@@ -52,14 +62,14 @@ static uint64_t stride_cost(uint64_t stride, int64_t ran_ns, int64_t slice_ns) {
 }
 
 static int stride_new(struct policy **out, const struct sched_alloc *alloc) {
-    int err = policy_heap_new(out, sizeof(struct stride_policy), &policy_stride, stride_before,
-                               alloc);
+    int err = policy_heap_new(out, sizeof(struct stride_policy), &policy_stride, stride_key, alloc);
     if (err)
         return err;
     struct stride_policy *s = (struct stride_policy *)*out;
     s->stride_constant = POLICY_STRIDE_DEFAULT_CONSTANT;
     s->slice_ns = POLICY_STRIDE_DEFAULT_SLICE_NS;
     s->last_run_pass = 0;
+    s->uncharged = s->unsettled = NULL;
     return 0;
 }
 
@@ -70,11 +80,24 @@ static int stride_new(struct policy **out, const struct sched_alloc *alloc) {
  * counts as ready until the next pop: the minimum is taken over the heap AND its pass. Then a
  * yield is never raised (its own pass is in the minimum), and a new runnable (pass 0) starts
  * level with the others instead of owning the CPU until it catches up. */
+/* The runnable appended by push while it ran gets its place: its charge did not come (or
+ * the heap is needed before it comes). */
+static void settle(struct stride_policy *s) {
+    if (s->unsettled && heap_node_queued(&s->unsettled->heap))
+        heap_update(&s->base.heap, &s->unsettled->heap);
+    s->unsettled = NULL;
+}
+
+/* A runnable that re-queues itself while it runs (a yield) is pushed before its charge raises
+ * its pass. Sifting it in with the old, lowest pass would carry it up to the top, and the
+ * charge would then carry it all the way down again: two walks of the heap per switch. So it
+ * is appended unsifted, and the charge sifts it once, from the bottom, with its new pass. */
 static int stride_push(struct policy *p, struct runnable *r, int64_t now) {
     (void)now;
     struct stride_policy *s = (struct stride_policy *)p;
     if (r->tickets == 0)
         r->tickets = 1; /* set by hand past runnable_set_tickets: a wake-up cannot refuse */
+    settle(s);
     uint64_t lowest = s->last_run_pass;
     struct heap_node *top = heap_peek(&s->base.heap);
     if (top && container_of(top, struct runnable, heap)->pass < lowest)
@@ -82,17 +105,22 @@ static int stride_push(struct policy *p, struct runnable *r, int64_t now) {
     uint64_t old_pass = r->pass;
     if (r->pass < lowest)
         r->pass = lowest;
-    int err = heap_push(&s->base.heap, &r->heap);
+    bool running = r == s->uncharged;
+    int err = running ? heap_append(&s->base.heap, &r->heap) : heap_push(&s->base.heap, &r->heap);
     if (err)
         r->pass = old_pass; /* a failed push changes nothing */
+    else if (running)
+        s->unsettled = r;
     return err;
 }
 
 static struct runnable *stride_pop(struct policy *p, int64_t now) {
     struct stride_policy *s = (struct stride_policy *)p;
+    settle(s);
     struct runnable *r = policy_heap_pop(p, now);
     if (r)
         s->last_run_pass = r->pass;
+    s->uncharged = r;
     return r;
 }
 
@@ -102,8 +130,20 @@ static void stride_charge(struct policy *p, struct runnable *r, int64_t ran_ns) 
     struct stride_policy *s = (struct stride_policy *)p;
     r->pass = saturating_add(r->pass, stride_cost(stride_of(s, r), ran_ns, s->slice_ns));
     s->last_run_pass = r->pass;
+    if (r == s->uncharged)
+        s->uncharged = NULL;
+    if (r == s->unsettled)
+        s->unsettled = NULL; /* the update below is its one sift */
     if (heap_node_queued(&r->heap))
         heap_update(&s->base.heap, &r->heap);
+}
+
+static void stride_remove(struct policy *p, struct runnable *r) {
+    struct stride_policy *s = (struct stride_policy *)p;
+    settle(s);
+    if (r == s->uncharged)
+        s->uncharged = NULL; /* its owner is going away: nothing is left to charge */
+    policy_heap_remove(p, r);
 }
 
 static void stride_describe(const struct runnable *r, FILE *out) {
@@ -130,7 +170,7 @@ const struct policy_ops policy_stride = {
     .reserve = policy_heap_reserve,
     .push = stride_push,
     .pop = stride_pop,
-    .remove = policy_heap_remove,
+    .remove = stride_remove,
     .count = policy_heap_count,
     .charge = stride_charge,
     .for_each = policy_heap_for_each,
