@@ -92,8 +92,8 @@ int loop_run_until_complete(struct loop *loop, struct task *t) {
         return -EBUSY;
     while (!task_done(t)) {
         if (!loop_alive(loop)) {
-            loop_set_error(loop, "task '%s' waits for something nothing can wake (%s)",
-                           t->run.name, t->waiter.what ? t->waiter.what : "?");
+            loop_set_error(loop, "task '%s' waits for something nothing can wake (%s)", t->run.name,
+                           t->waiter.what ? t->waiter.what : "?");
             return -EDEADLK;
         }
         int err = loop_run_once(loop);
@@ -102,9 +102,10 @@ int loop_run_until_complete(struct loop *loop, struct task *t) {
         if (loop->stop_requested && !task_done(t)) {
             /* asyncio: "Event loop stopped before Future completed." The stop is spent. */
             loop->stop_requested = false;
-            loop_set_error(loop, "loop_run_until_complete: the loop was stopped (loop_stop) "
-                                 "before task '%s' completed; it is still %s", t->run.name,
-                           task_state_name((enum task_state)t->state));
+            loop_set_error(loop,
+                           "loop_run_until_complete: the loop was stopped (loop_stop) "
+                           "before task '%s' completed; it is still %s",
+                           t->run.name, task_state_name((enum task_state)t->state));
             return -EINTR;
         }
     }

@@ -46,7 +46,7 @@ int loop_new(struct loop **out, const struct loop_config *config) {
      * backend "anything ready?", and a wait needs room for at least one answer. */
     loop->ready_fds_cap = 64;
     loop->ready_fds = sched_alloc(alloc, (size_t)loop->ready_fds_cap * sizeof *loop->ready_fds);
-    err = loop->ready_fds ? backend->new(&loop->backend, alloc) : -ENOMEM;
+    err = loop->ready_fds ? backend->new (&loop->backend, alloc) : -ENOMEM;
     if (err) {
         sched_dealloc(alloc, loop->ready_fds);
         sched_free(&loop->sched);
@@ -285,17 +285,19 @@ static int tick(struct loop *loop) {
     int n = wait_for_readiness(loop, timeout); /* 2. which fds are ready? */
     if (n < 0)
         return n;
-    queue_woken(loop, n);                      /* 3. ready fds and due timers: queued */
-    run_batch(loop);                           /* 4. N runnables, picked by the policy */
+    queue_woken(loop, n); /* 3. ready fds and due timers: queued */
+    run_batch(loop);      /* 4. N runnables, picked by the policy */
     return 0;
 }
 
 bool loop_refuse_nested(struct loop *loop, const char *caller) {
     if (!loop->in_tick)
         return false;
-    loop_set_error(loop, "%s: the loop is already running (called from inside one of its "
-                         "callbacks); return from the callback and queue the work instead "
-                         "(loop_call_soon, or spawn a task)", caller);
+    loop_set_error(loop,
+                   "%s: the loop is already running (called from inside one of its "
+                   "callbacks); return from the callback and queue the work instead "
+                   "(loop_call_soon, or spawn a task)",
+                   caller);
     return true;
 }
 

@@ -95,7 +95,7 @@ struct loop_watcher {
     struct loop *loop;     /* NULL while not watching */
     int fd;
     unsigned interest; /* LOOP_READABLE and/or LOOP_WRITABLE */
-    unsigned ready;  /* readiness gathered since the callback last ran */
+    unsigned ready;    /* readiness gathered since the callback last ran */
     loop_fd_fn callback;
     void *arg;
 };

@@ -1,7 +1,8 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
  * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_access.c: accessors;
- * loop_dump.c). Not for users: they hold a struct loop * and go through loop.h. The calls go one way: loop.c calls the others,
- * which reach the scheduler directly and never call back into loop.c. */
+ * loop_dump.c). Not for users: they hold a struct loop * and go through loop.h. The calls go one
+ * way: loop.c calls the others, which reach the scheduler directly and never call back into loop.c.
+ */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
 
@@ -26,9 +27,9 @@ struct loop {
     /* how many of them want after_run (and so a clock read after each run) */
     unsigned observers_timing;
 
-    struct list_node watchers;     /* every watched fd, in the order it was added */
+    struct list_node watchers; /* every watched fd, in the order it was added */
     size_t watch_count;
-    struct loop_watcher **by_fd;   /* fd -> watcher, so a ready fd finds its owner in O(1) */
+    struct loop_watcher **by_fd; /* fd -> watcher, so a ready fd finds its owner in O(1) */
     size_t by_fd_len;
     struct backend_ready *ready_fds; /* what the backend fills each wait */
     int ready_fds_cap;

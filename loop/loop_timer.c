@@ -38,8 +38,10 @@ void loop_timer_init(struct loop_timer *t, const char *name) {
 }
 
 static int refuse_uninitialised(struct loop *loop, const char *caller) {
-    loop_set_error(loop, "%s: this timer was never initialised; call loop_timer_init(t, name) "
-                         "once before using it", caller);
+    loop_set_error(loop,
+                   "%s: this timer was never initialised; call loop_timer_init(t, name) "
+                   "once before using it",
+                   caller);
     return -EINVAL;
 }
 
@@ -55,8 +57,9 @@ int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadlin
         return -EINVAL;
     }
     if (t->armed && t->loop != loop) {
-        loop_set_error(loop, "loop_timer_start(%s): the timer is armed on another loop; stop it "
-                             "there (loop_timer_stop) first, or give each loop its own timer",
+        loop_set_error(loop,
+                       "loop_timer_start(%s): the timer is armed on another loop; stop it "
+                       "there (loop_timer_stop) first, or give each loop its own timer",
                        t->entry.name);
         return -EBUSY;
     }
@@ -96,8 +99,10 @@ int loop_timer_stop(struct loop *loop, struct loop_timer *t) {
     if (!t->armed)
         return -EALREADY;
     if (t->loop != loop) {
-        loop_set_error(loop, "loop_timer_stop(%s): the timer is armed on another loop; stop it "
-                             "with that loop", t->entry.name);
+        loop_set_error(loop,
+                       "loop_timer_stop(%s): the timer is armed on another loop; stop it "
+                       "with that loop",
+                       t->entry.name);
         return -EINVAL;
     }
     /* In the timer queue, or already due, its callback waiting on the ready queue: stopping

@@ -32,8 +32,10 @@ void loop_watcher_init(struct loop_watcher *w, const char *name) {
 }
 
 static int refuse_uninitialised(struct loop *loop, const char *caller) {
-    loop_set_error(loop, "%s: this watcher was never initialised; call loop_watcher_init(w, "
-                         "name) once before using it", caller);
+    loop_set_error(loop,
+                   "%s: this watcher was never initialised; call loop_watcher_init(w, "
+                   "name) once before using it",
+                   caller);
     return -EINVAL;
 }
 
@@ -161,8 +163,7 @@ void loop_unwatch_all(struct loop *loop) {
 void loop_queue_ready_fds(struct loop *loop, int n) {
     for (int i = 0; i < n; i++) {
         int fd = loop->ready_fds[i].fd;
-        struct loop_watcher *w =
-            (fd >= 0 && (size_t)fd < loop->by_fd_len) ? loop->by_fd[fd] : NULL;
+        struct loop_watcher *w = (fd >= 0 && (size_t)fd < loop->by_fd_len) ? loop->by_fd[fd] : NULL;
         if (!w)
             continue; /* not ours (a script may say anything): nobody to tell */
         w->ready |= loop->ready_fds[i].readiness & (w->interest | LOOP_INVALID);

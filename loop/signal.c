@@ -138,7 +138,9 @@ void loop_signal_dump(const struct loop_signal *s, FILE *out) {
                 s->open ? "open" : "closed", s->read_fd, s->write_fd, s->received);
         if (s->received)
             fprintf(out, ", the last %d (%s)", s->last_signo,
-                    s->last_signo == SIGINT ? "SIGINT" : s->last_signo == SIGTERM ? "SIGTERM" : "?");
+                    s->last_signo == SIGINT    ? "SIGINT"
+                    : s->last_signo == SIGTERM ? "SIGTERM"
+                                               : "?");
         fprintf(out, "\n");
     }
     fflush(out);

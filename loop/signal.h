@@ -18,7 +18,7 @@ typedef void (*loop_signal_fn)(struct loop_signal *s, int signo);
 struct loop_signal {
     struct loop_watcher watcher; /* on the pipe's read end */
     struct loop *loop;
-    int read_fd, write_fd; /* the self-pipe; -1 while closed */
+    int read_fd, write_fd;                        /* the self-pipe; -1 while closed */
     struct sigaction previous_int, previous_term; /* restored by loop_signal_close */
     loop_signal_fn callback;
     void *arg;

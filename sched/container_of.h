@@ -7,6 +7,6 @@
 #include <stddef.h>
 
 /* ptr points at the `member` field of some `type`: the address of that `type`. */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

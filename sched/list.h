@@ -75,8 +75,7 @@ static inline struct list_node *list_pop_front(struct list_node *head) {
 
 static inline size_t list_length(const struct list_node *head) {
     size_t n = 0;
-    list_for_each(it, head)
-        n++;
+    list_for_each(it, head) n++;
     return n;
 }
 

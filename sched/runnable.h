@@ -24,16 +24,16 @@ struct runnable {
     struct heap_node heap; /* heap-based policies (priority, stride, EDF) index it here */
     runnable_fn fn;
     void *arg;
-    const char *name; /* printed by every dump */
-    uint64_t seq;     /* push order: among equals, the earlier push runs first */
-    uint64_t tick;    /* the tick whose N counts it (see sched.c, "the batch rule") */
-    int64_t deadline; /* EDF: absolute ns; without has_deadline it is set to the time queued */
-    uint64_t pass;    /* stride: virtual time consumed so far */
-    int64_t used_ns;  /* MLFQ: CPU time used at its current level */
-    uint32_t tickets; /* stride and lottery: its share (runnable_set_tickets refuses 0) */
+    const char *name;     /* printed by every dump */
+    uint64_t seq;         /* push order: among equals, the earlier push runs first */
+    uint64_t tick;        /* the tick whose N counts it (see sched.c, "the batch rule") */
+    int64_t deadline;     /* EDF: absolute ns; without has_deadline it is set to the time queued */
+    uint64_t pass;        /* stride: virtual time consumed so far */
+    int64_t used_ns;      /* MLFQ: CPU time used at its current level */
+    uint32_t tickets;     /* stride and lottery: its share (runnable_set_tickets refuses 0) */
     uint32_t boost_epoch; /* MLFQ: the boost period its level and used_ns belong to */
-    int16_t priority; /* strict priority: higher runs first */
-    uint8_t level;    /* MLFQ: 0 is the top queue */
+    int16_t priority;     /* strict priority: higher runs first */
+    uint8_t level;        /* MLFQ: 0 is the top queue */
     bool has_deadline;
     bool queued; /* on a ready queue now: pushing it again is a no-op, never a corrupted list */
 };

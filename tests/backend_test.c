@@ -1,6 +1,6 @@
-/* backend_test.c — the library's own tests of the readiness backends (loop/backend/backend.h): select
- * (lesson 02), poll (lesson 03) and epoll (lesson 16) against real pipes and socketpairs, the
- * scripted backend the loop's tests rely on, and every refusal. A double watch is -EEXIST. */
+/* backend_test.c — the library's own tests of the readiness backends (loop/backend/backend.h):
+ * select (lesson 02), poll (lesson 03) and epoll (lesson 16) against real pipes and socketpairs,
+ * the scripted backend the loop's tests rely on, and every refusal. A double watch is -EEXIST. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
@@ -18,7 +18,8 @@
 
 #include "loop/backend/backend.h"
 
-TestSuite(backends, .description = "Do select, poll, epoll and the script backend keep the backend contract?");
+TestSuite(backends, .description =
+                        "Do select, poll, epoll and the script backend keep the backend contract?");
 
 /* The backends that wait on the kernel. Every test of the contract runs once on each of them, as
  * one case of a Criterion parameterized test: a new backend joins by adding one line here. */
@@ -60,7 +61,7 @@ static const struct backend_ops *backend_case(size_t k) {
 
 static struct backend *open_backend(const struct backend_ops *ops) {
     struct backend *b = NULL;
-    int err = ops->new(&b, sched_alloc_libc());
+    int err = ops->new (&b, sched_alloc_libc());
     cr_assert_eq(err, 0, "%s: new succeeds (got %d)", ops->name, err);
     return b;
 }
@@ -106,8 +107,10 @@ static int64_t monotonic_ns(void) {
 
 /* ---- readiness ---------------------------------------------------------------------------- */
 
-REAL_BACKEND_TEST(readable_after_write,
-     .description = "Q: Is a pipe's read end reported readable once a byte is written, and not before?") {
+REAL_BACKEND_TEST(
+    readable_after_write,
+    .description =
+        "Q: Is a pipe's read end reported readable once a byte is written, and not before?") {
     struct backend *b = open_backend(backend_case(*k));
     struct backend_ready out[4];
     int p[2];
@@ -127,7 +130,8 @@ REAL_BACKEND_TEST(readable_after_write,
 }
 
 REAL_BACKEND_TEST(writable_at_once,
-     .description = "Q: Is an empty pipe's write end reported writable at once, and only for the interest asked?") {
+                  .description = "Q: Is an empty pipe's write end reported writable at once, and "
+                                 "only for the interest asked?") {
     struct backend *b = open_backend(backend_case(*k));
     struct backend_ready out[4];
     int p[2];
@@ -136,14 +140,17 @@ REAL_BACKEND_TEST(writable_at_once,
     int n = wait_ok(b, 0, out, 4);
     cr_assert_eq(n, 1, "%s: an empty pipe's write end is ready at once", b->ops->name);
     cr_assert_eq(out[0].fd, p[1], "%s: the ready fd is the write end", b->ops->name);
-    cr_assert_eq(out[0].readiness, BACKEND_WRITABLE, "%s: it is WRITABLE, nothing else", b->ops->name);
+    cr_assert_eq(out[0].readiness, BACKEND_WRITABLE, "%s: it is WRITABLE, nothing else",
+                 b->ops->name);
     b->ops->free(b);
     close(p[0]);
     close(p[1]);
 }
 
-REAL_BACKEND_TEST(hangup_reads_as_readable,
-     .description = "Q: When the writing side closes, does the reader see READABLE and then end-of-file?") {
+REAL_BACKEND_TEST(
+    hangup_reads_as_readable,
+    .description =
+        "Q: When the writing side closes, does the reader see READABLE and then end-of-file?") {
     for (int use_socket = 0; use_socket <= 1; use_socket++) {
         struct backend *b = open_backend(backend_case(*k));
         struct backend_ready out[4];
@@ -153,26 +160,30 @@ REAL_BACKEND_TEST(hangup_reads_as_readable,
             open_socketpair(p);
         else
             open_pipe(p);
-        cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), 0, "%s: watch succeeds", b->ops->name);
+        cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), 0, "%s: watch succeeds",
+                     b->ops->name);
         put_byte(p[1]);
         close(p[1]);
         int n = wait_ok(b, 0, out, 4);
         cr_assert_eq(n, 1, "%s/%s: a closed peer makes the reader ready", b->ops->name, kind);
-        cr_assert(out[0].readiness & BACKEND_READABLE,
-                  "%s/%s: a hang-up is reported as READABLE", b->ops->name, kind);
+        cr_assert(out[0].readiness & BACKEND_READABLE, "%s/%s: a hang-up is reported as READABLE",
+                  b->ops->name, kind);
         char buf[8];
-        cr_assert_eq(read(p[0], buf, sizeof buf), 1, "%s/%s: the reader first drains the byte left", b->ops->name, kind);
+        cr_assert_eq(read(p[0], buf, sizeof buf), 1, "%s/%s: the reader first drains the byte left",
+                     b->ops->name, kind);
         n = wait_ok(b, 0, out, 4);
         cr_assert(n == 1 && (out[0].readiness & BACKEND_READABLE),
                   "%s/%s: still READABLE once drained", b->ops->name, kind);
-        cr_assert_eq(read(p[0], buf, sizeof buf), 0, "%s/%s: then read() returns 0: end-of-file", b->ops->name, kind);
+        cr_assert_eq(read(p[0], buf, sizeof buf), 0, "%s/%s: then read() returns 0: end-of-file",
+                     b->ops->name, kind);
         b->ops->free(b);
         close(p[0]);
     }
 }
 
 REAL_BACKEND_TEST(writer_sees_peer_close,
-     .description = "Q: When the reading side closes, does a writer watching for WRITABLE wake and get the error from write()?") {
+                  .description = "Q: When the reading side closes, does a writer watching for "
+                                 "WRITABLE wake and get the error from write()?") {
     struct backend *b = open_backend(backend_case(*k));
     struct backend_ready out[4];
     int s[2];
@@ -198,7 +209,7 @@ REAL_BACKEND_TEST(writer_sees_peer_close,
 }
 
 REAL_BACKEND_TEST(unwatch_stops_reports,
-     .description = "Q: After unwatch, is a ready fd no longer reported?") {
+                  .description = "Q: After unwatch, is a ready fd no longer reported?") {
     struct backend *b = open_backend(backend_case(*k));
     struct backend_ready out[4];
     int p[2], q[2];
@@ -216,23 +227,29 @@ REAL_BACKEND_TEST(unwatch_stops_reports,
     cr_assert_eq(b->ops->unwatch(b, q[0]), 0, "%s: unwatch succeeds", b->ops->name);
     cr_assert_eq(wait_ok(b, 0, out, 4), 0, "%s: nothing watched, nothing reported", b->ops->name);
     b->ops->free(b);
-    close(p[0]); close(p[1]); close(q[0]); close(q[1]);
+    close(p[0]);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
 }
 
-REAL_BACKEND_TEST(modify_changes_interest,
-     .description = "Q: Does modify change which readiness is reported for a watched fd?") {
+REAL_BACKEND_TEST(
+    modify_changes_interest,
+    .description = "Q: Does modify change which readiness is reported for a watched fd?") {
     struct backend *b = open_backend(backend_case(*k));
     struct backend_ready out[4];
     int s[2];
     open_socketpair(s);
     cr_assert_eq(b->ops->watch(b, s[0], BACKEND_READABLE), 0, "watch");
     cr_assert_eq(wait_ok(b, 0, out, 4), 0, "%s: nothing to read: not ready", b->ops->name);
-    cr_assert_eq(b->ops->set_interest(b, s[0], BACKEND_WRITABLE), 0, "%s: set_interest succeeds", b->ops->name);
+    cr_assert_eq(b->ops->set_interest(b, s[0], BACKEND_WRITABLE), 0, "%s: set_interest succeeds",
+                 b->ops->name);
     int n = wait_ok(b, 0, out, 4);
     cr_assert(n == 1 && out[0].readiness == BACKEND_WRITABLE,
               "%s: after set_interest to WRITABLE the socket is reported writable", b->ops->name);
     put_byte(s[1]);
-    cr_assert_eq(b->ops->set_interest(b, s[0], BACKEND_READABLE | BACKEND_WRITABLE), 0, "set_interest");
+    cr_assert_eq(b->ops->set_interest(b, s[0], BACKEND_READABLE | BACKEND_WRITABLE), 0,
+                 "set_interest");
     n = wait_ok(b, 0, out, 4);
     cr_assert(n == 1 && out[0].readiness == (BACKEND_READABLE | BACKEND_WRITABLE),
               "%s: with both interests, both readinesses come in one event", b->ops->name);
@@ -245,23 +262,26 @@ REAL_BACKEND_TEST(modify_changes_interest,
     close(s[1]);
 }
 
-REAL_BACKEND_TEST(small_timeout_ends, .timeout = 20,
-     .description = "Q: With nothing ready, does a short wait end by itself with 0 events?") {
+REAL_BACKEND_TEST(
+    small_timeout_ends, .timeout = 20,
+    .description = "Q: With nothing ready, does a short wait end by itself with 0 events?") {
     struct backend *b = open_backend(backend_case(*k));
     struct backend_ready out[4];
     int p[2];
     open_pipe(p);
     cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), 0, "watch");
     /* 1.5 ms: not a whole number of ms or µs, so the conversion must round, not truncate. */
-    cr_assert_eq(wait_ok(b, 1500000, out, 4), 0, "%s: a timed-out wait returns 0 events", b->ops->name);
+    cr_assert_eq(wait_ok(b, 1500000, out, 4), 0, "%s: a timed-out wait returns 0 events",
+                 b->ops->name);
     cr_assert_eq(wait_ok(b, 1, out, 4), 0, "%s: a 1 ns wait returns 0 events", b->ops->name);
     b->ops->free(b);
     close(p[0]);
     close(p[1]);
 }
 
-REAL_BACKEND_TEST(more_ready_than_max,
-     .description = "Q: With more fds ready than max, are all of them reported across two waits?") {
+REAL_BACKEND_TEST(
+    more_ready_than_max,
+    .description = "Q: With more fds ready than max, are all of them reported across two waits?") {
     struct backend *b = open_backend(backend_case(*k));
     struct backend_ready out[2];
     int p[3][2];
@@ -297,7 +317,8 @@ static void count_alarm(int sig) {
 }
 
 REAL_BACKEND_TEST(eintr_is_retried, .timeout = 20,
-     .description = "Q: When a signal interrupts a wait, does the wait go on for the time left instead of failing?") {
+                  .description = "Q: When a signal interrupts a wait, does the wait go on for the "
+                                 "time left instead of failing?") {
     /* No SA_RESTART: poll and select then fail with EINTR, which the backend must absorb. */
     struct sigaction on_alarm = {.sa_handler = count_alarm}, old;
     sigemptyset(&on_alarm.sa_mask);
@@ -321,8 +342,10 @@ REAL_BACKEND_TEST(eintr_is_retried, .timeout = 20,
                  b->ops->name, n);
     cr_assert_geq(alarms_caught, 1, "%s: signals did arrive", b->ops->name);
     /* A lower bound only: a slow machine makes the wait longer, never shorter. */
-    cr_assert_geq(elapsed, timeout, "%s: the wait resumed after each signal and lasted its "
-                  "whole timeout (%lld ns)", b->ops->name, (long long)elapsed);
+    cr_assert_geq(elapsed, timeout,
+                  "%s: the wait resumed after each signal and lasted its "
+                  "whole timeout (%lld ns)",
+                  b->ops->name, (long long)elapsed);
     b->ops->free(b);
     close(p[0]);
     close(p[1]);
@@ -337,31 +360,43 @@ REAL_BACKEND_TEST(eintr_is_retried, .timeout = 20,
 /* ---- misuse ------------------------------------------------------------------------------- */
 
 EVERY_BACKEND_TEST(misuse_is_refused,
-     .description = "Q: Are a negative fd, a double watch, an unknown fd, bad interest and bad wait arguments refused with a reason?") {
+                   .description = "Q: Are a negative fd, a double watch, an unknown fd, bad "
+                                  "interest and bad wait arguments refused with a reason?") {
     const struct backend_ops *ops = backend_case(*k);
     struct backend *b = open_backend(ops);
     struct backend_ready out[4];
     int p[2];
     open_pipe(p);
-    cr_assert_eq(b->ops->watch(b, -1, BACKEND_READABLE), -EBADF, "%s: a negative fd is -EBADF", ops->name);
-    cr_assert(strstr(b->why, "negative") != NULL, "%s: why says the fd is negative: %s", ops->name, b->why);
-    cr_assert_eq(b->ops->set_interest(b, -1, BACKEND_READABLE), -EBADF, "%s: set_interest on a negative fd is -EBADF", ops->name);
+    cr_assert_eq(b->ops->watch(b, -1, BACKEND_READABLE), -EBADF, "%s: a negative fd is -EBADF",
+                 ops->name);
+    cr_assert(strstr(b->why, "negative") != NULL, "%s: why says the fd is negative: %s", ops->name,
+              b->why);
+    cr_assert_eq(b->ops->set_interest(b, -1, BACKEND_READABLE), -EBADF,
+                 "%s: set_interest on a negative fd is -EBADF", ops->name);
     cr_assert_eq(b->ops->watch(b, p[0], 0), -EINVAL, "%s: no interest is -EINVAL", ops->name);
-    cr_assert_eq(b->ops->watch(b, p[0], BACKEND_INVALID), -EINVAL, "%s: INVALID cannot be asked for", ops->name);
-    cr_assert_eq(b->ops->unwatch(b, p[0]), -ENOENT, "%s: unwatching an unknown fd is -ENOENT", ops->name);
+    cr_assert_eq(b->ops->watch(b, p[0], BACKEND_INVALID), -EINVAL,
+                 "%s: INVALID cannot be asked for", ops->name);
+    cr_assert_eq(b->ops->unwatch(b, p[0]), -ENOENT, "%s: unwatching an unknown fd is -ENOENT",
+                 ops->name);
     cr_assert(strstr(b->why, "not watched") != NULL, "%s: why says so: %s", ops->name, b->why);
-    cr_assert_eq(b->ops->set_interest(b, p[0], BACKEND_READABLE), -ENOENT, "%s: set_interest on an unknown fd is -ENOENT", ops->name);
+    cr_assert_eq(b->ops->set_interest(b, p[0], BACKEND_READABLE), -ENOENT,
+                 "%s: set_interest on an unknown fd is -ENOENT", ops->name);
     cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), 0, "%s: watch succeeds", ops->name);
-    cr_assert_eq(b->ops->watch(b, p[0], BACKEND_WRITABLE), -EEXIST, "%s: a double watch is -EEXIST", ops->name);
-    cr_assert(strstr(b->why, "already") != NULL, "%s: why says it is watched already: %s", ops->name, b->why);
-    cr_assert_eq(b->ops->set_interest(b, p[0], 0), -EINVAL, "%s: set_interest to no interest is -EINVAL", ops->name);
-    cr_assert_eq(b->ops->wait(b, -2, out, 4), -EINVAL, "%s: a timeout below -1 is -EINVAL", ops->name);
+    cr_assert_eq(b->ops->watch(b, p[0], BACKEND_WRITABLE), -EEXIST, "%s: a double watch is -EEXIST",
+                 ops->name);
+    cr_assert(strstr(b->why, "already") != NULL, "%s: why says it is watched already: %s",
+              ops->name, b->why);
+    cr_assert_eq(b->ops->set_interest(b, p[0], 0), -EINVAL,
+                 "%s: set_interest to no interest is -EINVAL", ops->name);
+    cr_assert_eq(b->ops->wait(b, -2, out, 4), -EINVAL, "%s: a timeout below -1 is -EINVAL",
+                 ops->name);
     cr_assert_eq(b->ops->wait(b, 0, out, 0), -EINVAL, "%s: max 0 is -EINVAL", ops->name);
     cr_assert_eq(b->ops->wait(b, 0, NULL, 4), -EINVAL, "%s: no output array is -EINVAL", ops->name);
     cr_assert_eq(b->ops->unwatch(b, p[0]), 0, "%s: unwatch succeeds", ops->name);
     cr_assert_eq(b->ops->unwatch(b, p[0]), -ENOENT, "%s: unwatching twice is -ENOENT", ops->name);
     cr_assert_eq(b->ops->wait(b, -1, out, 4), -EDEADLK,
-                 "%s: blocking forever with nothing that could wake it is -EDEADLK, not a hang", ops->name);
+                 "%s: blocking forever with nothing that could wake it is -EDEADLK, not a hang",
+                 ops->name);
     b->ops->free(b);
     close(p[0]);
     close(p[1]);
@@ -387,22 +422,28 @@ static int dup_onto_1500(int fd) {
 }
 
 Test(backends, select_refuses_fd_setsize,
-     .description = "Q: Does select refuse an fd >= FD_SETSIZE with -ERANGE and a reason, touching no fd_set?") {
+     .description = "Q: Does select refuse an fd >= FD_SETSIZE with -ERANGE and a reason, touching "
+                    "no fd_set?") {
     int p[2];
     open_pipe(p);
     int big = dup_onto_1500(p[0]); /* the refusal never looks at the fd, so a bare number will do */
     int fd = big >= 0 ? big : 1500;
     struct backend *b = open_backend(&backend_select);
     struct backend_ready out[4];
-    cr_assert_eq(b->ops->watch(b, fd, BACKEND_READABLE), -ERANGE, "select refuses fd %d with -ERANGE", fd);
+    cr_assert_eq(b->ops->watch(b, fd, BACKEND_READABLE), -ERANGE,
+                 "select refuses fd %d with -ERANGE", fd);
     cr_assert(strstr(b->why, "FD_SETSIZE") != NULL && strstr(b->why, "1500") != NULL,
               "why names the fd and FD_SETSIZE: %s", b->why);
-    cr_assert_eq(b->ops->watch(b, FD_SETSIZE, BACKEND_READABLE), -ERANGE, "FD_SETSIZE itself is one too many");
-    cr_assert_eq(b->ops->set_interest(b, fd, BACKEND_READABLE), -ENOENT, "set_interest on fd %d: it is not watched", fd);
+    cr_assert_eq(b->ops->watch(b, FD_SETSIZE, BACKEND_READABLE), -ERANGE,
+                 "FD_SETSIZE itself is one too many");
+    cr_assert_eq(b->ops->set_interest(b, fd, BACKEND_READABLE), -ENOENT,
+                 "set_interest on fd %d: it is not watched", fd);
     cr_assert_eq(b->ops->unwatch(b, fd), -ENOENT, "unwatch of fd %d: it is not watched", fd);
-    cr_assert_eq(b->ops->watch(b, FD_SETSIZE - 1, BACKEND_READABLE), 0, "FD_SETSIZE - 1 is the last fd select can watch");
+    cr_assert_eq(b->ops->watch(b, FD_SETSIZE - 1, BACKEND_READABLE), 0,
+                 "FD_SETSIZE - 1 is the last fd select can watch");
     cr_assert_eq(b->ops->unwatch(b, FD_SETSIZE - 1), 0, "and it unwatches");
-    cr_assert_eq(b->ops->wait(b, 0, out, 4), 0, "the refused fd was never added: nothing to report");
+    cr_assert_eq(b->ops->wait(b, 0, out, 4), 0,
+                 "the refused fd was never added: nothing to report");
     b->ops->free(b);
     if (big >= 0)
         close(big);
@@ -434,8 +475,10 @@ Test(backends, poll_accepts_fd_1500,
     close(p[1]);
 }
 
-Test(backends, poll_reports_closed_fd, .timeout = 20,
-     .description = "Q: When a watched fd is closed, does poll report it INVALID at once instead of hanging?") {
+Test(
+    backends, poll_reports_closed_fd, .timeout = 20,
+    .description =
+        "Q: When a watched fd is closed, does poll report it INVALID at once instead of hanging?") {
     struct backend *b = open_backend(&backend_poll);
     struct backend_ready out[4];
     int p[2];
@@ -451,7 +494,8 @@ Test(backends, poll_reports_closed_fd, .timeout = 20,
 }
 
 Test(backends, select_names_closed_fd, .timeout = 20,
-     .description = "Q: When a watched fd is closed, does select fail whole with -EBADF and name the fd?") {
+     .description =
+         "Q: When a watched fd is closed, does select fail whole with -EBADF and name the fd?") {
     struct backend *b = open_backend(&backend_select);
     struct backend_ready out[4];
     int p[2], q[2];
@@ -475,7 +519,9 @@ Test(backends, select_names_closed_fd, .timeout = 20,
 
 #ifdef __linux__
 Test(backends, epoll_ignores_stale_registration, .timeout = 20,
-     .description = "Q: When a watched fd is closed without unwatch while a dup keeps its file open, and its number comes back as another file, does epoll still report only the new file?") {
+     .description =
+         "Q: When a watched fd is closed without unwatch while a dup keeps its file open, and its "
+         "number comes back as another file, does epoll still report only the new file?") {
     struct backend *b = open_backend(&backend_epoll);
     struct backend_ready out[4];
     int old[2], fresh[2];
@@ -483,8 +529,8 @@ Test(backends, epoll_ignores_stale_registration, .timeout = 20,
     cr_assert_eq(b->ops->watch(b, old[0], BACKEND_READABLE), 0, "watch the old pipe");
     int keep = dup(old[0]); /* keeps the old file open: the kernel keeps its registration */
     int number = old[0];
-    close(old[0]);         /* the mistake: closed while watched */
-    put_byte(old[1]);      /* the old file is readable, and its registration says "fd number" */
+    close(old[0]);    /* the mistake: closed while watched */
+    put_byte(old[1]); /* the old file is readable, and its registration says "fd number" */
     cr_assert_eq(b->ops->unwatch(b, number), 0, "unwatch after close still forgets the fd");
     open_pipe(fresh);
     cr_assert_eq(fresh[0], number, "the lowest free number comes back: fd %d", number);
@@ -512,7 +558,8 @@ Test(backends, epoll_ignores_stale_registration, .timeout = 20,
 }
 
 Test(backends, epoll_closed_fd_is_invalid, .timeout = 20,
-     .description = "Q: epoll silently forgets a closed fd: does the backend refuse a change of interest on it and then report it INVALID?") {
+     .description = "Q: epoll silently forgets a closed fd: does the backend refuse a change of "
+                    "interest on it and then report it INVALID?") {
     struct backend *b = open_backend(&backend_epoll);
     struct backend_ready out[4];
     int p[2];
@@ -534,11 +581,13 @@ Test(backends, epoll_closed_fd_is_invalid, .timeout = 20,
 }
 
 Test(backends, epoll_refuses_regular_file,
-     .description = "Q: Does epoll refuse a regular file (always ready) with a reason, leaving nothing watched?") {
+     .description = "Q: Does epoll refuse a regular file (always ready) with a reason, leaving "
+                    "nothing watched?") {
     struct backend *b = open_backend(&backend_epoll);
     FILE *tmp = tmpfile();
     cr_assert_not_null(tmp, "tmpfile");
-    cr_assert_eq(b->ops->watch(b, fileno(tmp), BACKEND_READABLE), -EPERM, "a regular file is -EPERM");
+    cr_assert_eq(b->ops->watch(b, fileno(tmp), BACKEND_READABLE), -EPERM,
+                 "a regular file is -EPERM");
     cr_assert(strstr(b->why, "regular file") != NULL, "why says so: %s", b->why);
     cr_assert_eq(b->ops->unwatch(b, fileno(tmp)), -ENOENT, "and it is not watched");
     fclose(tmp);
@@ -546,7 +595,8 @@ Test(backends, epoll_refuses_regular_file,
 }
 
 Test(backends, epoll_edge_reports_once,
-     .description = "Q: Does the edge-triggered epoll report a readiness once, and again only when a new byte arrives or the interest changes?") {
+     .description = "Q: Does the edge-triggered epoll report a readiness once, and again only when "
+                    "a new byte arrives or the interest changes?") {
     struct backend *b = open_backend(&backend_epoll_edge);
     struct backend_ready out[4];
     int p[2];
@@ -558,7 +608,8 @@ Test(backends, epoll_edge_reports_once,
     put_byte(p[1]);
     cr_assert_eq(wait_ok(b, 0, out, 4), 1, "a new arrival is a new edge");
     cr_assert_eq(b->ops->set_interest(b, p[0], BACKEND_READABLE), 0, "set_interest (MOD)");
-    cr_assert_eq(wait_ok(b, 0, out, 4), 1, "a change of interest re-arms: what is there is reported");
+    cr_assert_eq(wait_ok(b, 0, out, 4), 1,
+                 "a change of interest re-arms: what is there is reported");
     b->ops->free(b);
     close(p[0]);
     close(p[1]);
@@ -569,8 +620,8 @@ Test(backends, epoll_edge_reports_once,
 
 struct counting_alloc {
     struct sched_alloc hook;
-    int live;  /* blocks allocated and not yet freed */
-    int fail;  /* when set, every allocation or growth fails */
+    int live; /* blocks allocated and not yet freed */
+    int fail; /* when set, every allocation or growth fails */
 };
 
 static void *counting_resize(void *ctx, void *ptr, size_t size) {
@@ -588,15 +639,16 @@ static void *counting_resize(void *ctx, void *ptr, size_t size) {
 }
 
 EVERY_BACKEND_TEST(arrays_use_the_allocator,
-     .description = "Q: Does every backend grow its arrays through the loop's allocator, and survive its -ENOMEM?") {
+                   .description = "Q: Does every backend grow its arrays through the loop's "
+                                  "allocator, and survive its -ENOMEM?") {
     const struct backend_ops *ops = backend_case(*k);
     struct counting_alloc c = {{counting_resize, NULL}, 0, 0};
     c.hook.ctx = &c;
     struct backend *b = NULL;
     c.fail = 1;
-    cr_assert_eq(ops->new(&b, &c.hook), -ENOMEM, "%s: new reports -ENOMEM", ops->name);
+    cr_assert_eq(ops->new (&b, &c.hook), -ENOMEM, "%s: new reports -ENOMEM", ops->name);
     c.fail = 0;
-    cr_assert_eq(ops->new(&b, &c.hook), 0, "%s: new", ops->name);
+    cr_assert_eq(ops->new (&b, &c.hook), 0, "%s: new", ops->name);
     cr_assert_geq(c.live, 1, "%s: its state comes from the allocator", ops->name);
     int p[2];
     open_pipe(p);
@@ -605,7 +657,8 @@ EVERY_BACKEND_TEST(arrays_use_the_allocator,
         cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), -ENOMEM,
                      "%s: a watch that cannot grow its arrays is -ENOMEM", ops->name);
         c.fail = 0;
-        cr_assert_eq(b->ops->unwatch(b, p[0]), -ENOENT, "%s: and left nothing half-watched", ops->name);
+        cr_assert_eq(b->ops->unwatch(b, p[0]), -ENOENT, "%s: and left nothing half-watched",
+                     ops->name);
     }
     cr_assert_eq(b->ops->watch(b, p[0], BACKEND_READABLE), 0, "%s: watch", ops->name);
     int live = c.live;
@@ -641,7 +694,8 @@ Test(backends, dumps_show_state,
     b->ops->watch(b, p[1], BACKEND_WRITABLE);
     char *text = dump_to_string(b), expect[64];
     snprintf(expect, sizeof expect, "max fd %d", p[0] > p[1] ? p[0] : p[1]);
-    cr_assert(strstr(text, expect) != NULL, "select's dump gives the max fd (%s):\n%s", expect, text);
+    cr_assert(strstr(text, expect) != NULL, "select's dump gives the max fd (%s):\n%s", expect,
+              text);
     snprintf(expect, sizeof expect, "fd %4d  r-", p[0]);
     cr_assert(strstr(text, expect) != NULL, "and each fd's r/w bits (%s):\n%s", expect, text);
     free(text);
@@ -652,7 +706,8 @@ Test(backends, dumps_show_state,
     wait_ok(b, 0, out, 4);
     text = dump_to_string(b);
     snprintf(expect, sizeof expect, "[0] fd %4d  events POLLIN  revents POLLIN", p[0]);
-    cr_assert(strstr(text, expect) != NULL, "poll's dump lists the pollfd array (%s):\n%s", expect, text);
+    cr_assert(strstr(text, expect) != NULL, "poll's dump lists the pollfd array (%s):\n%s", expect,
+              text);
     free(text);
     b->ops->free(b);
 
@@ -671,7 +726,8 @@ Test(backends, dumps_show_state,
 }
 
 Test(backends, names_and_units,
-     .description = "Q: Is each backend found by its name, and is a timeout rounded up to its units?") {
+     .description =
+         "Q: Is each backend found by its name, and is a timeout rounded up to its units?") {
     cr_assert_eq(backend_by_name("select"), &backend_select, "\"select\" finds select");
     cr_assert_eq(backend_by_name("poll"), &backend_poll, "\"poll\" finds poll");
     cr_assert_eq(backend_by_name("script"), &backend_script, "\"script\" finds the script");
@@ -698,20 +754,23 @@ Test(backends, names_and_units,
 /* ---- the script --------------------------------------------------------------------------- */
 
 Test(backends, script_answers_in_order,
-     .description = "Q: Does the script backend return its answers in order and record every timeout?") {
+     .description =
+         "Q: Does the script backend return its answers in order and record every timeout?") {
     struct backend *b = open_backend(&backend_script);
     struct backend_ready out[4];
     struct backend_ready first[] = {{3, BACKEND_READABLE}, {9000, BACKEND_WRITABLE}};
     struct backend_ready second[] = {{5, BACKEND_INVALID}};
     cr_assert_eq(backend_script_add(b, first, 2), 0, "add");
-    cr_assert_eq(backend_script_add(b, NULL, 0), 0, "an empty answer: a wait where nothing is ready");
+    cr_assert_eq(backend_script_add(b, NULL, 0), 0,
+                 "an empty answer: a wait where nothing is ready");
     cr_assert_eq(backend_script_add(b, second, 1), 0, "add");
     int n = wait_ok(b, 5000000, out, 4);
     cr_assert(n == 2 && out[0].fd == 3 && out[0].readiness == BACKEND_READABLE && out[1].fd == 9000,
               "the first wait gets the first answer, even for fds nobody watches");
     cr_assert_eq(wait_ok(b, 0, out, 4), 0, "the second gets the empty answer");
     n = wait_ok(b, -1, out, 4);
-    cr_assert(n == 1 && out[0].fd == 5 && out[0].readiness == BACKEND_INVALID, "the third gets the third");
+    cr_assert(n == 1 && out[0].fd == 5 && out[0].readiness == BACKEND_INVALID,
+              "the third gets the third");
     cr_assert_eq(wait_ok(b, 7, out, 4), 0, "with no answer left, a finite wait gets 0 events");
     cr_assert_eq(b->ops->wait(b, -1, out, 4), -EDEADLK,
                  "with no answer left, blocking forever is -EDEADLK: nothing could ever wake it");
@@ -725,17 +784,20 @@ Test(backends, script_answers_in_order,
 }
 
 Test(backends, script_splits_long_answer,
-     .description = "Q: Is a scripted answer longer than max returned over several waits, in order?") {
+     .description =
+         "Q: Is a scripted answer longer than max returned over several waits, in order?") {
     struct backend *b = open_backend(&backend_script);
     struct backend_ready out[2];
-    struct backend_ready answer[] = {{1, BACKEND_READABLE}, {2, BACKEND_READABLE}, {3, BACKEND_WRITABLE}};
+    struct backend_ready answer[] = {
+        {1, BACKEND_READABLE}, {2, BACKEND_READABLE}, {3, BACKEND_WRITABLE}};
     struct backend_ready next = {4, BACKEND_READABLE};
     backend_script_add(b, answer, 3);
     backend_script_add(b, &next, 1);
     int n = wait_ok(b, 0, out, 2);
     cr_assert(n == 2 && out[0].fd == 1 && out[1].fd == 2, "the first wait gets max = 2 of the 3");
     n = wait_ok(b, 0, out, 2);
-    cr_assert(n == 1 && out[0].fd == 3, "the second gets the rest of that answer, not the next one");
+    cr_assert(n == 1 && out[0].fd == 3,
+              "the second gets the rest of that answer, not the next one");
     n = wait_ok(b, 0, out, 2);
     cr_assert(n == 1 && out[0].fd == 4, "the third gets the next answer");
     b->ops->free(b);
@@ -748,13 +810,15 @@ Test(backends, script_misuse,
     cr_assert_eq(backend_script_add(b, &ev, -1), -EINVAL, "a negative count is -EINVAL");
     cr_assert_eq(backend_script_add(b, NULL, 1), -EINVAL, "events without an array is -EINVAL");
     cr_assert_eq(b->ops->watch(b, 5000, BACKEND_READABLE), 0, "fd 5000 need not be open");
-    cr_assert_eq(b->ops->set_interest(b, 5000, BACKEND_WRITABLE), 0, "set_interest on a watched fd");
+    cr_assert_eq(b->ops->set_interest(b, 5000, BACKEND_WRITABLE), 0,
+                 "set_interest on a watched fd");
     cr_assert_eq(b->ops->unwatch(b, 5000), 0, "unwatch of a watched fd");
     const int64_t *t;
     cr_assert_eq(backend_script_timeouts(b, &t), 0, "no wait yet, no timeout recorded");
     b->ops->free(b);
     struct backend *poll_b = open_backend(&backend_poll);
-    cr_assert_eq(backend_script_add(poll_b, &ev, 1), -EINVAL, "queueing answers on poll is -EINVAL");
+    cr_assert_eq(backend_script_add(poll_b, &ev, 1), -EINVAL,
+                 "queueing answers on poll is -EINVAL");
     cr_assert_eq(backend_script_timeouts(poll_b, &t), -EINVAL, "poll records no timeouts: -EINVAL");
     poll_b->ops->free(poll_b);
 }

@@ -138,7 +138,8 @@ static void cancel_at(enum await_kind kind, const char *what) {
                   waitq_empty(&w.queue.getters) && waitq_empty(&w.queue.putters),
               "the victim left every wait queue");
     if (kind == AWAIT_SHIELD)
-        cr_assert(waitq_empty(&w.joined.task.joiners), "the victim left the shielded task's joiners");
+        cr_assert(waitq_empty(&w.joined.task.joiners),
+                  "the victim left the shielded task's joiners");
     if (kind == AWAIT_SLEEP)
         cr_assert_eq(loop_timer_count(w.loop), 0, "the sleep's timer was disarmed");
     if (kind == AWAIT_LOCK)
@@ -171,10 +172,9 @@ Test(cancel, at_fd,
      .description = "Q: does a cancel end an fd wait with -ECANCELED and unwatch the fd?") {
     cancel_at(AWAIT_FD, "fd readable");
 }
-Test(
-    cancel, at_shield,
-    .description = "Q: does a cancel end a shielded join with -ECANCELED and leave the joined "
-                   "task alone?") {
+Test(cancel, at_shield,
+     .description = "Q: does a cancel end a shielded join with -ECANCELED and leave the joined "
+                    "task alone?") {
     cancel_at(AWAIT_SHIELD, "join"); /* TASK_JOIN passes the cancel down: join_cancel_test.c */
 }
 Test(cancel, at_lock,

@@ -22,9 +22,9 @@ struct blocky {
     struct loop_timeout budget;
     int64_t budget_ns, step_ns, after_ns;
     int steps, i, done_steps;
-    int cut_by;   /* the first non-zero await result in the block */
-    int exit;     /* loop_timeout_exit's answer */
-    int after;    /* the result of the sleep after the block */
+    int cut_by; /* the first non-zero await result in the block */
+    int exit;   /* loop_timeout_exit's answer */
+    int after;  /* the result of the sleep after the block */
     int64_t exit_at, end_at;
     int cleanup_exit;
     int cleanups;
@@ -53,11 +53,11 @@ static enum coro_status blocky_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-static struct loop *start(struct loop_clock *clock, struct blocky *b, int64_t budget_ns,
-                          int steps, int64_t step_ns) {
+static struct loop *start(struct loop_clock *clock, struct blocky *b, int64_t budget_ns, int steps,
+                          int64_t step_ns) {
     struct loop *loop = test_virtual_loop(clock, NULL);
-    *b = (struct blocky){.budget_ns = budget_ns, .steps = steps, .step_ns = step_ns,
-                         .after_ns = 10 * MS};
+    *b = (struct blocky){
+        .budget_ns = budget_ns, .steps = steps, .step_ns = step_ns, .after_ns = 10 * MS};
     cr_assert_eq(loop_spawn(loop, &b->task, blocky_step, "blocky", NULL), 0);
     return loop;
 }
@@ -223,12 +223,12 @@ Test(loop_timeout, gather_in_the_block_cancels_its_members,
     cr_assert_eq(loop_spawn(loop, &g.task, gatherer_step, "gatherer", NULL), 0);
     struct test_sleeper m[2];
     m[0] = (struct test_sleeper){.ns = 10 * MS};
-    m[1] = (struct test_sleeper){.ns = 50 * MS, .catches = true, .linger_ns = 5 * MS,
-                                 .fail_with = -ECANCELED};
-    cr_assert_eq(task_set_spawn(&set, loop_sched(loop), &m[0].task, test_sleeper_step, "m0",
-                                NULL), 0);
-    cr_assert_eq(task_set_spawn(&set, loop_sched(loop), &m[1].task, test_sleeper_step, "m1",
-                                NULL), 0);
+    m[1] = (struct test_sleeper){
+        .ns = 50 * MS, .catches = true, .linger_ns = 5 * MS, .fail_with = -ECANCELED};
+    cr_assert_eq(task_set_spawn(&set, loop_sched(loop), &m[0].task, test_sleeper_step, "m0", NULL),
+                 0);
+    cr_assert_eq(task_set_spawn(&set, loop_sched(loop), &m[1].task, test_sleeper_step, "m1", NULL),
+                 0);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(g.result, -ETIMEDOUT, "the gather reports the deadline (got %d)", g.result);
     cr_assert_eq(g.exit, -ETIMEDOUT, "and so does the scope");

@@ -49,8 +49,8 @@ static void crowd_under_refusal(const struct policy_ops *policy) {
     test_alloc_init(&alloc, 0);
     /* poll, not the script backend, which logs every wait's timeout in a growing array */
     struct loop *loop = test_virtual_loop(
-        &clock, &(struct loop_config){
-                    .backend = &backend_poll, .policy = policy, .alloc = &alloc.base});
+        &clock,
+        &(struct loop_config){.backend = &backend_poll, .policy = policy, .alloc = &alloc.base});
     static struct crowd_member crowd[CROWD];
     memset(crowd, 0, sizeof crowd);
     /* Registered one at a time, each going to sleep before the next: the ready queue never
@@ -80,8 +80,10 @@ static void crowd_under_refusal(const struct policy_ops *policy) {
                          policy->name);
     }
     if (policy->reserve) {
-        cr_assert_eq(spawn_err, -ENOMEM, "%s: with the allocator refusing, a spawn is "
-                                         "eventually refused with -ENOMEM", policy->name);
+        cr_assert_eq(spawn_err, -ENOMEM,
+                     "%s: with the allocator refusing, a spawn is "
+                     "eventually refused with -ENOMEM",
+                     policy->name);
         cr_assert(strstr(loop_last_error(loop), "out of memory"),
                   "%s: the error says out of memory: \"%s\"", policy->name, loop_last_error(loop));
     }
@@ -106,8 +108,7 @@ static void crowd_under_refusal(const struct policy_ops *policy) {
     struct test_sleeper after;
     test_spawn_sleeper(loop, &after, "after", 1000, 0);
     cr_assert_eq(loop_run(loop), 0);
-    cr_assert_eq(after.task.state, TASK_DONE, "%s: a task spawned afterwards runs",
-                 policy->name);
+    cr_assert_eq(after.task.state, TASK_DONE, "%s: a task spawned afterwards runs", policy->name);
     loop_free(loop);
 }
 
@@ -139,8 +140,10 @@ Test(misuse_alloc, call_soon_refused_clearly,
         queued += err == 0;
     }
     cr_assert_eq(err, -ENOMEM, "once the heap must grow, loop_call_soon is -ENOMEM");
-    cr_assert(strstr(loop_last_error(loop), "out of memory"), "the error says out of memory: "
-              "\"%s\"", loop_last_error(loop));
+    cr_assert(strstr(loop_last_error(loop), "out of memory"),
+              "the error says out of memory: "
+              "\"%s\"",
+              loop_last_error(loop));
     cr_assert_eq(loop_ready_count(loop), (size_t)queued, "the ones accepted are all queued");
     alloc.refuse = false;
     cr_assert_eq(loop_run(loop), 0);

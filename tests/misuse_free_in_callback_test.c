@@ -101,8 +101,8 @@ static void free_in_callback(const struct policy_ops *policy, bool hooks) {
     the_world = &w;
     struct loop_config config = {.policy = policy};
     if (hooks)
-        config.hooks = (struct loop_hooks){
-            .ctx = &w.seen, .before_run = before_run, .after_run = after_run};
+        config.hooks =
+            (struct loop_hooks){.ctx = &w.seen, .before_run = before_run, .after_run = after_run};
     w.loop = test_virtual_loop(&w.clock, &config);
 
     struct loop_timer *t = malloc(sizeof *t);
@@ -130,8 +130,7 @@ static void free_in_callback(const struct policy_ops *policy, bool hooks) {
                   hooks ? " with hooks" : "", i);
         free(w.blocks[i]);
     }
-    cr_assert(!w.seen.handed_freed, "%s: after_run was never handed a freed handle",
-              policy->name);
+    cr_assert(!w.seen.handed_freed, "%s: after_run was never handed a freed handle", policy->name);
     if (hooks)
         cr_assert_gt(w.seen.after_runs, 0, "%s: after_run ran", policy->name);
     cr_assert_eq(other.task.state, TASK_DONE, "%s: the other task ran to its end", policy->name);
@@ -151,7 +150,8 @@ Test(misuse_free_in_callback, every_policy_with_hooks,
         free_in_callback(policy_by_index(i), true);
 }
 
-/* ---- a stream freed in its on_close, which loop/net/stream.h explicitly allows ---------------- */
+/* ---- a stream freed in its on_close, which loop/net/stream.h explicitly allows ----------------
+ */
 
 static void ignore_data(struct stream *st, const char *data, size_t len) {
     (void)st, (void)data, (void)len;

@@ -26,8 +26,9 @@ static void count_fire(struct loop_timer *t) {
     fired++;
 }
 
-Test(misuse_handles, timer_without_init, .description = "Q: what does starting or stopping a "
-                                                        "timer that was never initialised do?") {
+Test(misuse_handles, timer_without_init,
+     .description = "Q: what does starting or stopping a "
+                    "timer that was never initialised do?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct loop_timer good, never = {0};
@@ -50,8 +51,9 @@ static void on_ready(struct loop_watcher *w, unsigned ready) {
     loop_unwatch(w->loop, w);
 }
 
-Test(misuse_handles, watcher_without_init, .description = "Q: what does watching an fd with a "
-                                                          "watcher never initialised do?") {
+Test(misuse_handles, watcher_without_init,
+     .description = "Q: what does watching an fd with a "
+                    "watcher never initialised do?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct loop_watcher never = {0};
@@ -71,8 +73,9 @@ Test(misuse_handles, watcher_without_init, .description = "Q: what does watching
     loop_free(loop);
 }
 
-Test(misuse_handles, timer_on_two_loops, .description = "Q: what does starting a timer on loop B "
-                                                        "while it is armed on loop A do?") {
+Test(misuse_handles, timer_on_two_loops,
+     .description = "Q: what does starting a timer on loop B "
+                    "while it is armed on loop A do?") {
     struct loop_clock ca, cb;
     struct loop *a = test_virtual_loop(&ca, NULL), *b = test_virtual_loop(&cb, NULL);
     struct loop_timer t, other;
@@ -108,8 +111,9 @@ static enum coro_status respawn_self_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(misuse_handles, spawn_live_task, .description = "Q: what does spawning a task that is still "
-                                                     "queued, sleeping or running do?") {
+Test(misuse_handles, spawn_live_task,
+     .description = "Q: what does spawning a task that is still "
+                    "queued, sleeping or running do?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct test_sleeper queued, sleeping, other;
@@ -151,8 +155,9 @@ static enum coro_status join_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(misuse_handles, join_never_spawned, .description = "Q: what does joining or cancelling a task "
-                                                        "that was never spawned do?") {
+Test(misuse_handles, join_never_spawned,
+     .description = "Q: what does joining or cancelling a task "
+                    "that was never spawned do?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct task never = {0};

@@ -56,7 +56,8 @@ Test(net, accept_without_clients,
     uint16_t port;
     int fd = listener(&port);
     int conn = 7;
-    cr_assert_eq(net_accept(fd, &conn), -EAGAIN, "-EAGAIN: the normal end of an accept loop, "
+    cr_assert_eq(net_accept(fd, &conn), -EAGAIN,
+                 "-EAGAIN: the normal end of an accept loop, "
                  "not a failure, and it did not block");
     cr_assert_eq(conn, -1, "no fd was handed out");
     close(fd);
@@ -72,7 +73,7 @@ Test(net, connect_then_accept,
     int server;
     cr_assert_eq(net_accept(lfd, &server), 0, "the waiting connection is accepted");
     cr_assert(is_nonblocking(server), "the accepted socket is non-blocking (Linux does not "
-              "inherit O_NONBLOCK from the listener)");
+                                      "inherit O_NONBLOCK from the listener)");
     cr_assert_eq(net_send(client, "hey", 3), 3, "the client sends");
     char buf[4];
     struct pollfd p = {.fd = server, .events = POLLIN};
@@ -214,8 +215,10 @@ static void run_and_raise(int signo, bool close_in_callback) {
     loop_timer_init(&st.raise_timer, "raise");
     cr_assert_eq(loop_timer_start(st.loop, &st.raise_timer, 1000000, raise_now, &st), 0, "timer");
     cr_assert_eq(loop_run(st.loop), 0, "loop_run returns cleanly");
-    cr_assert_eq(st.seen, signo, "the callback saw signal %d, and its loop_stop ended the run "
-                 "(else loop_run would still be blocked on the idle pipe)", signo);
+    cr_assert_eq(st.seen, signo,
+                 "the callback saw signal %d, and its loop_stop ended the run "
+                 "(else loop_run would still be blocked on the idle pipe)",
+                 signo);
     cr_assert_eq(st.sig.received, 1, "exactly one signal byte was read");
     if (!close_in_callback)
         cr_assert_eq(loop_signal_close(&st.sig), 0, "loop_signal_close");

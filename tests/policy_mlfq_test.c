@@ -35,8 +35,9 @@ static struct runnable *run_one(struct readyq *q, int64_t *now, int64_t ran, boo
 TestSuite(policy_mlfq, .description = "Does MLFQ keep short, interactive work on top and sink "
                                       "CPU-bound work, without starving anyone?");
 
-Test(policy_mlfq, default_constants, .description = "Q: what are MLFQ's levels, allotments and "
-                                                    "boost period out of the box?") {
+Test(policy_mlfq, default_constants,
+     .description = "Q: what are MLFQ's levels, allotments and "
+                    "boost period out of the box?") {
     struct readyq q;
     open_mlfq(&q);
     struct policy_mlfq_config c;
@@ -49,8 +50,9 @@ Test(policy_mlfq, default_constants, .description = "Q: what are MLFQ's levels, 
     readyq_free(&q);
 }
 
-Test(policy_mlfq, higher_level_first, .description = "Q: does new work enter at the top and run "
-                                                     "before work that has sunk (rules 1, 3)?") {
+Test(policy_mlfq, higher_level_first,
+     .description = "Q: does new work enter at the top and run "
+                    "before work that has sunk (rules 1, 3)?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -62,13 +64,15 @@ Test(policy_mlfq, higher_level_first, .description = "Q: does new work enter at 
     runnable_init(&fresh, nothing, NULL, "fresh");
     cr_assert_eq(fresh.level, 0, "new work starts at level 0, the top");
     readyq_push(&q, &fresh, now);
-    cr_assert_eq(readyq_pop(&q, now), &fresh, "fresh runs first although it was pushed after the "
-                                              "hog: a higher level always runs first");
+    cr_assert_eq(readyq_pop(&q, now), &fresh,
+                 "fresh runs first although it was pushed after the "
+                 "hog: a higher level always runs first");
     readyq_free(&q);
 }
 
-Test(policy_mlfq, round_robin_within_a_level, .description = "Q: do runnables on one level take "
-                                                             "turns (rule 2)?") {
+Test(policy_mlfq, round_robin_within_a_level,
+     .description = "Q: do runnables on one level take "
+                    "turns (rule 2)?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -83,9 +87,10 @@ Test(policy_mlfq, round_robin_within_a_level, .description = "Q: do runnables on
     readyq_free(&q);
 }
 
-Test(policy_mlfq, allotment_however_spent, .description = "Q: does a runnable that gives up the "
-                                                          "CPU early, many times, still sink "
-                                                          "once it used its allotment (rule 4)?") {
+Test(policy_mlfq, allotment_however_spent,
+     .description = "Q: does a runnable that gives up the "
+                    "CPU early, many times, still sink "
+                    "once it used its allotment (rule 4)?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -98,22 +103,25 @@ Test(policy_mlfq, allotment_however_spent, .description = "Q: does a runnable th
         if (i < 10)
             cr_assert_eq(gamer.level, 0, "after %d ms of CPU in short runs it is still on top", i);
     }
-    cr_assert_eq(gamer.level, 1, "its 10th 1 ms run uses up the 10 ms allotment: level 1, "
-                                 "however many times it gave up the CPU");
+    cr_assert_eq(gamer.level, 1,
+                 "its 10th 1 ms run uses up the 10 ms allotment: level 1, "
+                 "however many times it gave up the CPU");
     cr_assert_eq(gamer.used_ns, 0, "and it starts its new level with nothing used");
     for (int i = 0; i < 6; i++) { /* 20 ms at level 1, then 40 ms at the bottom */
         readyq_push(&q, &gamer, now);
         run_one(&q, &now, 10 * MS, true);
     }
     cr_assert_eq(gamer.level, 2, "after 20 ms more it is at the bottom, level 2");
-    cr_assert_eq(gamer.used_ns, 0, "where a used-up allotment starts over: there is no lower "
-                                   "level to go to");
+    cr_assert_eq(gamer.used_ns, 0,
+                 "where a used-up allotment starts over: there is no lower "
+                 "level to go to");
     readyq_free(&q);
 }
 
-Test(policy_mlfq, demoted_while_queued, .description = "Q: when a runnable re-queued itself "
-                                                       "during its run, does its charge still "
-                                                       "move it down a level?") {
+Test(policy_mlfq, demoted_while_queued,
+     .description = "Q: when a runnable re-queued itself "
+                    "during its run, does its charge still "
+                    "move it down a level?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -129,9 +137,10 @@ Test(policy_mlfq, demoted_while_queued, .description = "Q: when a runnable re-qu
     readyq_free(&q);
 }
 
-Test(policy_mlfq, boost_lifts_everyone, .description = "Q: after a boost period, is every "
-                                                       "queued runnable back at the top, lower "
-                                                       "levels behind in their order (rule 5)?") {
+Test(policy_mlfq, boost_lifts_everyone,
+     .description = "Q: after a boost period, is every "
+                    "queued runnable back at the top, lower "
+                    "levels behind in their order (rule 5)?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -156,9 +165,10 @@ Test(policy_mlfq, boost_lifts_everyone, .description = "Q: after a boost period,
     readyq_free(&q);
 }
 
-Test(policy_mlfq, boost_reaches_the_waiting, .description = "Q: is a runnable that was waiting "
-                                                            "during a boost lifted too, when it "
-                                                            "comes back?") {
+Test(policy_mlfq, boost_reaches_the_waiting,
+     .description = "Q: is a runnable that was waiting "
+                    "during a boost lifted too, when it "
+                    "comes back?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -176,9 +186,10 @@ Test(policy_mlfq, boost_reaches_the_waiting, .description = "Q: is a runnable th
     readyq_free(&q);
 }
 
-Test(policy_mlfq, boost_rescues_the_starving, .description = "Q: does the boost rescue a "
-                                                             "runnable starving at the bottom "
-                                                             "under a stream of top-level work?") {
+Test(policy_mlfq, boost_rescues_the_starving,
+     .description = "Q: does the boost rescue a "
+                    "runnable starving at the bottom "
+                    "under a stream of top-level work?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -199,14 +210,16 @@ Test(policy_mlfq, boost_rescues_the_starving, .description = "Q: does the boost 
     }
     now = boost_due;
     run_one(&q, &now, 0, false);
-    cr_assert_eq(run_one(&q, &now, 0, false), &starving, "right after the boost it runs: the "
+    cr_assert_eq(run_one(&q, &now, 0, false), &starving,
+                 "right after the boost it runs: the "
                  "boost put it back on top, behind the one already there");
     readyq_free(&q);
 }
 
-Test(policy_mlfq, interactive_stays_on_top, .description = "Q: over a whole second, does a "
-                                                           "runnable using 5 ms per boost period "
-                                                           "stay on top while a hog sinks?") {
+Test(policy_mlfq, interactive_stays_on_top,
+     .description = "Q: over a whole second, does a "
+                    "runnable using 5 ms per boost period "
+                    "stay on top while a hog sinks?") {
     struct readyq q;
     open_mlfq(&q);
     int64_t now = 0;
@@ -239,15 +252,20 @@ Test(policy_mlfq, interactive_stays_on_top, .description = "Q: over a whole seco
                 bottom_time += now - before;
         }
     }
-    cr_assert_leq(longest_wait, 2 * MS, "it never waits longer than one of the hog's 2 ms runs "
-                                        "(longest: %lld ns)", (long long)longest_wait);
-    cr_assert_gt(bottom_time, 500 * MS, "the hog spends most of the second at the bottom "
-                 "(%lld ms): its CPU use sank it after every boost", (long long)(bottom_time / MS));
+    cr_assert_leq(longest_wait, 2 * MS,
+                  "it never waits longer than one of the hog's 2 ms runs "
+                  "(longest: %lld ns)",
+                  (long long)longest_wait);
+    cr_assert_gt(bottom_time, 500 * MS,
+                 "the hog spends most of the second at the bottom "
+                 "(%lld ms): its CPU use sank it after every boost",
+                 (long long)(bottom_time / MS));
     readyq_free(&q);
 }
 
-Test(policy_mlfq, configure, .description = "Q: can the allotments and boost period be changed, "
-                                            "and which values are refused?") {
+Test(policy_mlfq, configure,
+     .description = "Q: can the allotments and boost period be changed, "
+                    "and which values are refused?") {
     struct readyq q;
     open_mlfq(&q);
     struct policy_mlfq_config c;
@@ -272,8 +290,9 @@ Test(policy_mlfq, configure, .description = "Q: can the allotments and boost per
     readyq_free(&q);
 }
 
-Test(policy_mlfq, bad_level_refused, .description = "Q: what does MLFQ do with a runnable whose "
-                                                    "level it never gives?") {
+Test(policy_mlfq, bad_level_refused,
+     .description = "Q: what does MLFQ do with a runnable whose "
+                    "level it never gives?") {
     struct readyq q;
     open_mlfq(&q);
     struct runnable r;
@@ -282,8 +301,9 @@ Test(policy_mlfq, bad_level_refused, .description = "Q: what does MLFQ do with a
                  "a level past the bottom is refused when set, with -EINVAL");
     cr_assert_eq(policy_mlfq_set_level(&r, POLICY_MLFQ_LEVELS - 1), 0, "the bottom is fine");
     r.level = POLICY_MLFQ_LEVELS; /* set by hand, past the setter */
-    cr_assert_eq(readyq_push(&q, &r, 0), 0, "a push never refuses (a wake-up has nobody to "
-                                            "tell): it is queued");
+    cr_assert_eq(readyq_push(&q, &r, 0), 0,
+                 "a push never refuses (a wake-up has nobody to "
+                 "tell): it is queued");
     cr_assert_eq(r.level, POLICY_MLFQ_LEVELS - 1, "at the bottom level");
     readyq_free(&q);
 }

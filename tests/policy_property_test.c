@@ -18,7 +18,7 @@
 #include "tests/support/random.h"
 
 enum {
-    POOL = 24,       /* small on purpose: the model is O(n) and ties must happen often */
+    POOL = 24, /* small on purpose: the model is O(n) and ties must happen often */
     OPERATIONS = 100000,
     NOT_QUEUED = -1,
 };
@@ -42,7 +42,7 @@ struct model {
     const struct policy_ops *ops;
     int queue[POOL]; /* indexes of queued runnables, in push order */
     int n;
-    uint64_t seq[POOL];    /* push order, numbered by the model itself */
+    uint64_t seq[POOL]; /* push order, numbered by the model itself */
     uint64_t next_seq;
     int64_t deadline[POOL]; /* EDF: the caller's, or the time it was queued */
     /* stride */
@@ -264,12 +264,13 @@ static void compare_everything(struct run *run) {
         if (is(m, &policy_stride) && r->pass != m->pass[i])
             disagree(run, "runnable %d: pass %llu, the model says %llu", i,
                      (unsigned long long)r->pass, (unsigned long long)m->pass[i]);
-        if (is(m, &policy_mlfq) && (r->level != m->level[i] || r->used_ns != m->used[i] ||
-                                    r->boost_epoch != m->stamp[i]))
-            disagree(run, "runnable %d: level %d, used %lld ns, boost epoch %llu; the model says "
-                     "%d, %lld, %llu", i, r->level, (long long)r->used_ns,
-                     (unsigned long long)r->boost_epoch, m->level[i], (long long)m->used[i],
-                     (unsigned long long)m->stamp[i]);
+        if (is(m, &policy_mlfq) &&
+            (r->level != m->level[i] || r->used_ns != m->used[i] || r->boost_epoch != m->stamp[i]))
+            disagree(run,
+                     "runnable %d: level %d, used %lld ns, boost epoch %llu; the model says "
+                     "%d, %lld, %llu",
+                     i, r->level, (long long)r->used_ns, (unsigned long long)r->boost_epoch,
+                     m->level[i], (long long)m->used[i], (unsigned long long)m->stamp[i]);
     }
     /* for_each lists the queue in pop order (lottery: in push order, the order a draw walks). */
     struct listing got = {.n = 0, .pool = run->pool};
@@ -319,8 +320,9 @@ static void pop_and_run(struct run *run, int64_t now) {
         return;
     /* Most runs last whole half-milliseconds (so MLFQ's allotments are used up exactly), one
      * in eight any number of ns (stride's rounding up); some last no time at all. */
-    int64_t ran = test_random_below(&run->rng, 8) ? (int64_t)test_random_below(&run->rng, 4) * MS / 2
-                                      : (int64_t)test_random_below(&run->rng, 3 * MS);
+    int64_t ran = test_random_below(&run->rng, 8)
+                      ? (int64_t)test_random_below(&run->rng, 4) * MS / 2
+                      : (int64_t)test_random_below(&run->rng, 3 * MS);
     int64_t start = run->now;
     run->now += ran;
     if (test_random_below(&run->rng, 4) == 0)
@@ -398,8 +400,9 @@ static void check_policy(const struct policy_ops *ops) {
         seed = strtoull(env, NULL, 0);
     char why[512];
     play(ops, seed, why, sizeof why);
-    cr_assert_str_empty(why, "the %s policy agrees with its linear model; it did not with seed "
-                             "%llu (replay: LOOPSCHOOL_SEED=%llu): %s",
+    cr_assert_str_empty(why,
+                        "the %s policy agrees with its linear model; it did not with seed "
+                        "%llu (replay: LOOPSCHOOL_SEED=%llu): %s",
                         ops->name, (unsigned long long)seed, (unsigned long long)seed, why);
 }
 

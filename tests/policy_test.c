@@ -43,8 +43,8 @@ TestSuite(policy, .description = "Who runs next under each scheduling policy, an
                                  "its ordering contract?");
 
 Test(policy, found_by_name, .description = "Q: can every policy be chosen by its name?") {
-    static const char *const names[] = {"fifo", "lifo", "priority", "stride",
-                                         "lottery", "edf", "mlfq"};
+    static const char *const names[] = {"fifo",    "lifo", "priority", "stride",
+                                        "lottery", "edf",  "mlfq"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const struct policy_ops *ops = policy_by_index(i);
         cr_assert_not_null(ops, "policy_by_index(%zu) is a policy", i);
@@ -63,9 +63,10 @@ Test(policy, unknown_name, .description = "Q: what does an unknown or missing na
     cr_assert_null(policy_by_name("round-robin"), "a policy that does not exist is NULL");
 }
 
-Test(policy, basics_hold_everywhere, .description = "Q: under every policy, does a removed "
-                                                     "runnable stay out and an empty queue pop "
-                                                     "NULL?") {
+Test(policy, basics_hold_everywhere,
+     .description = "Q: under every policy, does a removed "
+                    "runnable stay out and an empty queue pop "
+                    "NULL?") {
     for (size_t p = 0; policy_by_index(p); p++) {
         const struct policy_ops *ops = policy_by_index(p);
         struct readyq q;
@@ -81,10 +82,11 @@ Test(policy, basics_hold_everywhere, .description = "Q: under every policy, does
         cr_assert_eq(readyq_count(&q), 4u, "%s: four are left after one is removed", ops->name);
         for (int i = 0; i < 4; i++) {
             struct runnable *got = readyq_pop(&q, 10);
-            cr_assert(got && got != &r[2], "%s: pop %d returns a queued one, never the removed "
-                                           "one", ops->name, i);
-            cr_assert(!got->queued, "%s: a popped runnable is no longer marked queued",
-                      ops->name);
+            cr_assert(got && got != &r[2],
+                      "%s: pop %d returns a queued one, never the removed "
+                      "one",
+                      ops->name, i);
+            cr_assert(!got->queued, "%s: a popped runnable is no longer marked queued", ops->name);
         }
         cr_assert_null(readyq_pop(&q, 10), "%s: once drained, pop gives NULL", ops->name);
         cr_assert_eq(readyq_remove(&q, &r[2]), -EALREADY,
@@ -108,8 +110,9 @@ static void note(const struct runnable *r, void *ctx) {
     l->n++;
 }
 
-Test(policy, for_each_in_pop_order, .description = "Q: does for_each (what loop_dump prints) "
-                                                    "list the queue in the order pop takes it?") {
+Test(policy, for_each_in_pop_order,
+     .description = "Q: does for_each (what loop_dump prints) "
+                    "list the queue in the order pop takes it?") {
     enum { N = 20 };
     for (size_t p = 0; policy_by_index(p); p++) {
         const struct policy_ops *ops = policy_by_index(p);
@@ -133,16 +136,19 @@ Test(policy, for_each_in_pop_order, .description = "Q: does for_each (what loop_
         for (int i = 0; i < N; i++) {
             /* lottery's next pick is a draw not yet made: it lists in push order instead */
             int want = ops == &policy_lottery ? i : popped[i];
-            cr_assert_eq(listed.order[i], want, "%s: place %d of the listing is runnable %d, "
-                         "the one pop gives there", ops->name, i, want);
+            cr_assert_eq(listed.order[i], want,
+                         "%s: place %d of the listing is runnable %d, "
+                         "the one pop gives there",
+                         ops->name, i, want);
         }
         readyq_free(&q);
     }
 }
 
-Test(policy, long_heap_listing, .description = "Q: with more queued than the dump orders, does "
-                                                "for_each still list everyone once, the head of "
-                                                "the line in pop order?") {
+Test(policy, long_heap_listing,
+     .description = "Q: with more queued than the dump orders, does "
+                    "for_each still list everyone once, the head of "
+                    "the line in pop order?") {
     enum { N = 200 };
     static struct runnable r[N];
     struct readyq q;
@@ -166,21 +172,22 @@ Test(policy, long_heap_listing, .description = "Q: with more queued than the dum
     int popped[N];
     drain(&q, r, popped, N);
     for (int i = 0; i < POLICY_HEAP_ORDERED_VISITS; i++)
-        cr_assert_eq(listed.order[i], popped[i], "the first %d are listed in exact pop order "
-                     "(place %d differs)", POLICY_HEAP_ORDERED_VISITS, i);
+        cr_assert_eq(listed.order[i], popped[i],
+                     "the first %d are listed in exact pop order "
+                     "(place %d differs)",
+                     POLICY_HEAP_ORDERED_VISITS, i);
     readyq_free(&q);
 }
 
-Test(policy, dump_shows_the_keys, .description = "Q: does policy_dump show, in pop order, the "
-                                                 "field each policy orders by?") {
+Test(policy, dump_shows_the_keys,
+     .description = "Q: does policy_dump show, in pop order, the "
+                    "field each policy orders by?") {
     struct {
         const struct policy_ops *ops;
         const char *expect;
     } cases[] = {
-        {&policy_priority, "priority 3"},
-        {&policy_stride, "pass 0, tickets 100"},
-        {&policy_lottery, "tickets 100"},
-        {&policy_edf, "deadline 2.000 ms"},
+        {&policy_priority, "priority 3"},         {&policy_stride, "pass 0, tickets 100"},
+        {&policy_lottery, "tickets 100"},         {&policy_edf, "deadline 2.000 ms"},
         {&policy_mlfq, "level 0, used 0.000 ms"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -257,8 +264,9 @@ static int pops_until_it_runs(const struct policy_ops *ops, struct runnable *bus
     return pops;
 }
 
-Test(policy, lifo_buries_the_old, .description = "Q: under LIFO, does a runnable that keeps "
-                                                 "re-queueing itself starve the one beneath?") {
+Test(policy, lifo_buries_the_old,
+     .description = "Q: under LIFO, does a runnable that keeps "
+                    "re-queueing itself starve the one beneath?") {
     struct runnable busy, fresh;
     make(&busy, "busy");
     make(&fresh, "fresh");
@@ -276,8 +284,9 @@ Test(policy, lifo_buries_the_old, .description = "Q: under LIFO, does a runnable
     readyq_free(&q);
 }
 
-Test(policy, priority_highest_first, .description = "Q: under strict priority, does the highest "
-                                                    "priority run first, FIFO among equals?") {
+Test(policy, priority_highest_first,
+     .description = "Q: under strict priority, does the highest "
+                    "priority run first, FIFO among equals?") {
     static const int16_t prio[] = {0, 5, -3, 5, 0, 10};
     static const int expect[] = {5, 1, 3, 0, 4, 2};
     struct readyq q;
@@ -291,9 +300,10 @@ Test(policy, priority_highest_first, .description = "Q: under strict priority, d
     int order[6];
     drain(&q, r, order, 6);
     for (int i = 0; i < 6; i++)
-        cr_assert_eq(order[i], expect[i], "pop %d is runnable %d (priority %d): highest first, "
-                     "and of the two 5s and the two 0s the earlier push", i, expect[i],
-                     prio[expect[i]]);
+        cr_assert_eq(order[i], expect[i],
+                     "pop %d is runnable %d (priority %d): highest first, "
+                     "and of the two 5s and the two 0s the earlier push",
+                     i, expect[i], prio[expect[i]]);
     readyq_free(&q);
 }
 
@@ -309,9 +319,10 @@ Test(policy, priority_busy_high_starves_low,
                  "runnable keeps re-queueing itself: strict priority starves");
 }
 
-Test(policy, edf_earliest_first, .description = "Q: under EDF, does the earliest deadline run "
-                                                "first, FIFO among equals, and a plain runnable "
-                                                "count as due when queued?") {
+Test(policy, edf_earliest_first,
+     .description = "Q: under EDF, does the earliest deadline run "
+                    "first, FIFO among equals, and a plain runnable "
+                    "count as due when queued?") {
     struct readyq q;
     open_queue(&q, &policy_edf);
     struct runnable r[5];
@@ -326,8 +337,10 @@ Test(policy, edf_earliest_first, .description = "Q: under EDF, does the earliest
     int order[5];
     drain(&q, r, order, 5);
     for (int i = 0; i < 5; i++)
-        cr_assert_eq(order[i], expect[i], "pop %d is runnable %d: deadlines 10, 15 (the plain "
-                     "one, due when queued), 20, then the two 30s in push order", i, expect[i]);
+        cr_assert_eq(order[i], expect[i],
+                     "pop %d is runnable %d: deadlines 10, 15 (the plain "
+                     "one, due when queued), 20, then the two 30s in push order",
+                     i, expect[i]);
     readyq_free(&q);
 }
 
@@ -339,8 +352,11 @@ Test(policy, no_plain_runnable_starves,
         const struct policy_ops *ops;
         int bound;
     } cases[] = {
-        {&policy_fifo, BUSY + 1},     {&policy_priority, BUSY + 1}, {&policy_stride, BUSY + 1},
-        {&policy_edf, BUSY + 1},      {&policy_mlfq, BUSY + 1},
+        {&policy_fifo, BUSY + 1},
+        {&policy_priority, BUSY + 1},
+        {&policy_stride, BUSY + 1},
+        {&policy_edf, BUSY + 1},
+        {&policy_mlfq, BUSY + 1},
         /* a draw: each pop wins with chance 1/9; missing 200 in a row has odds below 1e-10 */
         {&policy_lottery, 200},
     };
@@ -350,8 +366,10 @@ Test(policy, no_plain_runnable_starves,
             make(&busy[i], "busy");
         make(&fresh, "fresh");
         int pops = pops_until_it_runs(cases[c].ops, busy, BUSY, &fresh, cases[c].bound);
-        cr_assert(pops > 0, "%s: the plain runnable runs within %d pops (busy ones re-queue "
-                  "themselves after every run)", cases[c].ops->name, cases[c].bound);
+        cr_assert(pops > 0,
+                  "%s: the plain runnable runs within %d pops (busy ones re-queue "
+                  "themselves after every run)",
+                  cases[c].ops->name, cases[c].bound);
     }
 }
 
@@ -377,8 +395,9 @@ static void lottery_picks(uint64_t seed, bool set_seed, int *picks, int n) {
     readyq_free(&q);
 }
 
-Test(policy, lottery_reproducible, .description = "Q: does the same seed give the same order, "
-                                                  "and another seed another one?") {
+Test(policy, lottery_reproducible,
+     .description = "Q: does the same seed give the same order, "
+                    "and another seed another one?") {
     enum { N = 1000 };
     static int a[N], b[N], c[N], d[N];
     lottery_picks(7, true, a, N);
@@ -392,8 +411,9 @@ Test(policy, lottery_reproducible, .description = "Q: does the same seed give th
     cr_assert_arr_eq(d, e, sizeof d, "an unseeded lottery uses POLICY_LOTTERY_DEFAULT_SEED");
 }
 
-Test(policy, lottery_proportional, .description = "Q: over many draws, are shares proportional "
-                                                  "to tickets?") {
+Test(policy, lottery_proportional,
+     .description = "Q: over many draws, are shares proportional "
+                    "to tickets?") {
     enum { N = 20000 };
     static int picks[N];
     lottery_picks(POLICY_LOTTERY_DEFAULT_SEED, false, picks, N);
@@ -405,35 +425,42 @@ Test(policy, lottery_proportional, .description = "Q: over many draws, are share
         /* one standard deviation is at most 0.0035 here: 0.015 is more than four */
         cr_assert(share > owed - 0.015 && share < owed + 0.015,
                   "the runnable with %d tickets of 100 wins %.3f of 20,000 draws, within 0.015 "
-                  "of its %.2f share", 10 * (i + 1), share, owed);
+                  "of its %.2f share",
+                  10 * (i + 1), share, owed);
     }
 }
 
 /* ---- misuse -------------------------------------------------------------------------------- */
 
-Test(policy, zero_tickets_refused, .description = "Q: what do stride and lottery do with a "
-                                                  "runnable given no tickets?") {
+Test(policy, zero_tickets_refused,
+     .description = "Q: what do stride and lottery do with a "
+                    "runnable given no tickets?") {
     const struct policy_ops *ops[] = {&policy_stride, &policy_lottery};
     for (int i = 0; i < 2; i++) {
         struct readyq q;
         open_queue(&q, ops[i]);
         struct runnable r;
         make(&r, "penniless");
-        cr_assert_eq(runnable_set_tickets(&r, 0), -EINVAL, "%s: 0 tickets are refused when "
-                     "set, with -EINVAL: it would never be owed a turn", ops[i]->name);
+        cr_assert_eq(runnable_set_tickets(&r, 0), -EINVAL,
+                     "%s: 0 tickets are refused when "
+                     "set, with -EINVAL: it would never be owed a turn",
+                     ops[i]->name);
         cr_assert_eq(r.tickets, (uint32_t)RUNNABLE_DEFAULT_TICKETS, "%s: and nothing changed",
                      ops[i]->name);
         r.tickets = 0; /* set by hand, past the setter */
-        cr_assert_eq(readyq_push(&q, &r, 0), 0, "%s: a push never refuses (a wake-up has "
-                     "nobody to tell): 0 tickets set by hand are pushed", ops[i]->name);
+        cr_assert_eq(readyq_push(&q, &r, 0), 0,
+                     "%s: a push never refuses (a wake-up has "
+                     "nobody to tell): 0 tickets set by hand are pushed",
+                     ops[i]->name);
         cr_assert_eq(r.tickets, 1u, "%s: counted as 1 ticket", ops[i]->name);
         cr_assert_eq(readyq_pop(&q, 0), &r, "%s: and it runs", ops[i]->name);
         readyq_free(&q);
     }
 }
 
-Test(policy, knobs_check_their_policy, .description = "Q: what does a knob given the wrong "
-                                                      "policy, or a NULL one, do?") {
+Test(policy, knobs_check_their_policy,
+     .description = "Q: what does a knob given the wrong "
+                    "policy, or a NULL one, do?") {
     struct readyq q;
     open_queue(&q, &policy_fifo);
     struct policy_mlfq_config config;
@@ -469,8 +496,9 @@ static void *budget_resize(void *ctx, void *ptr, size_t size) {
     return realloc(ptr, size);
 }
 
-Test(policy, out_of_memory, .description = "Q: when memory runs out, do init and push fail "
-                                           "with -ENOMEM and leave nothing half-done?") {
+Test(policy, out_of_memory,
+     .description = "Q: when memory runs out, do init and push fail "
+                    "with -ENOMEM and leave nothing half-done?") {
     for (size_t p = 0; policy_by_index(p); p++) {
         const struct policy_ops *ops = policy_by_index(p);
         struct budget_alloc none = {{budget_resize, NULL}, 0};

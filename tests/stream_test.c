@@ -44,10 +44,10 @@ static unsigned char pattern(size_t i) {
 
 struct owner {
     struct stream s;
-    bool echo;          /* write back what arrives */
-    size_t got;         /* bytes on_data delivered */
+    bool echo;  /* write back what arrives */
+    size_t got; /* bytes on_data delivered */
     int closes, close_error;
-    bool in_call;       /* the test is inside a stream_* call: on_close must not run now */
+    bool in_call; /* the test is inside a stream_* call: on_close must not run now */
     bool closed_in_call;
 };
 
@@ -212,7 +212,8 @@ Test(stream, backpressure_bounds_the_ring, .timeout = 120,
         test_run_until(loop, settled, &p, "paused, or everything sent so far read");
         if (o.s.paused) {
             saw_pause = true;
-            cr_assert_eq(o.s.watcher.interest, LOOP_WRITABLE, "paused: it watches only writability");
+            cr_assert_eq(o.s.watcher.interest, LOOP_WRITABLE,
+                         "paused: it watches only writability");
         }
         cr_assert_leq(stream_buffered(&o.s), o.s.high_water, "the ring stays under the mark");
         peer_read(sp[1], &received);
@@ -220,7 +221,8 @@ Test(stream, backpressure_bounds_the_ring, .timeout = 120,
     cr_assert(saw_pause, "a peer that does not read made the stream pause");
     cr_assert_geq(o.s.pauses, 1, "the stream counted its pauses (%u)", o.s.pauses);
     cr_assert_leq(o.s.peak_buffered, STREAM_HIGH_WATER,
-                  "the most it ever held (%zu) is at or under the high-water mark", o.s.peak_buffered);
+                  "the most it ever held (%zu) is at or under the high-water mark",
+                  o.s.peak_buffered);
     cr_assert_eq(received, total, "after resuming, all %zu bytes came back intact", total);
     stream_close_now(&o.s);
     close(sp[1]);
@@ -276,7 +278,8 @@ Test(stream, close_flushes_first, .timeout = 120,
         test_tick(loop);
         eof = peer_read(sp[1], &received) < 0;
     }
-    cr_assert_eq(received, written, "every buffered byte (%zu) arrived before end-of-file", written);
+    cr_assert_eq(received, written, "every buffered byte (%zu) arrived before end-of-file",
+                 written);
     test_run_until(loop, owner_closed, &o, "on_close");
     cr_assert_not(o.closed_in_call, "on_close did not run inside stream_close");
     cr_assert_eq(o.close_error, 0, "an orderly close reports error 0");
@@ -332,8 +335,10 @@ static struct tcp_pair tcp_connect(int listen_fd, uint16_t port, int client_rcvb
         test_set_buffer(fd, SO_RCVBUF, client_rcvbuf); /* before connect: it sets the TCP window */
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0, "a blocking connect to "
-                 "127.0.0.1 completes through the backlog: %s", strerror(errno));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0,
+                 "a blocking connect to "
+                 "127.0.0.1 completes through the backlog: %s",
+                 strerror(errno));
     cr_assert_eq(net_set_nonblocking(fd), 0, "the client is non-blocking");
     p.client = fd;
     int rc = -EAGAIN;
@@ -452,8 +457,7 @@ Test(stream, calls_refuse_bad_arguments,
     loop_free(loop);
 }
 
-Test(stream, dump_tells_the_state,
-     .description = "Q: What does stream_dump show a debugger?") {
+Test(stream, dump_tells_the_state, .description = "Q: What does stream_dump show a debugger?") {
     int sp[2];
     struct owner o;
     struct loop *loop = open_owned_pair(&o, sp, false, 4096);
@@ -723,8 +727,8 @@ Test(echo, serve_says_why_it_cannot, .timeout = 120,
     int busy_fd;
     uint16_t busy_port;
     cr_assert_eq(net_listen_tcp(NET_LOOPBACK, 0, 0, &busy_fd, &busy_port), 0, "a port is taken");
-    struct echo_serve_args args = {.program = "demo", .backend = &backend_poll, .serve = true,
-                                   .port = busy_port};
+    struct echo_serve_args args = {
+        .program = "demo", .backend = &backend_poll, .serve = true, .port = busy_port};
     struct said out, err;
     int rc = echo_serve_until_signal(&args, said_open(&out), said_open(&err));
     said_close(&out);
@@ -748,9 +752,11 @@ Test(echo, serve_says_why_it_cannot, .timeout = 120,
     said_close(&out);
     said_close(&err);
     cr_assert_eq(rc, -EBUSY, "with the signals already taken it is -EBUSY (got %d)", rc);
-    cr_assert_str_eq(out.text, "", "nothing claims it listens: 'listening on' is printed only "
+    cr_assert_str_eq(out.text, "",
+                     "nothing claims it listens: 'listening on' is printed only "
                      "once it can also stop cleanly, so a parent never waits on a server that "
-                     "already gave up: %s", out.text);
+                     "already gave up: %s",
+                     out.text);
     cr_assert(strstr(err.text, "demo: cannot catch SIGINT and SIGTERM: "),
               "err says why it stopped: %s", err.text);
     cr_assert(loop_signal_installed(), "the loop_signal that was open first is untouched");

@@ -1,6 +1,6 @@
 /* sync_semaphore_test.c — the library's own tests of lesson 10's semaphore and event
- * (sched/sync/semaphore.*): bad arguments, the bound, try-acquire, the dumps, FIFO hand-out of permits,
- * a permit handed to a task cancelled before it runs, and an event's set, clear and wait.
+ * (sched/sync/semaphore.*): bad arguments, the bound, try-acquire, the dumps, FIFO hand-out of
+ * permits, a permit handed to a task cancelled before it runs, and an event's set, clear and wait.
  * Virtual clock, script backend. Suite sync_primitives, declared in sync_lock_test.c. */
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -11,9 +11,11 @@
 #include "loop/loop.h"
 #include "tests/support/tasks.h"
 
-TestSuite(task_layer, .description = "Do tasks keep their life cycle, wake-up and failure promises?");
+TestSuite(task_layer,
+          .description = "Do tasks keep their life cycle, wake-up and failure promises?");
 
-Test(task_layer, sleep_order, .description = "Q: do sleeping tasks wake in deadline order, at their deadline?") {
+Test(task_layer, sleep_order,
+     .description = "Q: do sleeping tasks wake in deadline order, at their deadline?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     int log[4], len = 0;
@@ -27,7 +29,8 @@ Test(task_layer, sleep_order, .description = "Q: do sleeping tasks wake in deadl
     cr_assert_eq(len, 4, "every sleeper woke exactly once");
     int expect[] = {1, 3, 2, 0};
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(log[i], expect[i], "wake %d was task %d: deadline order, ties in sleep order", i, log[i]);
+        cr_assert_eq(log[i], expect[i], "wake %d was task %d: deadline order, ties in sleep order",
+                     i, log[i]);
     cr_assert_eq(loop_now(loop), 30 * 1000000, "virtual time stopped at the last deadline");
     for (int i = 0; i < 4; i++)
         cr_assert_eq(s[i].task.state, TASK_DONE);
@@ -62,7 +65,8 @@ Test(task_layer, join_error, .description = "Q: does join hand back the child's 
     loop_free(loop);
 }
 
-Test(task_layer, unjoined_failure_reported, .description = "Q: is a failure nobody joined reported when the loop is freed?") {
+Test(task_layer, unjoined_failure_reported,
+     .description = "Q: is a failure nobody joined reported when the loop is freed?") {
     char buf[512] = "";
     FILE *report = fmemopen(buf, sizeof buf, "w");
     struct loop_clock clock;
@@ -74,13 +78,16 @@ Test(task_layer, unjoined_failure_reported, .description = "Q: is a failure nobo
     loop_free(loop);
     fclose(report);
     cr_assert(strstr(buf, "lonely-worker"), "the report names the task: %s", buf);
-    cr_assert(strstr(buf, "Broken pipe") || strstr(buf, "-32"), "the report gives the error: %s", buf);
+    cr_assert(strstr(buf, "Broken pipe") || strstr(buf, "-32"), "the report gives the error: %s",
+              buf);
     char where[64];
     snprintf(where, sizeof where, "task_test.c:%d", f.fail_line);
     cr_assert(strstr(buf, where), "the report gives the line that failed (%s): %s", where, buf);
 }
 
-Test(task_layer, cancel_sleeping, .description = "Q: does cancelling a sleeping task run its cleanup once and end it cancelled?") {
+Test(task_layer, cancel_sleeping,
+     .description =
+         "Q: does cancelling a sleeping task run its cleanup once and end it cancelled?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct test_sleeper c = {.ns = 1000000000, .result = 1};
@@ -95,12 +102,14 @@ Test(task_layer, cancel_sleeping, .description = "Q: does cancelling a sleeping 
     cr_assert_eq(c.task.error, -ECANCELED);
     cr_assert_eq(c.cleanups, 1, "cleanup ran exactly once");
     cr_assert_eq(c.result, 1, "the body after the sleep never ran");
-    cr_assert_eq(task_cancel(&c.task), -EALREADY, "cancelling an ended task changes nothing and says so");
+    cr_assert_eq(task_cancel(&c.task), -EALREADY,
+                 "cancelling an ended task changes nothing and says so");
     cr_assert(loop_now(loop) < 1000000000, "the loop did not wait for the cancelled sleep");
     loop_free(loop);
 }
 
-Test(task_layer, cancel_before_run, .description = "Q: does a task cancelled before it ever ran skip body and cleanup?") {
+Test(task_layer, cancel_before_run,
+     .description = "Q: does a task cancelled before it ever ran skip body and cleanup?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct test_sleeper c = {.ns = 1000000000, .result = 1};
@@ -129,7 +138,9 @@ static enum coro_status reader_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(task_layer, fd_wait, .description = "Q: does a task waiting on a pipe wake when the other end writes, not before?") {
+Test(
+    task_layer, fd_wait,
+    .description = "Q: does a task waiting on a pipe wake when the other end writes, not before?") {
     struct loop *loop = test_loop_new(NULL); /* a real pipe on the real clock */
     int p[2];
     cr_assert_eq(pipe(p), 0);
@@ -163,7 +174,9 @@ static enum coro_status catcher_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-Test(task_layer, catch_variant, .description = "Q: does a _CATCH await hand the cancel to the body, and is the cancel then spent?") {
+Test(task_layer, catch_variant,
+     .description =
+         "Q: does a _CATCH await hand the cancel to the body, and is the cancel then spent?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct catcher c = {.first = 1, .second = 1};

@@ -61,8 +61,8 @@ static void one_member(struct one *o, int i, int64_t ns, bool catches, int fail_
     static const char *const names[] = {"m0", "m1", "m2"};
     o->member[i] = (struct test_sleeper){
         .ns = ns, .catches = catches, .linger_ns = 5 * MS, .fail_with = fail_with};
-    cr_assert_eq(task_set_spawn(&o->set, loop_sched(o->loop), &o->member[i].task,
-                                test_sleeper_step, names[i], NULL),
+    cr_assert_eq(task_set_spawn(&o->set, loop_sched(o->loop), &o->member[i].task, test_sleeper_step,
+                                names[i], NULL),
                  0);
 }
 

@@ -61,8 +61,8 @@ Test(
     cr_assert(memcmp(c.got, "hello from B\n", 13) == 0, "B gets exactly its line back");
     cr_assert_eq(server.open_connections, 2, "while A is still connected: one thread holds both");
     cr_assert_eq(echo_server_stream(&server, 0)->bytes_read +
-                     echo_server_stream(&server, 1)->bytes_read, 13,
-                 "and A has sent nothing at all");
+                     echo_server_stream(&server, 1)->bytes_read,
+                 13, "and A has sent nothing at all");
     close(a);
     close(c.b);
     test_run_until(loop, no_connections, &server, "both connections closed");

@@ -510,8 +510,8 @@ static void run_group_parent(struct group_parent *p, bool scope, int64_t kid1_ns
     static struct task_set group;
     static struct task *storage[2];
     task_set_init(&group, storage, 2, true);
-    *p = (struct group_parent){.loop = loop, .set = &group, .scope = scope, .kid1_ns = kid1_ns,
-                               .kid1_fails = kid1_fails};
+    *p = (struct group_parent){
+        .loop = loop, .set = &group, .scope = scope, .kid1_ns = kid1_ns, .kid1_fails = kid1_fails};
     loop_spawn(loop, &p->task, group_parent_step, "parent", NULL);
     struct test_canceller c = {.ns = cancel_at, .target = &p->task};
     if (cancel_at >= 0)
@@ -546,8 +546,7 @@ Test(cancellation, group_scope_child_failure_cancels_the_body,
     run_group_parent(&p, true, 5 * MS, -EIO, -1);
     cr_assert_not(p.reached_wait, "the body's 20 ms sleep was cut at 5 ms");
     cr_assert_eq(p.task.state, TASK_FAILED, "the parent failed");
-    cr_assert_eq(p.task.error, -EIO, "with the group's first failure, -EIO (got %d)",
-                 p.task.error);
+    cr_assert_eq(p.task.error, -EIO, "with the group's first failure, -EIO (got %d)", p.task.error);
     cr_assert_eq(p.kids[0].task.state, TASK_CANCELLED, "the sibling was cancelled");
     cr_assert_eq(task_set_failures(p.set), 1, "one member failed: every one is in the set");
 }
@@ -593,8 +592,8 @@ Test(cancellation, asyncio_twin_differs_only_as_documented,
      .timeout = 30) {
     struct test_twin_output *c, *py;
     test_twin_pair("11-cancellation", &c, &py);
-    cr_assert_eq(c->count, py->count, "both print the same number of lines (%zu and %zu)",
-                 c->count, py->count);
+    cr_assert_eq(c->count, py->count, "both print the same number of lines (%zu and %zu)", c->count,
+                 py->count);
     size_t differences = 0;
     for (size_t i = 0; i < c->count; i++) {
         if (strcmp(c->lines[i], py->lines[i]) == 0)

@@ -530,8 +530,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
     trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
     if (trace_mode) {
-        bool ok = scene1() && scene2() && scene3(0) && scene3(1) && scene5(false) &&
-                  scene5(true);
+        bool ok = scene1() && scene2() && scene3(0) && scene3(1) && scene5(false) && scene5(true);
         return ok ? 0 : 1;
     }
     printf("Lesson 11: a cancel is a request, delivered where the task is parked. The await\n"

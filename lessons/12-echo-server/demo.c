@@ -194,8 +194,8 @@ static int scene(const struct backend_ops *backend) {
     int n = connections_allowed();
     if (backend == &backend_select && n > FD_SETSIZE - SPARE_FDS) {
         n = FD_SETSIZE - SPARE_FDS; /* each fd must fit in an fd_set */
-        printf("select watches fds below FD_SETSIZE (%d) only: %d connections on it\n",
-               FD_SETSIZE, n);
+        printf("select watches fds below FD_SETSIZE (%d) only: %d connections on it\n", FD_SETSIZE,
+               n);
     }
     if (n <= ACTIVE) {
         printf("too few descriptors (%d) for this scene\n", n);

@@ -45,11 +45,15 @@ int backend_refuse(struct backend *b, int err, const char *fmt, ...) {
 int backend_check_interest(struct backend *b, int fd, unsigned interest) {
     const unsigned allowed = BACKEND_READABLE | BACKEND_WRITABLE;
     if (fd < 0)
-        return backend_refuse(b, -EBADF, "%s cannot watch fd %d: a negative number is never an "
-                              "open file descriptor", b->ops->name, fd);
+        return backend_refuse(b, -EBADF,
+                              "%s cannot watch fd %d: a negative number is never an "
+                              "open file descriptor",
+                              b->ops->name, fd);
     if ((interest & allowed) == 0 || (interest & ~allowed) != 0)
-        return backend_refuse(b, -EINVAL, "%s: interest 0x%x for fd %d must be READABLE "
-                              "and/or WRITABLE, nothing else", b->ops->name, interest, fd);
+        return backend_refuse(b, -EINVAL,
+                              "%s: interest 0x%x for fd %d must be READABLE "
+                              "and/or WRITABLE, nothing else",
+                              b->ops->name, interest, fd);
     return 0;
 }
 

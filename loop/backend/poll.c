@@ -10,12 +10,12 @@
 #include <sys/resource.h>
 
 struct poll_backend {
-    struct backend base;  /* first, so a struct backend * converts to this and back */
-    struct pollfd *fds;   /* fds[0..count): dense, in no particular order */
+    struct backend base; /* first, so a struct backend * converts to this and back */
+    struct pollfd *fds;  /* fds[0..count): dense, in no particular order */
     int count, capacity;
-    int *slot_of;         /* slot_of[fd]: fd's index in fds, or -1; indexes 0..slot_capacity) */
+    int *slot_of; /* slot_of[fd]: fd's index in fds, or -1; indexes 0..slot_capacity) */
     int slot_capacity;
-    int scan_from;        /* the slot the next report starts at, so no ready fd waits forever */
+    int scan_from; /* the slot the next report starts at, so no ready fd waits forever */
 };
 
 static struct poll_backend *poll_of(struct backend *b) {
@@ -51,9 +51,10 @@ static int poll_grow_index(struct poll_backend *p, int fd) {
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
         (rlim_t)fd >= lim.rlim_cur)
-        return backend_refuse(&p->base, -EBADF, "poll cannot watch fd %d: the process may open "
-                              "only fds 0..%llu (RLIMIT_NOFILE)", fd,
-                              (unsigned long long)lim.rlim_cur - 1);
+        return backend_refuse(&p->base, -EBADF,
+                              "poll cannot watch fd %d: the process may open "
+                              "only fds 0..%llu (RLIMIT_NOFILE)",
+                              fd, (unsigned long long)lim.rlim_cur - 1);
     int64_t want = p->slot_capacity ? p->slot_capacity : 64;
     while (want <= fd)
         want *= 2;
@@ -89,8 +90,10 @@ static int poll_watch(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (poll_slot(p, fd) >= 0)
-        return backend_refuse(b, -EEXIST, "poll: fd %d is watched already (set_interest "
-                              "changes its interest)", fd);
+        return backend_refuse(b, -EEXIST,
+                              "poll: fd %d is watched already (set_interest "
+                              "changes its interest)",
+                              fd);
     /* Both arrays grow before either changes, so a refusal leaves the backend as it was. */
     if (fd >= p->slot_capacity && (err = poll_grow_index(p, fd)) != 0)
         return err;
@@ -108,8 +111,10 @@ static int poll_set_interest(struct backend *b, int fd, unsigned interest) {
         return err;
     int slot = poll_slot(p, fd);
     if (slot < 0)
-        return backend_refuse(b, -ENOENT, "poll: cannot set_interest on fd %d, it is not "
-                              "watched", fd);
+        return backend_refuse(b, -ENOENT,
+                              "poll: cannot set_interest on fd %d, it is not "
+                              "watched",
+                              fd);
     p->fds[slot].events = poll_events_of(interest);
     return 0;
 }
@@ -147,7 +152,8 @@ static int poll_wait_once(struct backend *b, int64_t timeout_ns, struct backend_
                           int max) {
     struct poll_backend *p = poll_of(b);
     if (timeout_ns == -1 && p->count == 0)
-        return backend_refuse(b, -EDEADLK, "poll: asked to block forever with no fd watched: "
+        return backend_refuse(b, -EDEADLK,
+                              "poll: asked to block forever with no fd watched: "
                               "nothing could ever wake it");
     int ms = -1;
     if (timeout_ns >= 0) {
@@ -196,8 +202,11 @@ static void poll_free(struct backend *b) {
 
 /* Prints poll's bits by name, e.g. "POLLIN|POLLHUP", or "0". */
 static void poll_print_bits(FILE *out, short bits) {
-    static const struct { short bit; const char *name; } names[] = {
-        {POLLIN, "POLLIN"}, {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
+    static const struct {
+        short bit;
+        const char *name;
+    } names[] = {
+        {POLLIN, "POLLIN"},   {POLLPRI, "POLLPRI"}, {POLLOUT, "POLLOUT"},
         {POLLERR, "POLLERR"}, {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
     };
     int printed = 0;

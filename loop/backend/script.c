@@ -8,15 +8,15 @@
 #include <stdint.h>
 
 struct script_backend {
-    struct backend base;            /* first, so a struct backend * converts to this and back */
-    struct backend_ready *answers;  /* every queued answer's ready fds, back to back */
+    struct backend base;           /* first, so a struct backend * converts to this and back */
+    struct backend_ready *answers; /* every queued answer's ready fds, back to back */
     int event_count, event_capacity;
-    int *answer_len;                /* answer i is the next answer_len[i] of them */
+    int *answer_len; /* answer i is the next answer_len[i] of them */
     int answer_count, answer_capacity;
-    int next_answer, next_event;    /* the first answer (and event) not yet returned */
-    int64_t *timeouts;              /* every wait's timeout, oldest first */
+    int next_answer, next_event; /* the first answer (and event) not yet returned */
+    int64_t *timeouts;           /* every wait's timeout, oldest first */
     int timeout_count, timeout_capacity;
-    int *watched;                   /* the watched fds, unordered: tests watch a handful */
+    int *watched; /* the watched fds, unordered: tests watch a handful */
     int watched_count, watched_capacity;
 };
 
@@ -117,8 +117,10 @@ static int script_set_interest(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (script_find(script_of(b), fd) < 0)
-        return backend_refuse(b, -ENOENT, "script: cannot set_interest on fd %d, it is not "
-                              "watched", fd);
+        return backend_refuse(b, -ENOENT,
+                              "script: cannot set_interest on fd %d, it is not "
+                              "watched",
+                              fd);
     return 0; /* interest does not change what a script answers */
 }
 
@@ -141,7 +143,8 @@ static int script_wait_once(struct backend *b, int64_t timeout_ns, struct backen
     s->timeouts[s->timeout_count++] = timeout_ns;
     if (s->next_answer == s->answer_count) {
         if (timeout_ns == -1)
-            return backend_refuse(b, -EDEADLK, "script: asked to block forever with no answer "
+            return backend_refuse(b, -EDEADLK,
+                                  "script: asked to block forever with no answer "
                                   "left: nothing could ever wake it");
         return 0;
     }
@@ -156,8 +159,7 @@ static int script_wait_once(struct backend *b, int64_t timeout_ns, struct backen
     return n;
 }
 
-static int script_wait(struct backend *b, int64_t timeout_ns, struct backend_ready *out,
-                       int max) {
+static int script_wait(struct backend *b, int64_t timeout_ns, struct backend_ready *out, int max) {
     /* The shared path checks the arguments; a script is never interrupted by a signal. */
     return backend_wait_retrying(b, timeout_ns, script_wait_once, out, max);
 }

@@ -11,9 +11,9 @@ struct select_backend {
     struct backend base; /* first, so a struct backend * converts to this and back */
     fd_set want_read;    /* interest; select overwrites its arguments, so wait passes copies */
     fd_set want_write;
-    int max_fd;          /* highest fd watched, -1 if none: select is told max_fd + 1 */
-    int count;           /* fds watched */
-    int scan_from;       /* where the next report starts, so no ready fd waits forever */
+    int max_fd;    /* highest fd watched, -1 if none: select is told max_fd + 1 */
+    int count;     /* fds watched */
+    int scan_from; /* where the next report starts, so no ready fd waits forever */
 };
 
 /* The longest single select(): POSIX lets select refuse more than 31 days (EINVAL). A longer
@@ -70,12 +70,15 @@ static int select_watch(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (fd >= FD_SETSIZE)
-        return backend_refuse(b, -ERANGE, "select cannot watch fd %d: an fd_set holds only fds "
+        return backend_refuse(b, -ERANGE,
+                              "select cannot watch fd %d: an fd_set holds only fds "
                               "0..%d (FD_SETSIZE); the poll and epoll backends have no such limit",
                               fd, FD_SETSIZE - 1);
     if (select_is_watched(s, fd))
-        return backend_refuse(b, -EEXIST, "select: fd %d is watched already (set_interest changes "
-                              "its interest)", fd);
+        return backend_refuse(b, -EEXIST,
+                              "select: fd %d is watched already (set_interest changes "
+                              "its interest)",
+                              fd);
     select_set_bits(s, fd, interest);
     if (fd > s->max_fd)
         s->max_fd = fd;
@@ -89,8 +92,10 @@ static int select_set_interest(struct backend *b, int fd, unsigned interest) {
     if (err)
         return err;
     if (!select_is_watched(s, fd))
-        return backend_refuse(b, -ENOENT, "select: cannot set_interest on fd %d, it is not "
-                              "watched", fd);
+        return backend_refuse(b, -ENOENT,
+                              "select: cannot set_interest on fd %d, it is not "
+                              "watched",
+                              fd);
     select_set_bits(s, fd, interest);
     return 0;
 }
@@ -114,8 +119,10 @@ static int select_unwatch(struct backend *b, int fd) {
 static int select_name_closed_fd(struct select_backend *s) {
     for (int fd = 0; fd <= s->max_fd; fd++)
         if (select_is_watched(s, fd) && fcntl(fd, F_GETFD) == -1 && errno == EBADF)
-            return backend_refuse(&s->base, -EBADF, "select failed: fd %d is watched but not "
-                                  "open; unwatch an fd before closing it", fd);
+            return backend_refuse(&s->base, -EBADF,
+                                  "select failed: fd %d is watched but not "
+                                  "open; unwatch an fd before closing it",
+                                  fd);
     return backend_refuse(&s->base, -EBADF, "select failed with EBADF: a watched fd is not open");
 }
 
@@ -123,7 +130,8 @@ static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backen
                             int max) {
     struct select_backend *s = select_of(b);
     if (timeout_ns == -1 && s->count == 0)
-        return backend_refuse(b, -EDEADLK, "select: asked to block forever with no fd watched: "
+        return backend_refuse(b, -EDEADLK,
+                              "select: asked to block forever with no fd watched: "
                               "nothing could ever wake it");
     fd_set readable = s->want_read, writable = s->want_write;
     struct timeval tv, *tvp = NULL;
@@ -170,8 +178,7 @@ static int select_wait_once(struct backend *b, int64_t timeout_ns, struct backen
     return n;
 }
 
-static int select_wait(struct backend *b, int64_t timeout_ns, struct backend_ready *out,
-                       int max) {
+static int select_wait(struct backend *b, int64_t timeout_ns, struct backend_ready *out, int max) {
     return backend_wait_retrying(b, timeout_ns, select_wait_once, out, max);
 }
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define NET_LOOPBACK "127.0.0.1"
+#define NET_LOOPBACK    "127.0.0.1"
 #define NET_ANY_ADDRESS "0.0.0.0"
 
 /* Sets O_NONBLOCK (and keeps the other flags). -EBADF for a negative or closed fd. */
@@ -36,7 +36,8 @@ int net_connect_result(int fd);
 /* send() with MSG_NOSIGNAL, EINTR retried: bytes sent (maybe fewer than len), or a negative errno
  * (-EAGAIN when the kernel's buffer is full, -EPIPE/-ECONNRESET when the peer is gone). */
 ssize_t net_send(int fd, const void *buf, size_t len);
-/* recv(), EINTR retried: bytes read, 0 at end-of-file, or a negative errno (-EAGAIN: nothing yet). */
+/* recv(), EINTR retried: bytes read, 0 at end-of-file, or a negative errno (-EAGAIN: nothing yet).
+ */
 ssize_t net_recv(int fd, void *buf, size_t len);
 
 /* The local port a socket is bound to. */

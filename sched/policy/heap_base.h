@@ -16,8 +16,8 @@ struct policy_heap {
 };
 
 /* Allocates `size` bytes (the policy's whole state struct) and sets up base and heap. */
-int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops,
-                     heap_key_fn key, const struct sched_alloc *alloc);
+int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops, heap_key_fn key,
+                    const struct sched_alloc *alloc);
 void policy_heap_free(struct policy *p);
 int policy_heap_reserve(struct policy *p, size_t n);
 /* 0, or -ENOMEM from the heap's growth past what policy_heap_reserve made room for. */

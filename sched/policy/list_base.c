@@ -51,6 +51,5 @@ size_t policy_list_count(const struct policy *p) {
 void policy_list_for_each(const struct policy *p,
                           void (*visit)(const struct runnable *r, void *ctx), void *ctx) {
     const struct policy_list *pl = (const struct policy_list *)p;
-    list_for_each(n, &pl->queue)
-        visit(container_of(n, const struct runnable, node), ctx);
+    list_for_each(n, &pl->queue) visit(container_of(n, const struct runnable, node), ctx);
 }

@@ -9,8 +9,8 @@
 
 struct lottery_policy {
     struct policy_list list; /* in push order: the order the draw walks */
-    uint64_t total_tickets; /* kept up to date by push and remove, so a draw needs no extra walk */
-    uint64_t rng;           /* the generator's whole state */
+    uint64_t total_tickets;  /* kept up to date by push and remove, so a draw needs no extra walk */
+    uint64_t rng;            /* the generator's whole state */
 };
 
 /* SplitMix64: one 64-bit word of state, any seed (0 included) is fine, and its output is well

@@ -19,8 +19,8 @@ struct mlfq_policy {
     struct list_node levels[POLICY_MLFQ_LEVELS]; /* levels[0] is the top */
     size_t count;
     struct policy_mlfq_config config;
-    bool clock_started;  /* false until the first push or pop tells us what `now` looks like */
-    int64_t last_boost;  /* the `now` of the last boost, or of the first push or pop */
+    bool clock_started;   /* false until the first push or pop tells us what `now` looks like */
+    int64_t last_boost;   /* the `now` of the last boost, or of the first push or pop */
     uint32_t boost_epoch; /* which boost period we are in: each runnable's boost_epoch compares
                            * to it (32 bits wrap after 13 years of 100 ms boosts: harmless) */
 };
@@ -78,8 +78,7 @@ static void mlfq_maybe_boost(struct mlfq_policy *m, int64_t now) {
     for (int i = 1; i < POLICY_MLFQ_LEVELS; i++)
         while (!list_empty(&m->levels[i]))
             list_push_back(&m->levels[0], list_pop_front(&m->levels[i]));
-    list_for_each(n, &m->levels[0])
-        mlfq_catch_up(m, container_of(n, struct runnable, node));
+    list_for_each(n, &m->levels[0]) mlfq_catch_up(m, container_of(n, struct runnable, node));
 }
 
 static int mlfq_push(struct policy *p, struct runnable *r, int64_t now) {
@@ -144,8 +143,7 @@ static void mlfq_for_each(const struct policy *p, void (*visit)(const struct run
                           void *ctx) {
     const struct mlfq_policy *m = (const struct mlfq_policy *)p;
     for (int i = 0; i < POLICY_MLFQ_LEVELS; i++)
-        list_for_each(n, &m->levels[i])
-            visit(container_of(n, const struct runnable, node), ctx);
+        list_for_each(n, &m->levels[i]) visit(container_of(n, const struct runnable, node), ctx);
 }
 
 static void mlfq_describe(const struct runnable *r, FILE *out) {

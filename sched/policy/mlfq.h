@@ -11,9 +11,9 @@
  * allotment only bounds its counter), and how often everything is lifted back to the top. To
  * change one value: get the config, edit it, configure. Any time is fine. Each returns 0, or
  * -EINVAL when p is another policy or a value is out of range; nothing changes on an error. */
-#define POLICY_MLFQ_LEVELS 3
-#define POLICY_MLFQ_DEFAULT_TOP_ALLOTMENT_NS INT64_C(10000000) /* 10 ms; x2 per level down */
-#define POLICY_MLFQ_DEFAULT_BOOST_PERIOD_NS INT64_C(100000000) /* 100 ms */
+#define POLICY_MLFQ_LEVELS                   3
+#define POLICY_MLFQ_DEFAULT_TOP_ALLOTMENT_NS INT64_C(10000000)  /* 10 ms; x2 per level down */
+#define POLICY_MLFQ_DEFAULT_BOOST_PERIOD_NS  INT64_C(100000000) /* 100 ms */
 struct policy_mlfq_config {
     int64_t allotment_ns[POLICY_MLFQ_LEVELS]; /* each > 0 */
     int64_t boost_period_ns;                  /* > 0 */

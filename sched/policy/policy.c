@@ -7,8 +7,8 @@
 
 /* In the order lesson 09 compares them: asyncio's order first. */
 static const struct policy_ops *const all_policies[] = {
-    &policy_fifo,   &policy_lifo, &policy_priority, &policy_stride,
-    &policy_lottery, &policy_edf, &policy_mlfq,
+    &policy_fifo,    &policy_lifo, &policy_priority, &policy_stride,
+    &policy_lottery, &policy_edf,  &policy_mlfq,
 };
 
 enum { POLICY_TOTAL = sizeof all_policies / sizeof all_policies[0] };
@@ -21,7 +21,7 @@ int policy_new(struct policy **out, const struct policy_ops *ops, const struct s
     if (!out)
         return -EINVAL;
     *out = NULL;
-    return (ops ? ops : &policy_fifo)->new(out, alloc ? alloc : sched_alloc_libc());
+    return (ops ? ops : &policy_fifo)->new (out, alloc ? alloc : sched_alloc_libc());
 }
 
 void policy_free(struct policy *p) {

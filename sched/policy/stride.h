@@ -12,9 +12,9 @@
  * anything is queued: passes earned on the old scale would not compare fairly with passes on
  * the new one. Nothing changes on an error. */
 #define POLICY_STRIDE_DEFAULT_CONSTANT UINT64_C(1000000)
-#define POLICY_STRIDE_MAX_CONSTANT (UINT64_C(1) << 32)
+#define POLICY_STRIDE_MAX_CONSTANT     (UINT64_C(1) << 32)
 #define POLICY_STRIDE_DEFAULT_SLICE_NS INT64_C(1000000) /* 1 ms */
-#define POLICY_STRIDE_MAX_SLICE_NS (INT64_C(1) << 32)
+#define POLICY_STRIDE_MAX_SLICE_NS     (INT64_C(1) << 32)
 int policy_stride_configure(struct policy *p, uint64_t stride_constant, int64_t slice_ns);
 
 #endif

@@ -10,8 +10,8 @@
 int channel_init(struct channel *q, void **storage, size_t capacity, const char *name) {
     if (!q || !storage || capacity == 0)
         return -EINVAL;
-    *q = (struct channel){.items = storage, .capacity = capacity, .bounded = true,
-                        .name = name ? name : "channel"};
+    *q = (struct channel){
+        .items = storage, .capacity = capacity, .bounded = true, .name = name ? name : "channel"};
     waitq_init(&q->getters);
     waitq_init(&q->putters);
     waitq_init(&q->joiners);
@@ -21,7 +21,8 @@ int channel_init(struct channel *q, void **storage, size_t capacity, const char 
 int channel_init_unbounded(struct channel *q, const struct sched_alloc *alloc, const char *name) {
     if (!q)
         return -EINVAL;
-    *q = (struct channel){.alloc = alloc ? alloc : sched_alloc_libc(), .name = name ? name : "channel"};
+    *q = (struct channel){.alloc = alloc ? alloc : sched_alloc_libc(),
+                          .name = name ? name : "channel"};
     waitq_init(&q->getters);
     waitq_init(&q->putters);
     waitq_init(&q->joiners);
@@ -41,8 +42,10 @@ int channel_init_priority(struct channel *q, heap_before_fn before, size_t capac
                           const struct sched_alloc *alloc, const char *name) {
     if (!q || !before)
         return -EINVAL;
-    *q = (struct channel){.capacity = capacity, .bounded = capacity > 0,
-                          .order = CHANNEL_PRIORITY, .name = name ? name : "channel"};
+    *q = (struct channel){.capacity = capacity,
+                          .bounded = capacity > 0,
+                          .order = CHANNEL_PRIORITY,
+                          .name = name ? name : "channel"};
     heap_init(&q->heap, before, alloc);
     waitq_init(&q->getters);
     waitq_init(&q->putters);

@@ -21,11 +21,11 @@ struct channel {
     size_t capacity; /* slots in `items` */
     size_t head;
     size_t count;
-    bool bounded;    /* false: the ring grows through `alloc` instead of making put wait */
+    bool bounded; /* false: the ring grows through `alloc` instead of making put wait */
     bool closed;
-    unsigned char order; /* enum channel_order */
-    struct heap heap;    /* CHANNEL_PRIORITY's items, ordered by the caller's `before` */
-    size_t unfinished;   /* items put and not yet marked done (channel_task_done) */
+    unsigned char order;  /* enum channel_order */
+    struct heap heap;     /* CHANNEL_PRIORITY's items, ordered by the caller's `before` */
+    size_t unfinished;    /* items put and not yet marked done (channel_task_done) */
     struct waitq joiners; /* waiting in CHANNEL_JOIN for unfinished to reach 0 */
     const struct sched_alloc *alloc;
     struct waitq getters; /* waiting for an item */
@@ -55,14 +55,16 @@ void channel_free(struct channel *q);
  * unbounded channel cannot grow. A woken waiter looks again (-EAGAIN inside): an item or a slot
  * is taken by whoever runs first, and the channel keeps FIFO order of items. `item` is evaluated
  * again at each look: pass a value without side effects (not f->next++). */
-#define CHANNEL_PUT(t, q, item)       CHANNEL__LOOK(TASK_AWAIT, t, channel_put_begin((t), (q), (item)))
-#define CHANNEL_PUT_CATCH(t, q, item) CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_put_begin((t), (q), (item)))
+#define CHANNEL_PUT(t, q, item) CHANNEL__LOOK(TASK_AWAIT, t, channel_put_begin((t), (q), (item)))
+#define CHANNEL_PUT_CATCH(t, q, item)                                                              \
+    CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_put_begin((t), (q), (item)))
 /* Get the oldest item into `dest` (a void * lvalue in the frame), waiting while the channel is
  * empty. Result 0, or -EPIPE once it is closed and empty. */
-#define CHANNEL_GET(t, q, dest)       CHANNEL__LOOK(TASK_AWAIT, t, channel_get_begin((t), (q), &(dest)))
-#define CHANNEL_GET_CATCH(t, q, dest) CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_get_begin((t), (q), &(dest)))
+#define CHANNEL_GET(t, q, dest) CHANNEL__LOOK(TASK_AWAIT, t, channel_get_begin((t), (q), &(dest)))
+#define CHANNEL_GET_CATCH(t, q, dest)                                                              \
+    CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_get_begin((t), (q), &(dest)))
 /* One await, repeated while the wake said "look again". */
-#define CHANNEL__LOOK(await, t, begin_call)                                                          \
+#define CHANNEL__LOOK(await, t, begin_call)                                                        \
     do {                                                                                           \
         await(t, begin_call);                                                                      \
     } while (task_result(t) == -EAGAIN)

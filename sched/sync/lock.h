@@ -15,7 +15,7 @@ struct lock {
 
 void lock_init(struct lock *l, const char *name);
 /* Acquire; the result is 0, or -EDEADLK if t already holds it (it would wait for itself). */
-#define LOCK_ACQUIRE(t, l) TASK_AWAIT(t, lock_acquire_begin((t), (l)))
+#define LOCK_ACQUIRE(t, l)       TASK_AWAIT(t, lock_acquire_begin((t), (l)))
 #define LOCK_ACQUIRE_CATCH(t, l) TASK_AWAIT_CATCH(t, lock_acquire_begin((t), (l)))
 bool lock_acquire_begin(struct task *t, struct lock *l);
 /* Without waiting: 0, or -EBUSY (held, or handed to a waiter); -EINVAL for a NULL lock or task. */

@@ -49,7 +49,8 @@ struct sched {
     struct loop *loop; /* the loop that drives this scheduler (set by loop_new): the awaits that
                         * need a clock or an fd (loop/await.h) find it here. Only a pointer:
                         * sched/ never looks inside a loop, so it needs no loop header */
-    struct sched_failure unretrieved[SCHED_MAX_UNRETRIEVED]; /* see task.c: failures nobody joined */
+    struct sched_failure
+        unretrieved[SCHED_MAX_UNRETRIEVED]; /* see task.c: failures nobody joined */
     size_t unretrieved_count;
     size_t unretrieved_dropped;
     /* Words for the last refusal (a misused handle, a wait nothing can end): loop_last_error
@@ -62,8 +63,9 @@ void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc
                 FILE *report);
 /* Reports failures nobody joined, and every task still live ("task 'x' was destroyed while
  * still pending"), which it then ends as cancelled and detaches, so that nothing left behind
- * can reach the freed scheduler (task_cancel on it says -EALREADY); unlinks whatever is still queued or armed (the handles belong
- * to their owners) and frees the policy and the timer queue's array. */
+ * can reach the freed scheduler (task_cancel on it says -EALREADY); unlinks whatever is still
+ * queued or armed (the handles belong to their owners) and frees the policy and the timer queue's
+ * array. */
 void sched_free(struct sched *s);
 
 /* Records the words loop_last_error() returns (printf-style), and returns `err`, so a refusal

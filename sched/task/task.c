@@ -159,8 +159,10 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
      * the ready queue is reserved now, while the caller can still hear -ENOMEM. */
     int err = sched_reserve(s);
     if (err)
-        return sched_refuse(s, err, "task_spawn(%s): out of memory for its place on the ready "
-                            "queue", name ? name : "(unnamed)");
+        return sched_refuse(s, err,
+                            "task_spawn(%s): out of memory for its place on the ready "
+                            "queue",
+                            name ? name : "(unnamed)");
     memset(t, 0, sizeof *t);
     t->magic = TASK_MAGIC;
     runnable_init(&t->run, run_step, t, name);
@@ -223,7 +225,7 @@ int task_cancel(struct task *t) {
         return -EALREADY; /* it has ended: its result stands */
     if (t->state == TASK_WAITING && t->waiter.joining)
         return task_cancel(t->waiter.undo_arg); /* the cancel travels down; its end wakes t */
-    coro_cancel(&t->co);  /* never ran: it is marked cancelled, and its first step ends it */
+    coro_cancel(&t->co); /* never ran: it is marked cancelled, and its first step ends it */
     if (t->state == TASK_WAITING)
         waiter_wake(&t->waiter, -ECANCELED);
     return 0;
@@ -251,7 +253,8 @@ bool task_shield_begin(struct task *t, struct task *other) {
     if (other->magic != TASK_MAGIC) {
         t->waiter.result = sched_refuse(t->sched, -EINVAL,
                                         "task '%s' joined a task that was never spawned: spawn "
-                                        "it (task_spawn) before joining it", t->run.name);
+                                        "it (task_spawn) before joining it",
+                                        t->run.name);
         return false;
     }
     if (task_done(other)) {
@@ -282,8 +285,8 @@ int task__give_back_if_cancelled(struct task *t) {
         void (*give_back)(struct waiter *, void *) = w->undo;
         w->undo = NULL;
         give_back(w, w->undo_arg);
-        w->result = t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t)
-                                                                       : -ECANCELED;
+        w->result =
+            t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t) : -ECANCELED;
     }
     /* Any other completed wait stands; a pending cancel is delivered at the next await. */
     w->undo = NULL;

@@ -33,18 +33,18 @@ struct task_done_hook {
 };
 
 struct task {
-    struct runnable run;    /* on the ready queue when it may run; run.name is the task's name */
-    struct coro co;         /* where its step resumes */
-    struct waiter waiter;   /* what it waits for now, and the result that woke it */
-    struct waitq joiners;   /* the tasks waiting for this one to end */
-    struct list_node live;  /* in sched->tasks from spawn to end: the dumps list live tasks */
+    struct runnable run;   /* on the ready queue when it may run; run.name is the task's name */
+    struct coro co;        /* where its step resumes */
+    struct waiter waiter;  /* what it waits for now, and the result that woke it */
+    struct waitq joiners;  /* the tasks waiting for this one to end */
+    struct list_node live; /* in sched->tasks from spawn to end: the dumps list live tasks */
     struct sched *sched;
     const struct task_done_hook *done_hook; /* who else is told when it ends (lesson 11) */
     task_step_fn step;
-    task_done_fn on_done;   /* the owner's: typically frees the frame */
-    int error;              /* how it ended: 0, or a negative errno */
-    uint16_t magic;         /* TASK_MAGIC from the first spawn on: "this struct is a task" */
-    unsigned char state;    /* enum task_state */
+    task_done_fn on_done; /* the owner's: typically frees the frame */
+    int error;            /* how it ended: 0, or a negative errno */
+    uint16_t magic;       /* TASK_MAGIC from the first spawn on: "this struct is a task" */
+    unsigned char state;  /* enum task_state */
 };
 
 /* Set by task_spawn, so that a join or a cancel can tell a task from memory that never was
@@ -87,8 +87,8 @@ void task_scope_close(struct task_scope *scope);
  * `error` (0 or a negative errno). */
 void task_scope_release(struct task_scope *scope, int error);
 
-/* Registers the done hook: hook->fn(t, hook) runs once when t ends, after its joiners were woken and
- * before on_done. A task with a hook has someone who reads its result, so a failure is the
+/* Registers the done hook: hook->fn(t, hook) runs once when t ends, after its joiners were woken
+ * and before on_done. A task with a hook has someone who reads its result, so a failure is the
  * hook's to report, not the scheduler's. One hook per task: -EBUSY if it has one already,
  * -EINVAL for NULL. Registered after t ended, it is not called: check task_done first. */
 int task_add_done_hook(struct task *t, const struct task_done_hook *hook);

@@ -12,8 +12,8 @@ int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
                   bool cancel_on_failure) {
     if (!s || (!storage && capacity))
         return -EINVAL;
-    *s = (struct task_set){.members = storage, .capacity = capacity,
-                           .cancel_on_failure = cancel_on_failure};
+    *s = (struct task_set){
+        .members = storage, .capacity = capacity, .cancel_on_failure = cancel_on_failure};
     waitq_init(&s->waiters);
     s->member_ended.fn = member_ended;
     list_init(&s->scope.node);
@@ -25,9 +25,8 @@ int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
 static int group_result(const struct task_set *s, int owner_error) {
     if (s->seen || s->first_failure == 0)
         return owner_error;
-    return owner_error == 0 || (owner_error == -ECANCELED && s->cancelled_owner)
-               ? s->first_failure
-               : owner_error;
+    return owner_error == 0 || (owner_error == -ECANCELED && s->cancelled_owner) ? s->first_failure
+                                                                                 : owner_error;
 }
 
 /* The scope's exit: the owner's body is over. Hold its end while members run. */

@@ -26,7 +26,7 @@ void waiter_wake(struct waiter *w, int result) {
     w->waiting = false;
     w->joining = false;
     w->result = result;
-    list_remove(&w->node);                        /* out of any wait queue */
+    list_remove(&w->node); /* out of any wait queue */
     if (timerq_armed(&w->timer))
         timerq_remove(&w->sched->timers, &w->timer); /* a timeout that will not fire now */
     if (w->undo) {

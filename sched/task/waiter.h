@@ -1,7 +1,8 @@
 /* waiter.h — how a task waits, and the one way anything wakes it (lesson 08). Each task embeds a
- * struct waiter that points back to it; a wait queue is a list of waiters. A wait may hold several registrations at
- * once (a queue slot AND a timeout timer AND an fd watch): waking undoes all of them, so a task
- * is never woken twice by one wait, and whoever wakes second finds nothing to do. */
+ * struct waiter that points back to it; a wait queue is a list of waiters. A wait may hold several
+ * registrations at once (a queue slot AND a timeout timer AND an fd watch): waking undoes all of
+ * them, so a task is never woken twice by one wait, and whoever wakes second finds nothing to do.
+ */
 #ifndef LOOPSCHOOL_WAITER_H
 #define LOOPSCHOOL_WAITER_H
 
@@ -14,7 +15,7 @@ struct task;
 struct sched;
 
 struct waiter {
-    struct list_node node;    /* in a wait queue while waiting there */
+    struct list_node node;     /* in a wait queue while waiting there */
     struct timerq_entry timer; /* armed while the wait has a deadline (a sleep, a timeout) */
     struct task *task;         /* who waits: the sync primitives hand things to it */
     struct sched *sched;       /* where its timer is armed; its resume_waiter ends the wake */
@@ -27,8 +28,8 @@ struct waiter {
     const char *what; /* what it waits for, in words, for task_dump: "sleep", "join" */
     int result;       /* why it was woken: 0, -ECANCELED, -ETIMEDOUT, or what the waker says */
     bool waiting;
-    bool joining;     /* in TASK_JOIN: undo_arg is the joined task, to which a cancel is passed
-                       * (lesson 11); it fits in the padding, so a task costs no more */
+    bool joining; /* in TASK_JOIN: undo_arg is the joined task, to which a cancel is passed
+                   * (lesson 11); it fits in the padding, so a task costs no more */
 };
 
 /* Makes w the waiter of `task` on s, not waiting yet. */

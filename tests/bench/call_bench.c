@@ -1,5 +1,6 @@
 /* call_bench.c — the physical floor: what one function call costs, direct and through a pointer.
- * Every later row (a callback dispatch, a coroutine resume, a task switch) is read against these. */
+ * Every later row (a callback dispatch, a coroutine resume, a task switch) is read against these.
+ */
 #include "tests/bench/lib/bench.h"
 
 #include <time.h>
@@ -18,7 +19,7 @@ int main(void) {
     double indirect = bench_indirect_call_ns();
     bench_row("call: direct call to an opaque function", direct, "ns/call", NULL, 0);
     bench_row("call: indirect call through a pointer", indirect, "ns/call", "direct call", direct);
-    bench_row("call: clock_gettime(CLOCK_MONOTONIC)", bench_median_ns(clock_reads, NULL, 2000000, 5),
-              "ns/read", "indirect call", indirect);
+    bench_row("call: clock_gettime(CLOCK_MONOTONIC)",
+              bench_median_ns(clock_reads, NULL, 2000000, 5), "ns/read", "indirect call", indirect);
     return 0;
 }

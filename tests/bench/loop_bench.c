@@ -171,8 +171,9 @@ static int bench_timers(void) {
         sort[r] = qsort_once(&b);
         stop[r] = stop_once(&b, &start[r]);
     }
-    bench_row_vs_asyncio("loop: 1M random timers, started then fired", median(fire, REPEATS), "ns/timer",
-              "qsort of the same deadlines", median(sort, REPEATS), "timers");
+    bench_row_vs_asyncio("loop: 1M random timers, started then fired", median(fire, REPEATS),
+                         "ns/timer", "qsort of the same deadlines", median(sort, REPEATS),
+                         "timers");
     bench_row("loop: 1M timers started, then all stopped", median(stop, REPEATS), "ns/stop",
               "starting them", median(start, REPEATS));
     free(b.timers);
@@ -184,6 +185,6 @@ static int bench_timers(void) {
 int main(void) {
     double indirect = bench_indirect_call_ns();
     bench_row_vs_asyncio("loop: call_soon + dispatch, 1,000 per tick", bench_call_soon(), "ns/call",
-              "indirect call", indirect, "call_soon");
+                         "indirect call", indirect, "call_soon");
     return bench_timers();
 }

@@ -177,10 +177,10 @@ int main(void) {
     double task_ns = bench_median_ns(task_handoffs, loop, 5000000, 5);
     double thread_ns = bench_median_ns(thread_handoffs, NULL, 300000, 5);
     loop_free(loop);
-    bench_row_vs_asyncio("sync: lock acquire+release, uncontended task", lock_ns, "ns/pair", "indirect call",
-              indirect, "lock");
-    bench_row_vs_asyncio("sync: queue hand-off task->task, cap 64", task_ns, "ns/item", "indirect call",
-              indirect, "queue");
+    bench_row_vs_asyncio("sync: lock acquire+release, uncontended task", lock_ns, "ns/pair",
+                         "indirect call", indirect, "lock");
+    bench_row_vs_asyncio("sync: queue hand-off task->task, cap 64", task_ns, "ns/item",
+                         "indirect call", indirect, "queue");
     bench_row("threads: mutex+condvar queue, cap 64", thread_ns, "ns/item", "task queue hand-off",
               task_ns);
     return 0;

@@ -316,7 +316,7 @@ int main(void) {
     double lone_ns = measure_switch(1, 300000);
     double pingpong = bench_median_ns(pingpong_handoffs, NULL, 40000, 5);
     bench_row_vs_asyncio("task: switch, FIFO, 100 tasks yielding", switch_ns, "ns/switch",
-              "bare coroutine resume + yield", bare, "task_switch");
+                         "bare coroutine resume + yield", bare, "task_switch");
     bench_row("threads: mutex+condvar ping-pong hand-off", pingpong, "ns/handoff", "task switch",
               switch_ns);
     bench_row("task: switch, 1 task (a whole tick each)", lone_ns, "ns/switch",
@@ -329,7 +329,7 @@ int main(void) {
     free(children);
     double thread_life = bench_median_ns(thread_create_join, NULL, 10000, 3);
     bench_row_vs_asyncio("task: spawn + run + join, 1M tasks", task_life, "ns/task",
-              "bare coroutine resume + yield", bare, "spawn_join");
+                         "bare coroutine resume + yield", bare, "spawn_join");
     bench_row("threads: pthread_create + join, 10k", thread_life, "ns/thread",
               "task spawn + run + join", task_life);
 
@@ -341,8 +341,8 @@ int main(void) {
     double per_thread = (threads[1] - threads[0]) / threads[2];
     bench_row("task: library bytes per task (sizeof)", (double)sizeof(struct task), "B/task",
               "sizeof(struct coro) alone", (double)sizeof(struct coro));
-    bench_row_vs_asyncio("task: RSS per waiting task (1M sleeping)", per_task, "B/task", "sizeof(struct task)",
-              (double)sizeof(struct task), "task_bytes");
+    bench_row_vs_asyncio("task: RSS per waiting task (1M sleeping)", per_task, "B/task",
+                         "sizeof(struct task)", (double)sizeof(struct task), "task_bytes");
     char name[64];
     snprintf(name, sizeof name, "threads: RSS per idle thread (%.0f)", threads[2]);
     bench_row(name, per_thread, "B/thread", "RSS per waiting task", per_task);
