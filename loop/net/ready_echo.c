@@ -97,8 +97,9 @@ void ready_echo_close(struct ready_echo *s) {
 }
 
 void ready_echo_dump(const struct ready_echo *s, FILE *out) {
-    fprintf(out, "ready_echo port %u: %zu open, %lu round trips, %lu bytes; %lu recv, %lu send, "
-                 "%lu accept calls\n",
+    fprintf(out,
+            "ready_echo port %u: %zu open, %lu round trips, %lu bytes; %lu recv, %lu send, "
+            "%lu accept calls\n",
             s->port, s->open_connections, s->round_trips, s->bytes_echoed, s->recvs, s->sends,
             s->accepts);
     fflush(out);

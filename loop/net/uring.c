@@ -44,16 +44,47 @@ int uring_open(struct uring *ring, struct loop *loop, unsigned entries) {
     ring->fd = -1;
     return -ENOSYS;
 }
-int uring_close(struct uring *ring) { (void)ring; return -ENOSYS; }
-int uring_prep_accept(struct uring *r, struct uring_op *op, int fd) { (void)r, (void)op, (void)fd; return -ENOSYS; }
-int uring_prep_recv(struct uring *r, struct uring_op *op, int fd, void *b, size_t n) { (void)r, (void)op, (void)fd, (void)b, (void)n; return -ENOSYS; }
-int uring_prep_send(struct uring *r, struct uring_op *op, int fd, const void *b, size_t n) { (void)r, (void)op, (void)fd, (void)b, (void)n; return -ENOSYS; }
-int uring_prep_timeout(struct uring *r, struct uring_op *op, int64_t ns) { (void)r, (void)op, (void)ns; return -ENOSYS; }
-int uring_prep_cancel(struct uring *r, struct uring_op *c, struct uring_op *t) { (void)r, (void)c, (void)t; return -ENOSYS; }
-int uring_submit(struct uring *ring) { (void)ring; return -ENOSYS; }
-int uring_harvest(struct uring *ring) { (void)ring; return -ENOSYS; }
-int uring_wait(struct uring *ring) { (void)ring; return -ENOSYS; }
-void uring_dump(const struct uring *ring, FILE *out) { (void)ring; fprintf(out, "uring: not on this system\n"); fflush(out); }
+int uring_close(struct uring *ring) {
+    (void)ring;
+    return -ENOSYS;
+}
+int uring_prep_accept(struct uring *r, struct uring_op *op, int fd) {
+    (void)r, (void)op, (void)fd;
+    return -ENOSYS;
+}
+int uring_prep_recv(struct uring *r, struct uring_op *op, int fd, void *b, size_t n) {
+    (void)r, (void)op, (void)fd, (void)b, (void)n;
+    return -ENOSYS;
+}
+int uring_prep_send(struct uring *r, struct uring_op *op, int fd, const void *b, size_t n) {
+    (void)r, (void)op, (void)fd, (void)b, (void)n;
+    return -ENOSYS;
+}
+int uring_prep_timeout(struct uring *r, struct uring_op *op, int64_t ns) {
+    (void)r, (void)op, (void)ns;
+    return -ENOSYS;
+}
+int uring_prep_cancel(struct uring *r, struct uring_op *c, struct uring_op *t) {
+    (void)r, (void)c, (void)t;
+    return -ENOSYS;
+}
+int uring_submit(struct uring *ring) {
+    (void)ring;
+    return -ENOSYS;
+}
+int uring_harvest(struct uring *ring) {
+    (void)ring;
+    return -ENOSYS;
+}
+int uring_wait(struct uring *ring) {
+    (void)ring;
+    return -ENOSYS;
+}
+void uring_dump(const struct uring *ring, FILE *out) {
+    (void)ring;
+    fprintf(out, "uring: not on this system\n");
+    fflush(out);
+}
 
 #else
 
@@ -359,11 +390,12 @@ void uring_dump(const struct uring *ring, FILE *out) {
         fflush(out);
         return;
     }
-    fprintf(out, "uring fd %d: %u SQEs, sq head %u tail %u, cq head %u tail %u, %u prepared, "
-                 "%zu in flight; %lu enters, %lu submitted, %lu completed, %lu poison violations\n",
-            ring->fd, ring->entries, *ring->sq_head, *ring->sq_tail, *ring->cq_head,
-            *ring->cq_tail, ring->to_submit, ring->in_flight, ring->counts.enters,
-            ring->counts.submitted, ring->counts.completed, ring->counts.poison_violations);
+    fprintf(out,
+            "uring fd %d: %u SQEs, sq head %u tail %u, cq head %u tail %u, %u prepared, "
+            "%zu in flight; %lu enters, %lu submitted, %lu completed, %lu poison violations\n",
+            ring->fd, ring->entries, *ring->sq_head, *ring->sq_tail, *ring->cq_head, *ring->cq_tail,
+            ring->to_submit, ring->in_flight, ring->counts.enters, ring->counts.submitted,
+            ring->counts.completed, ring->counts.poison_violations);
     int shown = 0;
     list_for_each(n, &ring->ops) {
         const struct uring_op *op = container_of(n, struct uring_op, node);

@@ -22,20 +22,27 @@ struct uring_op;
 /* Called from inside uring_harvest with op->result set; it may prepare ops (even op itself). */
 typedef void (*uring_done_fn)(struct uring_op *op);
 
-enum uring_op_kind { URING_NONE, URING_ACCEPT, URING_RECV, URING_SEND, URING_TIMEOUT, URING_CANCEL };
+enum uring_op_kind {
+    URING_NONE,
+    URING_ACCEPT,
+    URING_RECV,
+    URING_SEND,
+    URING_TIMEOUT,
+    URING_CANCEL
+};
 
 struct uring_op {
     const char *name;
     enum uring_op_kind kind;
-    bool in_flight;        /* true from prepare until its completion is harvested */
-    int32_t result;        /* the CQE's res: bytes, an fd, or a negative errno (-ECANCELED) */
+    bool in_flight; /* true from prepare until its completion is harvested */
+    int32_t result; /* the CQE's res: bytes, an fd, or a negative errno (-ECANCELED) */
     int fd;
-    void *buf;             /* owned by the kernel while in_flight */
+    void *buf; /* owned by the kernel while in_flight */
     size_t len;
-    uint64_t guard;        /* poison check: a send buffer's checksum when it was handed over */
-    int64_t timespec[2];   /* a timeout's struct __kernel_timespec, also read by the kernel */
+    uint64_t guard;          /* poison check: a send buffer's checksum when it was handed over */
+    int64_t timespec[2];     /* a timeout's struct __kernel_timespec, also read by the kernel */
     struct uring_op *target; /* a cancel's target */
-    struct list_node node; /* in the ring's in-flight list */
+    struct list_node node;   /* in the ring's in-flight list */
     struct uring *ring;
     uring_done_fn done;
     void *arg;
@@ -43,15 +50,15 @@ struct uring_op {
 
 /* Counted around the calls themselves, so the lesson compares them exactly. */
 struct uring_counts {
-    unsigned long enters;    /* io_uring_enter system calls */
-    unsigned long submitted; /* SQEs those calls carried */
-    unsigned long completed; /* CQEs harvested */
+    unsigned long enters;            /* io_uring_enter system calls */
+    unsigned long submitted;         /* SQEs those calls carried */
+    unsigned long completed;         /* CQEs harvested */
     unsigned long poison_violations; /* owned buffers found touched (debug poison check) */
 };
 
 struct uring {
     int fd;
-    unsigned entries;   /* SQ size; the CQ is twice that */
+    unsigned entries; /* SQ size; the CQ is twice that */
     void *sq_map, *cq_map, *sqe_map;
     size_t sq_map_len, cq_map_len, sqe_map_len;
     unsigned *sq_head, *sq_tail, *sq_mask, *sq_array;

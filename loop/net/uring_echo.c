@@ -229,10 +229,13 @@ int uring_echo_close(struct uring_echo *s) {
 }
 
 void uring_echo_dump(const struct uring_echo *s, FILE *out) {
-    fprintf(out, "uring_echo port %u: %zu open, %lu accepted, %lu round trips, %lu bytes; %s; "
-                 "%lu/%lu cancels completed, %lu ops cancelled\n",
+    fprintf(out,
+            "uring_echo port %u: %zu open, %lu accepted, %lu round trips, %lu bytes; %s; "
+            "%lu/%lu cancels completed, %lu ops cancelled\n",
             s->port, s->open_connections, s->accepted, s->round_trips, s->bytes_echoed,
-            s->stopped ? "stopped" : s->stopping ? "stopping" : "serving", s->cancels_completed,
-            s->cancels_submitted, s->ops_cancelled);
+            s->stopped    ? "stopped"
+            : s->stopping ? "stopping"
+                          : "serving",
+            s->cancels_completed, s->cancels_submitted, s->ops_cancelled);
     uring_dump(&s->ring, out);
 }
