@@ -149,6 +149,10 @@ Test(completion_io, ownership_rule, .timeout = 10,
     struct opened o;
     open_pair(&o);
     o.ring.poison = true; /* the debug build of the rule also checks buffers, not only ops */
+    struct uring bad;
+    cr_assert_eq(uring_open(&bad, o.loop, 3), -EINVAL,
+                 "a ring size that is not a power of two: "
+                 "-EINVAL");
     int done = 0;
     char buf[64];
     struct uring_op recv_op, other, cancel, timer;
