@@ -54,6 +54,38 @@ bool loop_fd_wait_begin(struct task *t, struct loop_fd_wait *fw, int fd, unsigne
     return true;
 }
 
+/* The scope's timer: its deadline passed while the block ran. */
+static void timeout_due(struct loop_timer *timer) {
+    struct loop_timeout *scope = container_of(timer, struct loop_timeout, timer);
+    scope->expired = true;
+    task_time_out(scope->task);
+}
+
+int loop_timeout_enter_at(struct task *t, struct loop_timeout *scope, int64_t deadline) {
+    if (!t || !scope)
+        return -EINVAL;
+    if (scope->task)
+        return -EBUSY; /* entered and not exited: its timer may be armed */
+    *scope = (struct loop_timeout){.task = t};
+    loop_timer_init(&scope->timer, t->run.name);
+    return loop_timer_start_at(task_loop(t), &scope->timer, deadline, timeout_due, NULL);
+}
+
+int loop_timeout_enter(struct task *t, struct loop_timeout *scope, int64_t ns) {
+    if (!t)
+        return -EINVAL;
+    return loop_timeout_enter_at(t, scope, loop_deadline_after(task_loop(t), ns));
+}
+
+int loop_timeout_exit(struct loop_timeout *scope) {
+    if (scope->task) {
+        loop_timer_stop(task_loop(scope->task), &scope->timer);
+        task_time_out_withdraw(scope->task);
+        scope->task = NULL;
+    }
+    return scope->expired ? -ETIMEDOUT : 0;
+}
+
 int loop_run_until_complete(struct loop *loop, struct task *t) {
     while (!task_done(t)) {
         if (!loop_alive(loop)) {

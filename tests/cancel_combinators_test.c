@@ -194,7 +194,9 @@ Test(combinators, wait_for_awaits_the_cancelled_task,
                     "wait for that task to end?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
-    struct test_sleeper slow = {.ns = SECOND, .catches = true, .linger_ns = 5 * MS};
+    /* Catches the cancel, stops for 5 ms, then ends cancelled after all (re-raises). */
+    struct test_sleeper slow = {
+        .ns = SECOND, .catches = true, .linger_ns = 5 * MS, .fail_with = -ECANCELED};
     loop_spawn(loop, &slow.task, test_sleeper_step, "slow", NULL);
     struct task_set s;
     struct task *storage[1];
@@ -203,6 +205,7 @@ Test(combinators, wait_for_awaits_the_cancelled_task,
     spawn_waiter(loop, &w, &s, SET_WAIT_FOR, 50 * MS);
     cr_assert_eq(loop_run(loop), 0);
     cr_assert_eq(w.result, -ETIMEDOUT, "the deadline passed: -ETIMEDOUT, not -ECANCELED");
+    cr_assert_eq(slow.task.state, TASK_CANCELLED, "the task ended cancelled");
     cr_assert_eq(slow.result, -ECANCELED, "at the deadline the task was cancelled");
     cr_assert_eq(w.resumed_at, 55 * MS,
                  "wait_for returned at 55 ms, after the task's 5 ms of stopping");

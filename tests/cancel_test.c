@@ -25,7 +25,7 @@
 enum await_kind {
     AWAIT_SLEEP,
     AWAIT_FD,
-    AWAIT_JOIN,
+    AWAIT_SHIELD,
     AWAIT_LOCK,
     AWAIT_SEMAPHORE,
     AWAIT_EVENT,
@@ -69,8 +69,8 @@ static enum coro_status victim_step(struct task *t) {
         LOOP_SLEEP(t, SECOND);
     } else if (f->kind == AWAIT_FD) {
         LOOP_WAIT_READABLE(t, &f->fdw, FAKE_FD);
-    } else if (f->kind == AWAIT_JOIN) {
-        TASK_JOIN(t, &w->joined.task);
+    } else if (f->kind == AWAIT_SHIELD) {
+        TASK_SHIELD(t, &w->joined.task);
     } else if (f->kind == AWAIT_LOCK) {
         LOCK_ACQUIRE(t, &w->lock);
     } else if (f->kind == AWAIT_SEMAPHORE) {
@@ -108,7 +108,7 @@ static void world_init(struct world *w) {
 static void cancel_at(enum await_kind kind, const char *what) {
     struct world w;
     world_init(&w);
-    if (kind == AWAIT_JOIN)
+    if (kind == AWAIT_SHIELD)
         test_spawn_sleeper(w.loop, &w.joined, "joined", SECOND, 0);
     if (kind == AWAIT_LOCK)
         test_spawn_locker(w.loop, &w.holder, &w.lock, "holder", SECOND);
@@ -137,8 +137,8 @@ static void cancel_at(enum await_kind kind, const char *what) {
                   waitq_empty(&w.event.waiters) && waitq_empty(&w.cond.waiters) &&
                   waitq_empty(&w.queue.getters) && waitq_empty(&w.queue.putters),
               "the victim left every wait queue");
-    if (kind == AWAIT_JOIN)
-        cr_assert(waitq_empty(&w.joined.task.joiners), "the victim left the joined task's joiners");
+    if (kind == AWAIT_SHIELD)
+        cr_assert(waitq_empty(&w.joined.task.joiners), "the victim left the shielded task's joiners");
     if (kind == AWAIT_SLEEP)
         cr_assert_eq(loop_timer_count(w.loop), 0, "the sleep's timer was disarmed");
     if (kind == AWAIT_LOCK)
@@ -149,12 +149,12 @@ static void cancel_at(enum await_kind kind, const char *what) {
         cr_assert_eq(w.sem.value, 0, "no permit appeared or vanished");
     if (kind == AWAIT_QUEUE_PUT)
         cr_assert_eq(channel_length(&w.queue), 1, "the cancelled put added nothing");
-    if (kind == AWAIT_JOIN)
+    if (kind == AWAIT_SHIELD)
         cr_assert_eq(w.joined.task.state, TASK_WAITING,
-                     "cancelling a joiner leaves the joined task running");
+                     "cancelling a shield's joiner leaves the task running");
 
     cr_assert_eq(loop_run(w.loop), 0);
-    if (kind == AWAIT_JOIN)
+    if (kind == AWAIT_SHIELD)
         cr_assert_eq(w.joined.task.state, TASK_DONE, "the joined task ended normally, later");
     if (kind == AWAIT_LOCK)
         cr_assert_null(w.lock.owner, "the holder released the lock and nobody took it");
@@ -172,9 +172,10 @@ Test(cancel, at_fd,
     cancel_at(AWAIT_FD, "fd readable");
 }
 Test(
-    cancel, at_join,
-    .description = "Q: does a cancel end a join with -ECANCELED and leave the joined task alone?") {
-    cancel_at(AWAIT_JOIN, "join");
+    cancel, at_shield,
+    .description = "Q: does a cancel end a shielded join with -ECANCELED and leave the joined "
+                   "task alone?") {
+    cancel_at(AWAIT_SHIELD, "join"); /* TASK_JOIN passes the cancel down: join_cancel_test.c */
 }
 Test(cancel, at_lock,
      .description =

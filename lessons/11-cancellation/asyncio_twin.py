@@ -214,11 +214,15 @@ async def scene3_group():
 
 
 # ---- scene 5: a joiner is cancelled -----------------------------------------------------------
-async def joiner(worker_task):
+async def joiner(worker_task, shield):
     error = None
     try:
-        say("boss", f"joins {worker_task.get_name()}")
-        await worker_task  # a cancel of boss is passed on to worker_task first
+        if shield:
+            say("boss", f"shields {worker_task.get_name()}")
+            await asyncio.shield(worker_task)  # a cancel of boss stops boss only
+        else:
+            say("boss", f"joins {worker_task.get_name()}")
+            await worker_task  # a cancel of boss is passed on to worker_task first
         say("boss", f"{worker_task.get_name()} ended")
     except BaseException as exc:
         error = exc
@@ -227,20 +231,24 @@ async def joiner(worker_task):
         say("boss", f"cleanup (error {error_name(error)})")
 
 
-async def scene5():
-    print("scene 5")
+async def scene5(shield=False):
+    print("scene 5, shield" if shield else "scene 5")
     slots, lock = asyncio.Queue(1), asyncio.Lock()
     slots.put_nowait("slot")
     holder = {}
-    boss = asyncio.create_task(joiner_later(holder), name="boss")
+    boss = asyncio.create_task(joiner_later(holder, shield), name="boss")
     holder["worker"] = asyncio.create_task(worker("worker", slots, lock, 50), name="worker")
     sup = asyncio.create_task(supervisor(boss, 10))
     await asyncio.gather(boss, holder["worker"], sup, return_exceptions=True)
 
 
-async def joiner_later(holder):
+async def joiner_later(holder, shield):
     """boss is spawned first, as in the demo; it reads worker's task when it first runs."""
-    await joiner(holder["worker"])
+    await joiner(holder["worker"], shield)
+
+
+async def scene5_shield():
+    await scene5(shield=True)
 
 
 def run(scene):
@@ -253,5 +261,5 @@ def run(scene):
         ev.close()
 
 
-for scene in (scene1, scene2, scene3_gather, scene3_group, scene5):
+for scene in (scene1, scene2, scene3_gather, scene3_group, scene5, scene5_shield):
     run(scene)

@@ -1,5 +1,6 @@
-/* channel.c — the channel between tasks (asyncio's Queue) on a ring buffer and two wait queues
- * (lesson 10). A put wakes the oldest getter and a get wakes the oldest putter; the woken task
+/* channel.c — the channel between tasks (asyncio's Queue) on a ring buffer, or a heap for the
+ * priority order, and two wait queues (lesson 10). A put wakes the oldest getter and a get wakes
+ * the oldest putter; the woken task
  * looks again when it runs. If it is cancelled before it runs, the give-back passes the wake-up
  * on, so no waiter is left asleep beside an item (or a free slot) nobody was told about. */
 #include "sched/sync/channel.h"
@@ -13,6 +14,7 @@ int channel_init(struct channel *q, void **storage, size_t capacity, const char 
                         .name = name ? name : "channel"};
     waitq_init(&q->getters);
     waitq_init(&q->putters);
+    waitq_init(&q->joiners);
     return 0;
 }
 
@@ -22,11 +24,36 @@ int channel_init_unbounded(struct channel *q, const struct sched_alloc *alloc, c
     *q = (struct channel){.alloc = alloc ? alloc : sched_alloc_libc(), .name = name ? name : "channel"};
     waitq_init(&q->getters);
     waitq_init(&q->putters);
+    waitq_init(&q->joiners);
+    return 0;
+}
+
+int channel_make_lifo(struct channel *q) {
+    if (!q || q->order == CHANNEL_PRIORITY)
+        return -EINVAL;
+    if (q->count)
+        return -EBUSY; /* the items in it went in as a queue's */
+    q->order = CHANNEL_LIFO;
+    return 0;
+}
+
+int channel_init_priority(struct channel *q, heap_before_fn before, size_t capacity,
+                          const struct sched_alloc *alloc, const char *name) {
+    if (!q || !before)
+        return -EINVAL;
+    *q = (struct channel){.capacity = capacity, .bounded = capacity > 0,
+                          .order = CHANNEL_PRIORITY, .name = name ? name : "channel"};
+    heap_init(&q->heap, before, alloc);
+    waitq_init(&q->getters);
+    waitq_init(&q->putters);
+    waitq_init(&q->joiners);
     return 0;
 }
 
 void channel_free(struct channel *q) {
-    if (!q->bounded)
+    if (q->order == CHANNEL_PRIORITY)
+        heap_free(&q->heap);
+    else if (!q->bounded)
         sched_dealloc(q->alloc, q->items);
     q->items = NULL;
     q->capacity = q->count = 0;
@@ -66,9 +93,24 @@ static size_t ring_next(const struct channel *q, size_t i) {
     return i + 1 == q->capacity ? 0 : i + 1;
 }
 
+/* The heap holds the priority order's items; count mirrors its size. */
+static int priority_put(struct channel *q, void *item) {
+    if (q->bounded && q->count == q->capacity)
+        return -EAGAIN;
+    int err = item ? heap_push(&q->heap, item) : -EINVAL; /* -EEXIST: in a heap already */
+    if (err)
+        return err;
+    q->count++;
+    q->unfinished++;
+    wake_next(&q->getters);
+    return 0;
+}
+
 int channel_try_put(struct channel *q, void *item) {
     if (q->closed)
         return -EPIPE;
+    if (q->order == CHANNEL_PRIORITY)
+        return priority_put(q, item);
     if (q->count == q->capacity) {
         if (q->bounded)
             return -EAGAIN;
@@ -79,6 +121,7 @@ int channel_try_put(struct channel *q, void *item) {
     size_t tail = q->head + q->count; /* < 2 * capacity: one subtraction wraps it */
     q->items[tail >= q->capacity ? tail - q->capacity : tail] = item;
     q->count++;
+    q->unfinished++;
     wake_next(&q->getters);
     return 0;
 }
@@ -86,8 +129,15 @@ int channel_try_put(struct channel *q, void *item) {
 int channel_try_get(struct channel *q, void **dest) {
     if (q->count == 0)
         return q->closed ? -EPIPE : -EAGAIN;
-    *dest = q->items[q->head];
-    q->head = ring_next(q, q->head);
+    if (q->order == CHANNEL_PRIORITY) {
+        *dest = heap_pop(&q->heap);
+    } else if (q->order == CHANNEL_LIFO) {
+        size_t top = q->head + q->count - 1; /* the newest: the ring's tail end */
+        *dest = q->items[top >= q->capacity ? top - q->capacity : top];
+    } else {
+        *dest = q->items[q->head];
+        q->head = ring_next(q, q->head);
+    }
     q->count--;
     wake_next(&q->putters);
     return 0;
@@ -128,8 +178,30 @@ void channel_dump(const struct channel *q, FILE *out) {
     fprintf(out, "channel %s: %zu item%s", q->name, q->count, q->count == 1 ? "" : "s");
     if (q->bounded)
         fprintf(out, " of %zu", q->capacity);
-    fprintf(out, "%s; getters ", q->closed ? ", closed" : "");
+    static const char *const orders[] = {"", ", lifo", ", priority"};
+    fprintf(out, "%s%s", orders[q->order % 3], q->closed ? ", closed" : "");
+    if (!waitq_empty(&q->joiners)) /* only then does the count matter to anyone */
+        fprintf(out, ", %zu unfinished", q->unfinished);
+    fprintf(out, "; getters ");
     waitq_dump(&q->getters, out);
     fprintf(out, "  putters ");
     waitq_dump(&q->putters, out);
+}
+
+int channel_task_done(struct channel *q) {
+    if (!q || q->unfinished == 0)
+        return -EINVAL; /* more task_done calls than items put */
+    if (--q->unfinished == 0)
+        waitq_wake_all(&q->joiners, 0);
+    return 0;
+}
+
+bool channel_join_begin(struct task *t, struct channel *q) {
+    if (q->unfinished == 0) {
+        t->waiter.result = 0;
+        return false;
+    }
+    waitq_add(&q->joiners, &t->waiter);
+    task_park(t, q->name);
+    return true;
 }

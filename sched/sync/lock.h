@@ -40,7 +40,9 @@ void condition_init(struct condition *c, struct lock *l, const char *name);
 #define CONDITION_WAIT(t, c)       TASK_AWAIT(t, condition_wait_begin((t), (c)))
 #define CONDITION_WAIT_CATCH(t, c) TASK_AWAIT_CATCH(t, condition_wait_begin((t), (c)))
 bool condition_wait_begin(struct task *t, struct condition *c);
-/* Notifies up to n waiters (the oldest first); returns how many. */
+/* Notifies up to n waiters (the oldest first); returns how many. Hold the lock to notify.
+ * asyncio differs: notify without the lock raises RuntimeError; here it is accepted, and if the
+ * lock is free it is handed to the first waiter notified. */
 int condition_notify(struct condition *c, int n);
 int condition_notify_all(struct condition *c);
 void condition_dump(const struct condition *c, FILE *out);

@@ -22,7 +22,10 @@ bool semaphore_acquire_begin(struct task *t, struct semaphore *s);
 /* Without waiting: 0, or -EAGAIN (a waiter is never overtaken: none is free while any waits). */
 int semaphore_try_acquire(struct semaphore *s);
 /* Give a permit back (to the oldest waiter if any): 0, or -EOVERFLOW past the bound (or past
- * INT_MAX for an unbounded one); nothing changes then. */
+ * INT_MAX for an unbounded one); nothing changes then. asyncio differs in mechanism, not in
+ * order: it wakes the waiter, which takes the permit when it runs, and keeps others from
+ * taking it meanwhile; here the permit is handed over at once. A task that releases and
+ * acquires again goes behind the waiter in both. */
 int semaphore_release(struct semaphore *s);
 void semaphore_dump(const struct semaphore *s, FILE *out);
 

@@ -20,6 +20,7 @@ void sched_init(struct sched *s, struct policy *policy, const struct sched_alloc
     s->batch_left = 0;
     s->running = NULL;
     list_init(&s->tasks);
+    list_init(&s->scopes);
     s->task_count = 0;
     s->loop = NULL;
     s->resume_waiter = NULL;

@@ -37,6 +37,7 @@ struct sched {
     size_t batch_left; /* picks left in this batch: the N of the batch rule */
     struct runnable *running; /* what step 4 runs now, while its owner lives */
     struct list_node tasks;   /* every live task (lesson 08), for dumps and reports */
+    struct list_node scopes;  /* the task scopes open now (lesson 11: task groups) */
     /* What a woken waiter does last: set by the task layer at the first spawn (it puts the
      * waiter's task back on the ready queue), so waking needs no knowledge of tasks. */
     void (*resume_waiter)(struct waiter *w);

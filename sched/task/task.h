@@ -56,6 +56,27 @@ struct task {
 int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done);
 
+/* A scope a task has open (lesson 11: a task group entered with task_group_enter). However
+ * the task's body ends — falling off it, failing, cancelled — the task does not end yet:
+ * exit(scope) runs first, and returning true holds the end (the task stays waiting, on "scope
+ * exit") until the scope calls task_scope_release. So a scope's exit may wait, while the
+ * task's cleanup section still cannot suspend. The scope lives in the scheduler's list, not in
+ * the task: a task costs no more. */
+struct task_scope {
+    struct list_node node; /* in sched->scopes while open */
+    struct task *owner;
+    bool (*exit)(struct task_scope *scope);
+};
+/* Opens scope for t: -EINVAL for NULL, -EALREADY if t has ended. Close it with
+ * task_scope_close if it must end before the task does (its exit then never runs); a scope
+ * never opened must have its node list_init'ed before a close. */
+int task_scope_open(struct task *t, struct task_scope *scope,
+                    bool (*exit)(struct task_scope *scope));
+void task_scope_close(struct task_scope *scope);
+/* Ends the hold: in a coming tick the owner's next open scope exits, or the owner ends with
+ * `error` (0 or a negative errno). */
+void task_scope_release(struct task_scope *scope, int error);
+
 /* Registers the done hook: hook->fn(t, hook) runs once when t ends, after its joiners were woken and
  * before on_done. A task with a hook has someone who reads its result, so a failure is the
  * hook's to report, not the scheduler's. One hook per task: -EBUSY if it has one already,
@@ -68,9 +89,22 @@ static inline struct loop *task_loop(const struct task *t) {
 }
 
 /* Requests cancellation (lesson 11): a waiting task is woken with -ECANCELED; a ready or
- * running one is cancelled at its next await; one that never ran ends without running its body
- * or cleanup. 0 (also when asked twice), or -EALREADY if it had already ended: nothing changes. */
+ * running one is cancelled at its next await (asyncio differs: it throws CancelledError into
+ * the await that was finishing, so a task woken by a completed await is cancelled there); one
+ * that never ran ends without running its body or cleanup. A task in TASK_JOIN passes the
+ * cancel down instead, as asyncio does: the joined task is cancelled, and the joiner goes on
+ * waiting for its end, then reads its result (it is cancelled too if the joined task ended
+ * cancelled; if that one caught the cancel and returned, the joiner carries on, as in
+ * asyncio). 0 (also when asked twice), or -EALREADY if it had already ended: nothing changes. */
 int task_cancel(struct task *t);
+
+/* Delivers a deadline once (a timeout scope's, loop/await.h): a waiting task is woken with
+ * -ETIMEDOUT; a ready one sees -ETIMEDOUT at its next await, without waiting. A pending cancel
+ * wins and nothing changes; a cancel that comes later replaces it. 0, or -EALREADY if t ended. */
+int task_time_out(struct task *t);
+/* Withdraws a deadline task_time_out left pending (no await has met it yet): the scope it
+ * belonged to has ended. A cancel is never withdrawn. */
+void task_time_out_withdraw(struct task *t);
 
 static inline bool task_done(const struct task *t) {
     return t->state >= TASK_DONE;
@@ -106,10 +140,19 @@ void task_dump(const struct task *t, FILE *out);
 
 /* Give every other ready task a turn first (asyncio.sleep(0)). */
 #define TASK_YIELD(t) TASK_AWAIT(t, task_yield_begin(t))
-/* Wait for `other` to end; the result is its error (0 if it succeeded): join a task that was
- * cancelled and you are cancelled too, unless you catch it. */
+/* Wait for `other` to end (asyncio's `await task`); the result is its error (0 if it succeeded):
+ * join a task that was cancelled and you are cancelled too, unless you catch it. A cancel of the
+ * joiner is passed to `other` first (see task_cancel). asyncio differs: the joiner runs in the
+ * tick after `other` ended; asyncio's done-callbacks go through call_soon, and the joiner runs
+ * one iteration later than that. */
 #define TASK_JOIN(t, other)       TASK_AWAIT(t, task_join_begin((t), (other)))
 #define TASK_JOIN_CATCH(t, other) TASK_AWAIT_CATCH(t, task_join_begin((t), (other)))
+/* asyncio.shield(task): the same wait, but a cancel of the joiner stops only the joiner; `other`
+ * runs on (someone may join it later). asyncio differs: once the shield's outer future was
+ * cancelled, the task's later failure is marked retrieved and never logged; here a failure
+ * that nobody joins is reported when the scheduler is destroyed, like any other. */
+#define TASK_SHIELD(t, other)       TASK_AWAIT(t, task_shield_begin((t), (other)))
+#define TASK_SHIELD_CATCH(t, other) TASK_AWAIT_CATCH(t, task_shield_begin((t), (other)))
 
 static inline int task_result(const struct task *t) {
     return t->waiter.result;
@@ -117,6 +160,7 @@ static inline int task_result(const struct task *t) {
 
 bool task_yield_begin(struct task *t);
 bool task_join_begin(struct task *t, struct task *other);
+bool task_shield_begin(struct task *t, struct task *other);
 /* For begin functions: t's waiter is registered; mark it waiting for `what`. */
 void task_park(struct task *t, const char *what);
 
@@ -124,10 +168,16 @@ void task_park(struct task *t, const char *what);
  * await runs them: the common case (no cancel, nothing handed over) costs two tests. */
 int task__give_back_if_cancelled(struct task *t);
 void task__spend_cancel(struct task *t);
+/* A pending deadline shares the cancel request's byte (co.cancel_requested), with this value,
+ * so the common case still costs one test; coro_cancel overwrites it with 1: a cancel wins. A
+ * bare CORO_YIELD does not know it and takes it for a cancel: in a timeout scope, await. */
+enum { TASK__TIMEOUT_REQUESTED = 2 };
+int task__spend_timeout(struct task *t);
 static inline bool task__cancel_pending(struct task *t) {
     if (!coro_cancel_requested(&t->co))
         return false;
-    t->waiter.result = -ECANCELED;
+    t->waiter.result =
+        t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t) : -ECANCELED;
     return true;
 }
 static inline int task__resumed(struct task *t) {

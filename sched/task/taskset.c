@@ -16,7 +16,45 @@ int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
                            .cancel_on_failure = cancel_on_failure};
     waitq_init(&s->waiters);
     s->member_ended.fn = member_ended;
+    list_init(&s->scope.node);
     return 0;
+}
+
+/* What the owner ends with: a body the group cancelled, or one that never waited to see the
+ * members end, reports the group's first failure. */
+static int group_result(const struct task_set *s, int owner_error) {
+    if (s->seen || s->first_failure == 0)
+        return owner_error;
+    return owner_error == 0 || (owner_error == -ECANCELED && s->cancelled_owner)
+               ? s->first_failure
+               : owner_error;
+}
+
+/* The scope's exit: the owner's body is over. Hold its end while members run. */
+static bool group_exit(struct task_scope *scope) {
+    struct task_set *s = container_of(scope, struct task_set, scope);
+    struct task *owner = scope->owner;
+    if (s->ended == s->count) {
+        owner->error = group_result(s, owner->error);
+        return false;
+    }
+    if (owner->error != 0)
+        task_set_cancel_all(s); /* the body failed or was cancelled: so are the members */
+    s->holding = true;
+    return true;
+}
+
+int task_group_enter(struct task *t, struct task_set *s) {
+    if (!t || !s || !s->cancel_on_failure)
+        return -EINVAL;
+    if (s->scope.owner)
+        return -EBUSY;
+    return task_scope_open(t, &s->scope, group_exit);
+}
+
+/* The owner is in its body: not in a wait on the set, and its body not over. */
+static bool owner_in_body(const struct task_set *s) {
+    return s->scope.owner && list_linked(&s->scope.node) && !s->in_wait;
 }
 
 static int add_member(struct task_set *s, struct task *t) {
@@ -62,27 +100,46 @@ static void member_ended(struct task *member, const struct task_done_hook *hook)
     s->ended++;
     if (!s->first_ended)
         s->first_ended = member;
+    if (member->error != 0 && s->first_error == 0)
+        s->first_error = member->error;
     bool failed = member->error != 0 && member->error != -ECANCELED;
     if (failed && s->first_failure == 0) {
         s->first_failure = member->error;
         if (s->cancel_on_failure) {
             s->outcome = member->error; /* the group reports its first failure */
             task_set_cancel_all(s);
+            if (owner_in_body(s) && task_cancel(s->scope.owner) == 0)
+                s->cancelled_owner = true; /* its body leaves at its next await */
         }
     }
     waitq_wake_all(&s->waiters, 0); /* the waiter looks at the set again */
+    if (s->holding && s->ended == s->count) {
+        s->holding = false; /* last: the owner's end may free the frame holding the set */
+        task_scope_release(&s->scope, group_result(s, s->scope.owner->error));
+    }
 }
 
-void task_set_wait_start(struct task_set *s, int64_t deadline) {
+void task_set_expire(struct task_set *s) {
+    if (s->ended == s->count || s->cancelling)
+        return;
+    s->outcome = -ETIMEDOUT;
+    task_set_cancel_all(s);
+}
+
+void task_set_wait_start(struct task_set *s, enum task_set_until until, int64_t deadline) {
     s->deadline = deadline;
+    s->until = (unsigned char)until;
+    s->in_wait = true;
     if (!s->cancelling)
         s->outcome = s->cancel_on_failure ? s->first_failure : 0;
 }
 
-bool task_set_keep_waiting(const struct task_set *s, bool first_only) {
-    if (s->cancelling || !first_only)
+bool task_set_keep_waiting(const struct task_set *s) {
+    if (s->cancelling || s->until == TASK_SET_ALL)
         return s->ended < s->count;
-    return s->first_ended == NULL && s->count > 0;
+    if (s->until == TASK_SET_FIRST)
+        return s->first_ended == NULL && s->count > 0;
+    return s->ended < s->count && s->first_error == 0; /* TASK_SET_FIRST_ERROR */
 }
 
 bool task_set_wait_begin(struct task *t, struct task_set *s) {
@@ -112,7 +169,32 @@ void task_set_woken(struct task *t, struct task_set *s) {
         task_set_cancel_all(s);
 }
 
+int task_set_timed_out(const struct task_set *s) {
+    bool cancelled = false;
+    for (size_t i = 0; i < s->count; i++) {
+        int err = s->members[i]->error;
+        if (err != 0 && err != -ECANCELED)
+            return err;
+        cancelled |= err == -ECANCELED;
+    }
+    return cancelled ? -ETIMEDOUT : 0;
+}
+
+size_t task_set_failures(const struct task_set *s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        n += task_done(s->members[i]) && s->members[i]->error != 0 &&
+             s->members[i]->error != -ECANCELED;
+    return n;
+}
+
 int task_set_finish_wait(struct task *t, struct task_set *s) {
+    s->in_wait = false;
+    s->seen |= s->ended == s->count;
+    if (s->outcome == -ETIMEDOUT)
+        s->outcome = task_set_timed_out(s); /* the members' ends decide, as in asyncio */
+    else if (s->until == TASK_SET_FIRST_ERROR && !s->cancelling)
+        s->outcome = s->first_error;
     t->waiter.result = s->outcome;
     return s->outcome;
 }

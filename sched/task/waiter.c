@@ -17,12 +17,14 @@ void waiter_init(struct waiter *w, struct task *task, struct sched *s, const cha
     w->what = NULL;
     w->result = 0;
     w->waiting = false;
+    w->joining = false;
 }
 
 void waiter_wake(struct waiter *w, int result) {
     if (!w->waiting)
         return; /* woken already (or never waiting): the second waker is harmless */
     w->waiting = false;
+    w->joining = false;
     w->result = result;
     list_remove(&w->node);                        /* out of any wait queue */
     if (timerq_armed(&w->timer))

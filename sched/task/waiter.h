@@ -27,6 +27,8 @@ struct waiter {
     const char *what; /* what it waits for, in words, for task_dump: "sleep", "join" */
     int result;       /* why it was woken: 0, -ECANCELED, -ETIMEDOUT, or what the waker says */
     bool waiting;
+    bool joining;     /* in TASK_JOIN: undo_arg is the joined task, to which a cancel is passed
+                       * (lesson 11); it fits in the padding, so a task costs no more */
 };
 
 /* Makes w the waiter of `task` on s, not waiting yet. */
