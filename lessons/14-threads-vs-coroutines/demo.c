@@ -55,8 +55,10 @@ int main(int argc, char **argv) {
             return 1;
         }
         const char *bucket = scene_lateness_bucket(r[k].worst_late_ns, r[k].total_ns);
-        bool expected = strcmp(bucket, k == SCENE_BLOCKING ? "about the whole work"
-                                                           : "a small part of the work") == 0;
+        /* Blocking delays the heartbeat by about the whole work; every remedy must not (how far
+         * under it a remedy stays depends on how busy the machine is). */
+        bool whole = strcmp(bucket, "about the whole work") == 0;
+        bool expected = k == SCENE_BLOCKING ? whole : !whole;
         as_shown = as_shown && expected;
         if (trace) {
             printf("scene %s: heartbeat late by %s\n", scene_name((enum scene_kind)k), bucket);
