@@ -116,7 +116,7 @@ run:
 	  title=$$(sed -n '1s/^# *//p' $$d/README.md 2>/dev/null); \
 	  question=$$(awk '/^## *Question/{f=1;next} f&&NF{print;exit}' $$d/README.md 2>/dev/null); \
 	  printf '\n================================================================\n'; \
-	  printf '  %s\n' "$${title:-$$d}"; printf '%s\n' "$$question" | fold -s -w 86 | sed 's/ *$$//; s/^/  /'; \
+	  printf '%s\n' "$${title:-$$d}" "$$question" | fold -s -w 86 | sed 's/ *$$//; s/^/  /'; \
 	  printf '================================================================\n'; \
 	  $(BUILD)/$$d/demo || { echo "tour: the demo of $$d failed" >&2; exit 1; }; \
 	done; printf '\nThe tour is over: %s lessons.\n' "$(words $(LESSON_DIRS))"
