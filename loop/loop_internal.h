@@ -1,8 +1,8 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
- * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_access.c: accessors;
- * loop_dump.c). Not for users: they hold a struct loop * and go through loop.h. The calls go one
- * way: loop.c calls the others, which reach the scheduler directly and never call back into loop.c.
- */
+ * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_observe.c: observers;
+ * loop_access.c: accessors; loop_dump.c). Not for users: they hold a struct loop * and go
+ * through loop.h. The calls go one way: loop.c calls the others, which reach the scheduler
+ * directly and never call back into loop.c. */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
 
