@@ -32,7 +32,9 @@ struct loop_hooks {
     /* Step 3 has queued the woken watchers and due timers; the batch has not begun. */
     void (*after_queue)(void *ctx, struct loop *loop);
     void (*before_run)(void *ctx, struct loop *loop, const struct runnable *r);
-    /* r is NULL when the runnable's owner ended during its run (a finished task). */
+    /* r is NULL when its owner let go of it during the run (a task that ended; a timer or
+     * watcher, whose owner may free it in its callback): what an observer needs to say about
+     * the run afterwards, it notes in before_run. */
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
 };
 

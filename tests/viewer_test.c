@@ -86,6 +86,8 @@ Test(viewer, recording_is_the_committed_one,
               "tick 1 waits 2 ms for blink, due in 1.5 ms: rounded up to poll's whole ms");
     cr_assert(strstr(got, "M timer coffee\nM timer tea\nN 2\n"),
               "coffee and tea tie at 30 ms and move to the ready queue in the order started");
+    cr_assert_null(strstr(got, "A gone"), "a timer's callback is recorded as a callback, not as a "
+                                          "task that ended (the loop lets go of every timer)");
     unlink(path);
     free(got);
     free(expected);
