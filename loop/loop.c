@@ -60,6 +60,7 @@ int loop_new(struct loop **out, const struct loop_config *config) {
 int loop_free(struct loop *loop) {
     if (!loop)
         return 0;
+    LOOP_CHECK_THREAD(loop, "loop_free");
     if (loop->in_tick) {
         loop_set_error(loop, "loop_free: called inside one of this loop's callbacks, whose tick "
                              "would go on in freed memory; stop the loop (loop_stop) and free it "
@@ -110,6 +111,9 @@ void loop_runnable_gone(struct loop *loop, struct runnable *r) {
 }
 
 int loop_unqueue(struct loop *loop, struct runnable *r) {
+    if (!loop || !r)
+        return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_unqueue");
     return sched_unqueue(&loop->sched, r);
 }
 
@@ -247,33 +251,32 @@ static int tick(struct loop *loop) {
     return 0;
 }
 
-bool loop_refuse_nested(struct loop *loop, const char *caller) {
+int loop_may_run(struct loop *loop, const char *caller) {
+    LOOP_CHECK_THREAD(loop, caller);
     if (!loop->in_tick)
-        return false;
+        return 0;
     loop_set_error(loop,
                    "%s: the loop is already running (called from inside one of its "
                    "callbacks); return from the callback and queue the work instead "
                    "(loop_call_soon, or spawn a task)",
                    caller);
-    return true;
+    return -EBUSY;
 }
 
 /* A tick inside a tick would run a batch inside a batch, and the batch rule would no longer
  * hold: asyncio refuses with "This event loop is already running", and so does this. */
 int loop_run_once(struct loop *loop) {
-    LOOP_CHECK_THREAD(loop, "loop_run_once");
-    if (loop_refuse_nested(loop, "loop_run_once"))
-        return -EBUSY;
+    int err = loop_may_run(loop, "loop_run_once");
+    if (err)
+        return err;
     loop->in_tick = true;
-    int err = tick(loop);
+    err = tick(loop);
     loop->in_tick = false;
     return err;
 }
 
 int loop_run(struct loop *loop) {
-    if (loop_refuse_nested(loop, "loop_run"))
-        return -EBUSY;
-    int err = 0;
+    int err = loop_may_run(loop, "loop_run");
     while (err == 0 && loop_alive(loop)) {
         err = loop_run_once(loop);
         if (loop->stop_requested)
