@@ -22,17 +22,19 @@ static void check_run(void *ctx, struct loop *loop, const struct runnable *r, in
     if (ran_ns < s->threshold_ns)
         return;
     long long ms = (long long)(ran_ns / 1000000), limit = (long long)(s->threshold_ns / 1000000);
-    const char *kind = s->running_task ? "task" : "callback";
+    /* A name's string outlives the struct that pointed to it: safe to print. No note at all
+     * only if the check was attached during this very run. */
+    const char *name = s->running_name ? s->running_name : "?";
     struct task *t = observe_task_of(loop, r);
-    if (t && t->co.line) /* a name's string outlives its struct: running_name is safe to print */
+    if (t && t->co.line)
         snprintf(s->last, sizeof s->last, "task '%s' ran %lld ms at %s:%d (threshold %lld ms)",
-                 s->running_name, ms, t->co.file ? t->co.file : "?", (int)t->co.line, limit);
+                 name, ms, t->co.file ? t->co.file : "?", (int)t->co.line, limit);
     else if (!r && s->running_task)
         snprintf(s->last, sizeof s->last, "task '%s' ran %lld ms and ended (threshold %lld ms)",
-                 s->running_name, ms, limit);
+                 name, ms, limit);
     else
-        snprintf(s->last, sizeof s->last, "%s '%s' ran %lld ms (threshold %lld ms)", kind,
-                 s->running_name, ms, limit);
+        snprintf(s->last, sizeof s->last, "%s '%s' ran %lld ms (threshold %lld ms)",
+                 t || s->running_task ? "task" : "callback", name, ms, limit);
     s->reported++;
     fprintf(s->out, "slow: %s\n", s->last);
     fflush(s->out);
