@@ -152,9 +152,7 @@ bool channel_put_begin(struct task *t, struct channel *q, void *item) {
         t->waiter.result = err;
         return false;
     }
-    waitq_add(&q->putters, &t->waiter);
-    task_park(t, q->name);
-    return true;
+    return task_wait_on(t, &q->putters, q->name);
 }
 
 bool channel_get_begin(struct task *t, struct channel *q, void **dest) {
@@ -163,9 +161,7 @@ bool channel_get_begin(struct task *t, struct channel *q, void **dest) {
         t->waiter.result = err;
         return false;
     }
-    waitq_add(&q->getters, &t->waiter);
-    task_park(t, q->name);
-    return true;
+    return task_wait_on(t, &q->getters, q->name);
 }
 
 void channel_close(struct channel *q) {
@@ -204,7 +200,5 @@ bool channel_join_begin(struct task *t, struct channel *q) {
         t->waiter.result = 0;
         return false;
     }
-    waitq_add(&q->joiners, &t->waiter);
-    task_park(t, q->name);
-    return true;
+    return task_wait_on(t, &q->joiners, q->name);
 }

@@ -238,6 +238,12 @@ void task_park(struct task *t, const char *what) {
     t->state = TASK_WAITING;
 }
 
+bool task_wait_on(struct task *t, struct waitq *q, const char *what) {
+    waitq_add(q, &t->waiter);
+    task_park(t, what);
+    return true;
+}
+
 bool task_yield_begin(struct task *t) {
     t->waiter.result = 0;
     t->state = TASK_READY;
@@ -262,9 +268,7 @@ bool task_shield_begin(struct task *t, struct task *other) {
         forget_unretrieved(t->sched, other);
         return false;
     }
-    waitq_add(&other->joiners, &t->waiter);
-    task_park(t, "join");
-    return true;
+    return task_wait_on(t, &other->joiners, "join");
 }
 
 bool task_join_begin(struct task *t, struct task *other) {

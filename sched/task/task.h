@@ -173,6 +173,10 @@ bool task_join_begin(struct task *t, struct task *other);
 bool task_shield_begin(struct task *t, struct task *other);
 /* For begin functions: t's waiter is registered; mark it waiting for `what`. */
 void task_park(struct task *t, const char *what);
+/* For begin functions, the usual wait: t's waiter joins wait queue q, and t is parked waiting
+ * for `what`. Returns true, what a begin function returns when its task suspends: so a begin
+ * function ends with `return task_wait_on(t, &x->waiters, x->name);`. */
+bool task_wait_on(struct task *t, struct waitq *q, const char *what);
 
 /* The machinery behind the macros (double underscore: do not call). Inline, because every
  * await runs them: the common case (no cancel, nothing handed over) costs two tests. */
