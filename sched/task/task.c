@@ -61,7 +61,6 @@ static void finish(struct task *t) {
     if (t->waiter.waiting)
         waiter_wake(&t->waiter, -EDEADLK);
     sched_unqueue(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
-    sched_release(s);          /* its place on the ready queue, reserved by task_spawn */
     t->error = coro_error(&t->co);
     if (list_empty(&s->scopes))
         end(t); /* the usual case, one test */
@@ -72,6 +71,9 @@ static void finish(struct task *t) {
 static void end(struct task *t) {
     struct sched *s = t->sched;
     t->state = t->error == -ECANCELED ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
+    /* Its place on the ready queue, reserved by task_spawn, given back here and not in finish:
+     * a scope that held the end comes back through finish a second time. */
+    sched_release(s);
     list_remove(&t->live);
     s->task_count--;
     bool someone_joined = !waitq_empty(&t->joiners);
