@@ -187,6 +187,9 @@ void task__spend_cancel(struct task *t);
  * bare CORO_YIELD does not know it and takes it for a cancel: in a timeout scope, await. */
 enum { TASK__TIMEOUT_REQUESTED = 2 };
 int task__spend_timeout(struct task *t);
+/* The body is over (finish, in task.c): each of t's open scopes exits, in the order they were
+ * opened; true if one holds the end (t then waits on "scope exit" until task_scope_release). */
+bool task__scopes_hold_end(struct task *t);
 static inline bool task__cancel_pending(struct task *t) {
     if (!coro_cancel_requested(&t->co))
         return false;
