@@ -121,7 +121,8 @@ Test(group_scope, held_end_gives_back_its_place_once,
 }
 
 Test(group_scope, misuse,
-     .description = "Q: is entering a gather set, entering twice, or a NULL refused?") {
+     .description =
+         "Q: is entering a gather set, entering twice, a NULL or a task never spawned refused?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct test_sleeper owner;
@@ -132,6 +133,9 @@ Test(group_scope, misuse,
     cr_assert_eq(task_set_init(&group, b, 1, true), 0);
     cr_assert_eq(task_group_enter(&owner.task, &gather), -EINVAL, "a gather set: -EINVAL");
     cr_assert_eq(task_group_enter(NULL, &group), -EINVAL, "no task: -EINVAL");
+    struct task never = {0};
+    cr_assert_eq(task_group_enter(&never, &group), -EINVAL,
+                 "a task never spawned (it has no scheduler): -EINVAL");
     cr_assert_eq(task_group_enter(&owner.task, &group), 0);
     cr_assert_eq(task_group_enter(&owner.task, &group), -EBUSY, "entered twice: -EBUSY");
     cr_assert_eq(loop_run(loop), 0);

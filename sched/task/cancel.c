@@ -6,7 +6,7 @@
 #include "sched/task/task.h"
 
 int task_cancel(struct task *t) {
-    if (!t || t->magic != TASK_MAGIC)
+    if (!t || !task_spawned(t))
         return -EINVAL; /* never spawned: there is no scheduler to tell, nothing to cancel */
     if (task_done(t))
         return -EALREADY; /* it has ended: its result stands */

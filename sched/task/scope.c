@@ -31,8 +31,8 @@ bool task__scopes_hold_end(struct task *t) {
 
 int task_scope_open(struct task *t, struct task_scope *scope,
                     bool (*exit)(struct task_scope *scope)) {
-    if (!t || !scope || !exit)
-        return -EINVAL;
+    if (!t || !scope || !exit || !task_spawned(t))
+        return -EINVAL; /* never spawned: it has no scheduler to keep the scope */
     if (task_done(t) || coro_is_done(&t->co))
         return -EALREADY;
     scope->owner = t;

@@ -124,7 +124,7 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
     if (!s || !t || !step)
         return s ? sched_refuse(s, -EINVAL, "task_spawn: %s is NULL", t ? "the step" : "the task")
                  : -EINVAL;
-    if (t->magic == TASK_MAGIC && !task_done(t))
+    if (task_spawned(t) && !task_done(t))
         return sched_refuse(s, -EBUSY,
                             "task_spawn(%s): this task is still %s; spawn it again only after "
                             "it has ended (task_done), or spawn another struct task",
@@ -188,7 +188,7 @@ bool task_shield_begin(struct task *t, struct task *other) {
         t->waiter.result = other ? -EDEADLK : -EINVAL; /* joining yourself would never end */
         return false;
     }
-    if (other->magic != TASK_MAGIC) {
+    if (!task_spawned(other)) {
         t->waiter.result = sched_refuse(t->sched, -EINVAL,
                                         "task '%s' joined a task that was never spawned: spawn "
                                         "it (task_spawn) before joining it",

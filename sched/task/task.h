@@ -53,6 +53,10 @@ struct task {
  * was never spawned must therefore be zeroed (calloc, `= {0}`, static), as asyncio's objects
  * are always constructed: garbage that happens to read TASK_MAGIC is the one case not caught. */
 #define TASK_MAGIC 0x7a5cu
+/* Has t ever been spawned? The check every call that needs t's scheduler makes first. */
+static inline bool task_spawned(const struct task *t) {
+    return t->magic == TASK_MAGIC;
+}
 
 /* From the task back to the frame that embeds it: struct worker *w = TASK_FRAME(t, struct
  * worker, task). */
@@ -77,8 +81,8 @@ struct task_scope {
     struct task *owner;
     bool (*exit)(struct task_scope *scope);
 };
-/* Opens scope for t: -EINVAL for NULL, -EALREADY if t has ended. Close it with
- * task_scope_close if it must end before the task does (its exit then never runs); a scope
+/* Opens scope for t: -EINVAL for NULL or a task never spawned, -EALREADY if t has ended. Close it
+ * with task_scope_close if it must end before the task does (its exit then never runs); a scope
  * never opened must have its node list_init'ed before a close. */
 int task_scope_open(struct task *t, struct task_scope *scope,
                     bool (*exit)(struct task_scope *scope));
