@@ -152,7 +152,8 @@ void task_dump(const struct task *t, FILE *out);
             task__spend_cancel(t);                                                                 \
     } while (0)
 
-/* Give every other ready task a turn first (asyncio.sleep(0)). */
+/* Back on the ready queue: under FIFO every other ready task runs first (asyncio.sleep(0));
+ * under another policy, the policy decides (a yield under LIFO runs again at once). */
 #define TASK_YIELD(t) TASK_AWAIT(t, task_yield_begin(t))
 /* Wait for `other` to end (asyncio's `await task`); the result is its error (0 if it succeeded):
  * join a task that was cancelled and you are cancelled too, unless you catch it. A cancel of the
