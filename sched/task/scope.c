@@ -50,9 +50,7 @@ void task_scope_release(struct task_scope *scope, int error) {
     /* Not ended here: the caller may be a member's done hook, and the owner's on_done may
      * free a frame that holds that member. The owner's next step (its coroutine is over, so
      * the step only says so) comes back through finish, which reads the error from here. */
-    t->co.error = (int16_t)(error < 0 && error >= INT16_MIN ? error : -EINVAL);
-    if (error == 0)
-        t->co.error = 0;
+    t->co.error = (int16_t)(error == 0 || (error < 0 && error >= INT16_MIN) ? error : -EINVAL);
     t->state = TASK_READY;
     t->waiter.what = NULL;
     sched_push_ready(t->sched, &t->run);
