@@ -20,7 +20,7 @@ enum {
 };
 
 struct runnable {
-    struct list_node node; /* list-based policies (FIFO, LIFO, MLFQ) link it here */
+    struct list_node node; /* list-based policies (FIFO, LIFO, lottery, MLFQ) link it here */
     struct heap_node heap; /* heap-based policies (priority, stride, EDF) index it here */
     runnable_fn fn;
     void *arg;

@@ -6,7 +6,7 @@
 #include <errno.h>
 
 /* The heap's key is (deadline, seq): it compares packed copies and never reads an entry while
- * sifting. The sequence number makes the heap behave as if it were stable. */
+ * sifting. */
 static struct heap_key deadline_then_seq(const struct heap_node *n) {
     const struct timerq_entry *e = container_of(n, const struct timerq_entry, heap);
     return (struct heap_key){e->deadline, e->seq};

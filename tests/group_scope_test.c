@@ -27,6 +27,7 @@ struct parent {
     enum body_end how;
     int kid1_fails;
     int cleanups;
+    size_t places_at_parent_end; /* ready-queue places still reserved when the parent ended */
 };
 
 static enum coro_status parent_step(struct task *t) {
@@ -59,6 +60,9 @@ static void run_parent(struct parent *p, enum body_end how, int kid1_fails,
     cr_assert_eq(loop_spawn(p->loop, &p->task, parent_step, "parent", NULL), 0);
     struct test_joiner j = {.other = &p->task, .catches = true, .seen = 1};
     cr_assert_eq(loop_spawn(p->loop, &j.task, test_joiner_step, "joiner", NULL), 0);
+    while (!task_done(&p->task))
+        cr_assert_eq(loop_run_once(p->loop), 0);
+    p->places_at_parent_end = loop_sched(p->loop)->ready.reserved;
     while (!task_done(&j.task))
         cr_assert_eq(loop_run_once(p->loop), 0);
     *parent_ended_at = loop_now(p->loop);
@@ -104,8 +108,21 @@ Test(group_scope, failing_body_cancels_children,
     cr_assert_eq(ended_at, 10 * MS, "once its children had cleaned up, in the same instant");
 }
 
+Test(group_scope, held_end_gives_back_its_place_once,
+     .description = "Q: does a parent whose end the group held give back its reserved place "
+                    "on the ready queue once, not once per time its body was found over?") {
+    static struct parent p;
+    int64_t ended_at;
+    run_parent(&p, FALL_OFF, 0, &ended_at);
+    cr_assert_eq(p.places_at_parent_end, 1,
+                 "when the parent has ended, one place is still reserved, the live joiner's "
+                 "(got %zu): giving the parent's back twice would take the joiner's",
+                 p.places_at_parent_end);
+}
+
 Test(group_scope, misuse,
-     .description = "Q: is entering a gather set, entering twice, or a NULL refused?") {
+     .description =
+         "Q: is entering a gather set, entering twice, a NULL or a task never spawned refused?") {
     struct loop_clock clock;
     struct loop *loop = test_virtual_loop(&clock, NULL);
     struct test_sleeper owner;
@@ -116,6 +133,9 @@ Test(group_scope, misuse,
     cr_assert_eq(task_set_init(&group, b, 1, true), 0);
     cr_assert_eq(task_group_enter(&owner.task, &gather), -EINVAL, "a gather set: -EINVAL");
     cr_assert_eq(task_group_enter(NULL, &group), -EINVAL, "no task: -EINVAL");
+    struct task never = {0};
+    cr_assert_eq(task_group_enter(&never, &group), -EINVAL,
+                 "a task never spawned (it has no scheduler): -EINVAL");
     cr_assert_eq(task_group_enter(&owner.task, &group), 0);
     cr_assert_eq(task_group_enter(&owner.task, &group), -EBUSY, "entered twice: -EBUSY");
     cr_assert_eq(loop_run(loop), 0);

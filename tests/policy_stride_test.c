@@ -190,9 +190,8 @@ Test(policy_stride, requeued_but_never_charged,
 }
 
 Test(policy_stride, sleeping_banks_no_credit,
-     .description = "Q: does a runnable back from a "
-                    "long wait get only its share, "
-                    "not a burst to catch up?") {
+     .description = "Q: does a runnable back from a long wait get only its share, not a "
+                    "burst to catch up?") {
     struct readyq q;
     open_stride(&q, 10000);
     struct runnable a, b, sleeper;

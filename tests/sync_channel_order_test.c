@@ -82,7 +82,7 @@ Test(channel_order, priority_hands_out_the_smallest_first,
         cr_assert_eq(channel_try_put(&q, &jobs[i].node), 0);
     }
     cr_assert_eq(channel_try_put(&q, &jobs[0].node), -EEXIST, "a node already queued: -EEXIST");
-    cr_assert_eq(channel_length(&q), 5);
+    cr_assert_eq(channel_length(&q), 5, "the five jobs are queued (the refused one is not)");
     static const int want_seq[] = {1, 3, 2, 4, 0}; /* (1,1) (1,3) (3,2) (4,4) (5,0) */
     for (int i = 0; i < 5; i++) {
         void *out = NULL;
@@ -257,12 +257,12 @@ Test(channel_order, join_with_nothing_unfinished_and_misuse,
     cr_assert_eq(loop_spawn(loop, &p.task, producer_step, "producer", NULL), 0);
     cr_assert_eq(loop_run_once(loop), 0);
     cr_assert(task_done(&p.task), "nothing put, nothing unfinished: the join did not wait");
-    cr_assert_eq(p.joined, 0);
+    cr_assert_eq(p.joined, 0, "and it returned 0 (got %d)", p.joined);
     cr_assert_eq(channel_try_put(&q, &q), 0);
     void *out;
     cr_assert_eq(channel_try_get(&q, &out), 0);
     cr_assert_eq(q.unfinished, 1, "a get does not finish an item: task_done does");
-    cr_assert_eq(channel_task_done(&q), 0);
+    cr_assert_eq(channel_task_done(&q), 0, "one task_done for the one item got: 0");
     cr_assert_eq(channel_task_done(&q), -EINVAL, "one item, one task_done: the second fails");
     loop_free(loop);
 }

@@ -5,9 +5,9 @@
  * as FIFO and run before anything whose deadline is still ahead. */
 #include "sched/policy/heap_base.h"
 
-/* The key is the deadline (absolute ns). The tie is the push sequence number, so equal
- * deadlines run in the order they came; it is 64 bits and only ever counts up: at a billion
- * pushes a second it wraps after 584 years, so a wrap is not handled. */
+/* The key is the deadline (absolute ns); the tie, the push sequence number, keeps equal
+ * deadlines in the order they came (heap_base.h). A deadline does not move with the time
+ * used: no charge. */
 static struct heap_key edf_key(const struct heap_node *n) {
     const struct runnable *r = container_of(n, const struct runnable, heap);
     return (struct heap_key){r->deadline, r->seq};
@@ -25,14 +25,6 @@ static int edf_new(struct policy **out, const struct sched_alloc *alloc) {
 const struct policy_ops policy_edf = {
     .name = "edf",
     .new = edf_new,
-    .free = policy_heap_free,
-    .reserve = policy_heap_reserve,
-    .push = policy_heap_push,
-    .pop = policy_heap_pop,
-    .remove = policy_heap_remove,
-    .count = policy_heap_count,
-    .charge = NULL, /* a deadline does not move with the time used */
-    .for_each = policy_heap_for_each,
     .describe = edf_describe,
-    .describe_listing = policy_heap_describe_listing,
+    POLICY_HEAP_OPS,
 };

@@ -1,8 +1,6 @@
 /* fifo.c — first in, first out: asyncio's order, and loopschool's default (lesson 04). The
  * shared list base is exactly FIFO: push at the back, pop at the front, remove from anywhere,
  * all O(1). */
-#include <errno.h>
-
 #include "sched/policy/list_base.h"
 
 static int fifo_new(struct policy **out, const struct sched_alloc *alloc) {

@@ -45,11 +45,10 @@ size_t policy_heap_count(const struct policy *p) {
     return heap_count(&((const struct policy_heap *)p)->heap);
 }
 
-/* Does a come before b? The heap's own order: (key, tie), both from the policy's key function. */
+/* Does a come before b? The heap's own order, read from its packed (key, tie) pairs. */
 static bool comes_before(const struct heap *h, const struct heap_node *a,
                          const struct heap_node *b) {
-    struct heap_key x = h->key(a), y = h->key(b);
-    return x.key != y.key ? x.key < y.key : x.tie < y.tie;
+    return heap_slot_before(h, a->index, b->index);
 }
 
 /* The heap's array is not in pop order (only items[0] is sure to be first), and sorting a copy

@@ -15,6 +15,18 @@ struct policy_heap {
     struct heap heap;
 };
 
+/* The ops of a policy that differs from the others only in its key (priority, EDF): it adds
+ * .name, .new and .describe. Stride, which also charges, writes its table out in full. */
+#define POLICY_HEAP_OPS                                                                            \
+    .free = policy_heap_free, .reserve = policy_heap_reserve, .push = policy_heap_push,            \
+    .pop = policy_heap_pop, .remove = policy_heap_remove, .count = policy_heap_count,              \
+    .charge = NULL, .for_each = policy_heap_for_each,                                              \
+    .describe_listing = policy_heap_describe_listing
+
+/* Every heap policy's tie is the push sequence number (readyq numbers each push), so equal
+ * keys run in the order they came. It is 64 bits and only ever counts up: at a billion pushes
+ * a second it wraps after 584 years, so a wrap is not handled. */
+
 /* Allocates `size` bytes (the policy's whole state struct) and sets up base and heap. */
 int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops, heap_key_fn key,
                     const struct sched_alloc *alloc);

@@ -2,8 +2,6 @@
  * as a stack, all O(1). Fresh work (a callback woken by I/O) always goes first; but a callback
  * that re-queues itself goes back on top every time, so whatever lies under it waits until it
  * stops: LIFO starves old work, and lesson 09 shows it. */
-#include <errno.h>
-
 #include "sched/policy/list_base.h"
 
 static int lifo_new(struct policy **out, const struct sched_alloc *alloc) {

@@ -5,9 +5,8 @@
 #include "sched/policy/heap_base.h"
 
 /* The key is -priority: the heap pops the smallest, and the highest priority runs first. The
- * tie is the push sequence number, so equals run in the order they came. It is 64 bits and
- * only ever counts up: at a billion pushes a second it wraps after 584 years, so a wrap is not
- * handled. */
+ * tie, the push sequence number, keeps equals in the order they came (heap_base.h). Strict
+ * priority ignores how long anything ran: no charge. */
 static struct heap_key priority_key(const struct heap_node *n) {
     const struct runnable *r = container_of(n, const struct runnable, heap);
     return (struct heap_key){-(int64_t)r->priority, r->seq};
@@ -24,14 +23,6 @@ static int priority_new(struct policy **out, const struct sched_alloc *alloc) {
 const struct policy_ops policy_priority = {
     .name = "priority",
     .new = priority_new,
-    .free = policy_heap_free,
-    .reserve = policy_heap_reserve,
-    .push = policy_heap_push,
-    .pop = policy_heap_pop,
-    .remove = policy_heap_remove,
-    .count = policy_heap_count,
-    .charge = NULL, /* strict priority ignores how long anything ran */
-    .for_each = policy_heap_for_each,
     .describe = priority_describe,
-    .describe_listing = policy_heap_describe_listing,
+    POLICY_HEAP_OPS,
 };

@@ -13,9 +13,13 @@ struct stride_policy {
     int64_t slice_ns;
     /* The pass of the runnable popped (and then charged) last. Push needs it: see stride_push. */
     uint64_t last_run_pass;
-    /* Popped and not charged yet: the runnable that is running now. */
+    /* Popped and not charged yet: the runnable that is running now. An owner that ends during
+     * its run gets no charge (sched_runnable_gone), so this may point at freed memory until
+     * the next pop: it is only ever compared, never read through. */
     struct runnable *uncharged;
-    /* Re-queued by itself while it ran, appended unsifted until its charge: see stride_push. */
+    /* Re-queued by itself while it ran, appended unsifted until its charge: see stride_push.
+     * Always the live `uncharged` when set, but not derivable from it: once settled (another
+     * push or pop came first), uncharged is still queued and needs no second sift. */
     struct runnable *unsettled;
 };
 
@@ -73,13 +77,6 @@ static int stride_new(struct policy **out, const struct sched_alloc *alloc) {
     return 0;
 }
 
-/* A runnable coming back from waiting must not cash in the time it spent asleep: its old low
- * pass would let it run alone until it caught up. So push raises its pass to at least the
- * minimum pass among the ready runnables. Push cannot tell a wake from a yield (a runnable
- * re-queued right after its run, before or after its charge), so the runnable that ran last
- * counts as ready until the next pop: the minimum is taken over the heap AND its pass. Then a
- * yield is never raised (its own pass is in the minimum), and a new runnable (pass 0) starts
- * level with the others instead of owning the CPU until it catches up. */
 /* The runnable appended by push while it ran gets its place: its charge did not come (or
  * the heap is needed before it comes). */
 static void settle(struct stride_policy *s) {
@@ -88,7 +85,15 @@ static void settle(struct stride_policy *s) {
     s->unsettled = NULL;
 }
 
-/* A runnable that re-queues itself while it runs (a yield) is pushed before its charge raises
+/* A runnable coming back from waiting must not cash in the time it spent asleep: its old low
+ * pass would let it run alone until it caught up. So push raises its pass to at least the
+ * minimum pass among the ready runnables. Push cannot tell a wake from a yield (a runnable
+ * re-queued right after its run, before or after its charge), so the runnable that ran last
+ * counts as ready until the next pop: the minimum is taken over the heap AND its pass. Then a
+ * yield is never raised (its own pass is in the minimum), and a new runnable (pass 0) starts
+ * level with the others instead of owning the CPU until it catches up.
+ *
+ * A runnable that re-queues itself while it runs (a yield) is pushed before its charge raises
  * its pass. Sifting it in with the old, lowest pass would carry it up to the top, and the
  * charge would then carry it all the way down again: two walks of the heap per switch. So it
  * is appended unsifted, and the charge sifts it once, from the bottom, with its new pass. */

@@ -1,20 +1,25 @@
 /* channel.c — the channel between tasks (asyncio's Queue) on a ring buffer, or a heap for the
  * priority order, and two wait queues (lesson 10). A put wakes the oldest getter and a get wakes
- * the oldest putter; the woken task
- * looks again when it runs. If it is cancelled before it runs, the give-back passes the wake-up
- * on, so no waiter is left asleep beside an item (or a free slot) nobody was told about. */
+ * the oldest putter; the woken task looks again when it runs. If it is cancelled before it
+ * runs, the give-back passes the wake-up on, so no waiter is left asleep beside an item (or a
+ * free slot) nobody was told about. */
 #include "sched/sync/channel.h"
 
 #include <errno.h>
+
+/* The three wait queues every channel has, after the fields were set. */
+static void init_queues(struct channel *q) {
+    waitq_init(&q->getters);
+    waitq_init(&q->putters);
+    waitq_init(&q->joiners);
+}
 
 int channel_init(struct channel *q, void **storage, size_t capacity, const char *name) {
     if (!q || !storage || capacity == 0)
         return -EINVAL;
     *q = (struct channel){
         .items = storage, .capacity = capacity, .bounded = true, .name = name ? name : "channel"};
-    waitq_init(&q->getters);
-    waitq_init(&q->putters);
-    waitq_init(&q->joiners);
+    init_queues(q);
     return 0;
 }
 
@@ -23,9 +28,7 @@ int channel_init_unbounded(struct channel *q, const struct sched_alloc *alloc, c
         return -EINVAL;
     *q = (struct channel){.alloc = alloc ? alloc : sched_alloc_libc(),
                           .name = name ? name : "channel"};
-    waitq_init(&q->getters);
-    waitq_init(&q->putters);
-    waitq_init(&q->joiners);
+    init_queues(q);
     return 0;
 }
 
@@ -47,9 +50,7 @@ int channel_init_priority(struct channel *q, heap_before_fn before, size_t capac
                           .order = CHANNEL_PRIORITY,
                           .name = name ? name : "channel"};
     heap_init(&q->heap, before, alloc);
-    waitq_init(&q->getters);
-    waitq_init(&q->putters);
-    waitq_init(&q->joiners);
+    init_queues(q);
     return 0;
 }
 
@@ -152,9 +153,7 @@ bool channel_put_begin(struct task *t, struct channel *q, void *item) {
         t->waiter.result = err;
         return false;
     }
-    waitq_add(&q->putters, &t->waiter);
-    task_park(t, q->name);
-    return true;
+    return task_wait_on(t, &q->putters, q->name);
 }
 
 bool channel_get_begin(struct task *t, struct channel *q, void **dest) {
@@ -163,9 +162,7 @@ bool channel_get_begin(struct task *t, struct channel *q, void **dest) {
         t->waiter.result = err;
         return false;
     }
-    waitq_add(&q->getters, &t->waiter);
-    task_park(t, q->name);
-    return true;
+    return task_wait_on(t, &q->getters, q->name);
 }
 
 void channel_close(struct channel *q) {
@@ -204,7 +201,5 @@ bool channel_join_begin(struct task *t, struct channel *q) {
         t->waiter.result = 0;
         return false;
     }
-    waitq_add(&q->joiners, &t->waiter);
-    task_park(t, q->name);
-    return true;
+    return task_wait_on(t, &q->joiners, q->name);
 }

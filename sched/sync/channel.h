@@ -53,13 +53,14 @@ void channel_free(struct channel *q);
 
 /* Put `item`, waiting while the channel is full. Result 0, -EPIPE if it is closed, -ENOMEM if an
  * unbounded channel cannot grow. A woken waiter looks again (-EAGAIN inside): an item or a slot
- * is taken by whoever runs first, and the channel keeps FIFO order of items. `item` is evaluated
+ * is taken by whoever runs first, and the items keep the channel's order. `item` is evaluated
  * again at each look: pass a value without side effects (not f->next++). */
 #define CHANNEL_PUT(t, q, item) CHANNEL__LOOK(TASK_AWAIT, t, channel_put_begin((t), (q), (item)))
 #define CHANNEL_PUT_CATCH(t, q, item)                                                              \
     CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_put_begin((t), (q), (item)))
-/* Get the oldest item into `dest` (a void * lvalue in the frame), waiting while the channel is
- * empty. Result 0, or -EPIPE once it is closed and empty. */
+/* Get the next item in the channel's order (the oldest, the newest, or the first by `before`)
+ * into `dest` (a void * lvalue in the frame), waiting while the channel is empty. Result 0, or
+ * -EPIPE once it is closed and empty. */
 #define CHANNEL_GET(t, q, dest) CHANNEL__LOOK(TASK_AWAIT, t, channel_get_begin((t), (q), &(dest)))
 #define CHANNEL_GET_CATCH(t, q, dest)                                                              \
     CHANNEL__LOOK(TASK_AWAIT_CATCH, t, channel_get_begin((t), (q), &(dest)))

@@ -12,9 +12,7 @@ bool event_wait_begin(struct task *t, struct event *e) {
     t->waiter.result = 0;
     if (e->is_set)
         return false;
-    waitq_add(&e->waiters, &t->waiter);
-    task_park(t, e->name);
-    return true;
+    return task_wait_on(t, &e->waiters, e->name);
 }
 
 int event_set(struct event *e) {

@@ -40,9 +40,7 @@ bool lock_acquire_begin(struct task *t, struct lock *l) {
         t->waiter.result = 0;
         return false;
     }
-    waitq_add(&l->waiters, &t->waiter);
-    task_park(t, l->name);
-    return true;
+    return task_wait_on(t, &l->waiters, l->name);
 }
 
 int lock_try_acquire(struct lock *l, struct task *t) {
@@ -87,9 +85,7 @@ bool condition_wait_begin(struct task *t, struct condition *c) {
         return false;
     }
     lock_release(c->lock, t);
-    waitq_add(&c->waiters, &t->waiter);
-    task_park(t, c->name);
-    return true;
+    return task_wait_on(t, &c->waiters, c->name);
 }
 
 int condition_notify(struct condition *c, int n) {

@@ -22,9 +22,7 @@ bool semaphore_acquire_begin(struct task *t, struct semaphore *s) {
         t->waiter.result = 0;
         return false;
     }
-    waitq_add(&s->waiters, &t->waiter);
-    task_park(t, s->name);
-    return true;
+    return task_wait_on(t, &s->waiters, s->name);
 }
 
 int semaphore_try_acquire(struct semaphore *s) {

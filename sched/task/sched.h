@@ -33,7 +33,9 @@ struct sched {
     int64_t now;       /* the loop's clock, read once per step of the tick: pushes are stamped
                         * with it, because a fresh clock read would cost as much as the push */
     uint64_t tick;     /* ticks started so far */
-    bool in_batch;     /* step 4 is running: new work belongs to the next tick */
+    bool in_batch;     /* step 4 is running: a push now is stamped with the next tick, so it is
+                        * not counted in this batch's N (a policy other than FIFO may still
+                        * pick it in this batch: the batch rule, sched.c) */
     size_t batch_left; /* picks left in this batch: the N of the batch rule */
     struct runnable *running; /* what step 4 runs now, while its owner lives */
     struct list_node tasks;   /* every live task (lesson 08), for dumps and reports */

@@ -1,7 +1,8 @@
 /* task.c — the life of a task (lesson 08): spawn queues it; each time the ready queue runs it, its
  * coroutine takes one step; the step either ends it, parks it on its waiter, or (a plain yield)
  * puts it back on the ready queue. Ending wakes its joiners, and a failure nobody joined is
- * remembered and reported when the scheduler is destroyed. */
+ * remembered and reported when the scheduler is destroyed. Stopping a task from outside is
+ * cancel.c's, the scopes that may hold its end are scope.c's (both lesson 11). */
 #include "sched/task/task.h"
 
 #include <errno.h>
@@ -26,52 +27,12 @@ static void forget_unretrieved(struct sched *s, const struct task *t) {
     }
 }
 
-/* The owner's first open scope, taken out of the list, or NULL. */
-static struct task_scope *take_scope(struct sched *s, const struct task *t) {
-    list_for_each(it, &s->scopes) {
-        struct task_scope *scope = container_of(it, struct task_scope, node);
-        if (scope->owner == t) {
-            list_remove(&scope->node);
-            return scope;
-        }
-    }
-    return NULL;
-}
-
-static void end(struct task *t);
-
-/* The body is over; each open scope exits, and may hold the end until it releases it. */
-static void exit_scopes(struct task *t) {
-    struct task_scope *scope;
-    while ((scope = take_scope(t->sched, t)) != NULL) {
-        if (scope->exit(scope)) {
-            t->state = TASK_WAITING; /* neither ready nor ended: task_cancel does nothing */
-            t->waiter.what = "scope exit";
-            return;
-        }
-    }
-    end(t);
-}
-
-static void finish(struct task *t) {
-    struct sched *s = t->sched;
-    /* An await in the cleanup section registered the task (a timer, an fd, a wait queue, the
-     * ready queue) and then the coroutine refused to suspend there, ending with -EDEADLK. Undo
-     * that registration: on_done may free the frame, and nothing may keep pointing into it. */
-    if (t->waiter.waiting)
-        waiter_wake(&t->waiter, -EDEADLK);
-    sched_unqueue(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
-    sched_release(s);          /* its place on the ready queue, reserved by task_spawn */
-    t->error = coro_error(&t->co);
-    if (list_empty(&s->scopes))
-        end(t); /* the usual case, one test */
-    else
-        exit_scopes(t);
-}
-
 static void end(struct task *t) {
     struct sched *s = t->sched;
     t->state = t->error == -ECANCELED ? TASK_CANCELLED : t->error ? TASK_FAILED : TASK_DONE;
+    /* Its place on the ready queue, reserved by task_spawn, given back here and not in finish:
+     * a scope that held the end comes back through finish a second time. */
+    sched_release(s);
     list_remove(&t->live);
     s->task_count--;
     bool someone_joined = !waitq_empty(&t->joiners);
@@ -83,6 +44,19 @@ static void end(struct task *t) {
     sched_runnable_gone(s, &t->run); /* on_done may free the frame: the loop must let go */
     if (t->on_done)
         t->on_done(t);
+}
+
+static void finish(struct task *t) {
+    struct sched *s = t->sched;
+    /* An await in the cleanup section registered the task (a timer, an fd, a wait queue, the
+     * ready queue) and then the coroutine refused to suspend there, ending with -EDEADLK. Undo
+     * that registration: on_done may free the frame, and nothing may keep pointing into it. */
+    if (t->waiter.waiting)
+        waiter_wake(&t->waiter, -EDEADLK);
+    sched_unqueue(s, &t->run); /* -EALREADY, the usual case: a running task is not queued */
+    t->error = coro_error(&t->co);
+    if (list_empty(&s->scopes) || !task__scopes_hold_end(t))
+        end(t); /* the usual case: no scope is open, one test */
 }
 
 /* The scheduler's resume_waiter: every registration of the wait is undone; the task may run
@@ -150,7 +124,7 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
     if (!s || !t || !step)
         return s ? sched_refuse(s, -EINVAL, "task_spawn: %s is NULL", t ? "the step" : "the task")
                  : -EINVAL;
-    if (t->magic == TASK_MAGIC && !task_done(t))
+    if (task_spawned(t) && !task_done(t))
         return sched_refuse(s, -EBUSY,
                             "task_spawn(%s): this task is still %s; spawn it again only after "
                             "it has ended (task_done), or spawn another struct task",
@@ -180,35 +154,6 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
     return sched_push_ready(s, &t->run);
 }
 
-int task_scope_open(struct task *t, struct task_scope *scope,
-                    bool (*exit)(struct task_scope *scope)) {
-    if (!t || !scope || !exit)
-        return -EINVAL;
-    if (task_done(t) || coro_is_done(&t->co))
-        return -EALREADY;
-    scope->owner = t;
-    scope->exit = exit;
-    list_push_back(&t->sched->scopes, &scope->node);
-    return 0;
-}
-
-void task_scope_close(struct task_scope *scope) {
-    list_remove(&scope->node); /* harmless when it is not open: an unlinked node is its own */
-}
-
-void task_scope_release(struct task_scope *scope, int error) {
-    struct task *t = scope->owner;
-    /* Not ended here: the caller may be a member's done hook, and the owner's on_done may
-     * free a frame that holds that member. The owner's next step (its coroutine is over, so
-     * the step only says so) comes back through finish, which reads the error from here. */
-    t->co.error = (int16_t)(error < 0 && error >= INT16_MIN ? error : -EINVAL);
-    if (error == 0)
-        t->co.error = 0;
-    t->state = TASK_READY;
-    t->waiter.what = NULL;
-    sched_push_ready(t->sched, &t->run);
-}
-
 int task_add_done_hook(struct task *t, const struct task_done_hook *hook) {
     if (!t || !hook || !hook->fn)
         return -EINVAL;
@@ -218,24 +163,17 @@ int task_add_done_hook(struct task *t, const struct task_done_hook *hook) {
     return 0;
 }
 
-int task_cancel(struct task *t) {
-    if (!t || t->magic != TASK_MAGIC)
-        return -EINVAL; /* never spawned: there is no scheduler to tell, nothing to cancel */
-    if (task_done(t))
-        return -EALREADY; /* it has ended: its result stands */
-    if (t->state == TASK_WAITING && t->waiter.joining)
-        return task_cancel(t->waiter.undo_arg); /* the cancel travels down; its end wakes t */
-    coro_cancel(&t->co); /* never ran: it is marked cancelled, and its first step ends it */
-    if (t->state == TASK_WAITING)
-        waiter_wake(&t->waiter, -ECANCELED);
-    return 0;
-}
-
 void task_park(struct task *t, const char *what) {
     t->waiter.waiting = true;
     t->waiter.result = 0;
     t->waiter.what = what;
     t->state = TASK_WAITING;
+}
+
+bool task_wait_on(struct task *t, struct waitq *q, const char *what) {
+    waitq_add(q, &t->waiter);
+    task_park(t, what);
+    return true;
 }
 
 bool task_yield_begin(struct task *t) {
@@ -250,7 +188,7 @@ bool task_shield_begin(struct task *t, struct task *other) {
         t->waiter.result = other ? -EDEADLK : -EINVAL; /* joining yourself would never end */
         return false;
     }
-    if (other->magic != TASK_MAGIC) {
+    if (!task_spawned(other)) {
         t->waiter.result = sched_refuse(t->sched, -EINVAL,
                                         "task '%s' joined a task that was never spawned: spawn "
                                         "it (task_spawn) before joining it",
@@ -262,9 +200,7 @@ bool task_shield_begin(struct task *t, struct task *other) {
         forget_unretrieved(t->sched, other);
         return false;
     }
-    waitq_add(&other->joiners, &t->waiter);
-    task_park(t, "join");
-    return true;
+    return task_wait_on(t, &other->joiners, "join");
 }
 
 bool task_join_begin(struct task *t, struct task *other) {
@@ -275,50 +211,6 @@ bool task_join_begin(struct task *t, struct task *other) {
     t->waiter.undo_arg = other;
     t->waiter.joining = true;
     return true;
-}
-
-int task__give_back_if_cancelled(struct task *t) {
-    struct waiter *w = &t->waiter;
-    if (w->undo && coro_cancel_requested(&t->co)) {
-        /* Handed something (a lock, a permit, an item), then cancelled before it could run:
-         * pass it on, and the await ends cancelled. Nothing is held by a task that leaves. */
-        void (*give_back)(struct waiter *, void *) = w->undo;
-        w->undo = NULL;
-        give_back(w, w->undo_arg);
-        w->result =
-            t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t) : -ECANCELED;
-    }
-    /* Any other completed wait stands; a pending cancel is delivered at the next await. */
-    w->undo = NULL;
-    return w->result;
-}
-
-void task__spend_cancel(struct task *t) {
-    t->co.cancel_requested = 0;
-}
-
-int task__spend_timeout(struct task *t) {
-    t->co.cancel_requested = 0; /* delivered once, as asyncio's timeout() cancels once */
-    return -ETIMEDOUT;
-}
-
-int task_time_out(struct task *t) {
-    if (!t)
-        return -EINVAL;
-    if (task_done(t))
-        return -EALREADY;
-    if (coro_cancel_requested(&t->co))
-        return 0; /* a cancel (or this deadline) is pending already */
-    if (t->state == TASK_WAITING)
-        waiter_wake(&t->waiter, -ETIMEDOUT);
-    else
-        t->co.cancel_requested = TASK__TIMEOUT_REQUESTED;
-    return 0;
-}
-
-void task_time_out_withdraw(struct task *t) {
-    if (t->co.cancel_requested == TASK__TIMEOUT_REQUESTED)
-        t->co.cancel_requested = 0;
 }
 
 const char *task_state_name(enum task_state state) {

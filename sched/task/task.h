@@ -53,6 +53,10 @@ struct task {
  * was never spawned must therefore be zeroed (calloc, `= {0}`, static), as asyncio's objects
  * are always constructed: garbage that happens to read TASK_MAGIC is the one case not caught. */
 #define TASK_MAGIC 0x7a5cu
+/* Has t ever been spawned? The check every call that needs t's scheduler makes first. */
+static inline bool task_spawned(const struct task *t) {
+    return t->magic == TASK_MAGIC;
+}
 
 /* From the task back to the frame that embeds it: struct worker *w = TASK_FRAME(t, struct
  * worker, task). */
@@ -77,8 +81,8 @@ struct task_scope {
     struct task *owner;
     bool (*exit)(struct task_scope *scope);
 };
-/* Opens scope for t: -EINVAL for NULL, -EALREADY if t has ended. Close it with
- * task_scope_close if it must end before the task does (its exit then never runs); a scope
+/* Opens scope for t: -EINVAL for NULL or a task never spawned, -EALREADY if t has ended. Close it
+ * with task_scope_close if it must end before the task does (its exit then never runs); a scope
  * never opened must have its node list_init'ed before a close. */
 int task_scope_open(struct task *t, struct task_scope *scope,
                     bool (*exit)(struct task_scope *scope));
@@ -148,7 +152,8 @@ void task_dump(const struct task *t, FILE *out);
             task__spend_cancel(t);                                                                 \
     } while (0)
 
-/* Give every other ready task a turn first (asyncio.sleep(0)). */
+/* Back on the ready queue: under FIFO every other ready task runs first (asyncio.sleep(0));
+ * under another policy, the policy decides (a yield under LIFO runs again at once). */
 #define TASK_YIELD(t) TASK_AWAIT(t, task_yield_begin(t))
 /* Wait for `other` to end (asyncio's `await task`); the result is its error (0 if it succeeded):
  * join a task that was cancelled and you are cancelled too, unless you catch it. A cancel of the
@@ -173,6 +178,10 @@ bool task_join_begin(struct task *t, struct task *other);
 bool task_shield_begin(struct task *t, struct task *other);
 /* For begin functions: t's waiter is registered; mark it waiting for `what`. */
 void task_park(struct task *t, const char *what);
+/* For begin functions, the usual wait: t's waiter joins wait queue q, and t is parked waiting
+ * for `what`. Returns true, what a begin function returns when its task suspends: so a begin
+ * function ends with `return task_wait_on(t, &x->waiters, x->name);`. */
+bool task_wait_on(struct task *t, struct waitq *q, const char *what);
 
 /* The machinery behind the macros (double underscore: do not call). Inline, because every
  * await runs them: the common case (no cancel, nothing handed over) costs two tests. */
@@ -183,6 +192,9 @@ void task__spend_cancel(struct task *t);
  * bare CORO_YIELD does not know it and takes it for a cancel: in a timeout scope, await. */
 enum { TASK__TIMEOUT_REQUESTED = 2 };
 int task__spend_timeout(struct task *t);
+/* The body is over (finish, in task.c): each of t's open scopes exits, in the order they were
+ * opened; true if one holds the end (t then waits on "scope exit" until task_scope_release). */
+bool task__scopes_hold_end(struct task *t);
 static inline bool task__cancel_pending(struct task *t) {
     if (!coro_cancel_requested(&t->co))
         return false;

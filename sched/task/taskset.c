@@ -149,9 +149,7 @@ bool task_set_wait_begin(struct task *t, struct task_set *s) {
             return false;
         }
     }
-    waitq_add(&s->waiters, &t->waiter);
-    task_park(t, "task set");
-    return true;
+    return task_wait_on(t, &s->waiters, "task set");
 }
 
 void task_set_woken(struct task *t, struct task_set *s) {
