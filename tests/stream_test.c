@@ -22,6 +22,7 @@
 #include "loop/signal.h"
 #include "loop/net/stream.h"
 #include "tests/support/net_client.h"
+#include "tests/support/tasks.h"
 
 TestSuite(stream, .description = "Does the buffered connection keep every byte, bound its buffer "
                                  "and close in order?");
@@ -401,6 +402,53 @@ Test(stream, fd_closed_behind_its_back,
     cr_assert_eq(loop_watch_count(loop), 0, "the dead fd is no longer watched");
     close(sp[1]);
     loop_free(loop);
+}
+
+/* Every peer hangs up at once while the allocator refuses everything: all the streams end in
+ * one tick, each from inside its watcher's callback, where -ENOMEM would have nobody to go to. */
+static void closes_under_refusal(const struct policy_ops *policy) {
+    enum { CROWD = 40 }; /* more than the heap policies' first 16 places */
+    struct test_alloc alloc;
+    test_alloc_init(&alloc, 0);
+    struct loop *loop = NULL;
+    cr_assert_eq(loop_new(&loop, &(struct loop_config){.backend = &backend_poll,
+                                                       .policy = policy,
+                                                       .alloc = &alloc.base}),
+                 0, "%s: the loop is made", policy->name);
+    static struct owner crowd[CROWD];
+    int peers[CROWD];
+    for (int i = 0; i < CROWD; i++) {
+        int sp[2];
+        make_socketpair(sp);
+        owner_open(&crowd[i], loop, sp[0], false);
+        peers[i] = sp[1];
+    }
+    alloc.refuse = true; /* from here on, every request for memory fails */
+    for (int i = 0; i < CROWD; i++)
+        close(peers[i]);
+    int closes = 0;
+    for (int tick = 0; tick < 10 && closes < CROWD; tick++) {
+        cr_assert_eq(loop_run_once(loop), 0, "%s: a tick succeeds (%s)", policy->name,
+                     loop_last_error(loop));
+        closes = 0;
+        for (int i = 0; i < CROWD; i++)
+            closes += crowd[i].closes;
+    }
+    cr_assert_eq(closes, CROWD,
+                 "%s: every stream's on_close is delivered, none lost to the refusing allocator "
+                 "(%d of %d)",
+                 policy->name, closes, CROWD);
+    for (int i = 0; i < CROWD; i++)
+        cr_assert_eq(crowd[i].close_error, 0, "%s: each is an orderly end", policy->name);
+    cr_assert_eq(loop_ready_count(loop), 0u, "%s: nothing is left queued", policy->name);
+    loop_free(loop);
+}
+
+Test(stream, close_never_lost_to_a_refusing_allocator, .timeout = 60,
+     .description = "Q: If the allocator refuses once the streams are open, is every on_close "
+                    "still delivered, under each of the seven policies?") {
+    for (size_t i = 0; policy_by_index(i); i++)
+        closes_under_refusal(policy_by_index(i));
 }
 
 /* ---- misuse ---------------------------------------------------------------------------------- */
