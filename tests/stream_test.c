@@ -585,6 +585,52 @@ Test(echo, max_conns_refuses_then_recovers, .timeout = 120,
     loop_free(loop);
 }
 
+static void count_drained(struct echo_server *s) {
+    (*(int *)s->config.arg)++;
+}
+
+static bool drained_once(void *ctx) {
+    return *(int *)ctx > 0;
+}
+
+Test(echo, shutdown_drains_under_a_refusing_allocator, .timeout = 120,
+     .description = "Q: If the allocator refuses once the clients are served, does a shutdown "
+                    "still end every connection and report drained exactly once?") {
+    struct test_alloc alloc;
+    test_alloc_init(&alloc, 0);
+    struct loop *loop = NULL;
+    cr_assert_eq(loop_new(&loop, &(struct loop_config){.backend = &backend_poll,
+                                                       .policy = &policy_priority,
+                                                       .alloc = &alloc.base}),
+                 0, "a loop under the priority policy (a heap: it allocates)");
+    int drained = 0;
+    struct echo_config config = {.on_drained = count_drained, .arg = &drained};
+    struct echo_server server;
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, &config), 0, "open");
+    int c[3];
+    char buf[4];
+    for (int i = 0; i < 3; i++) {
+        c[i] = test_connect(server.port);
+        cr_assert_eq(send(c[i], "e", 1, MSG_NOSIGNAL), 1, "client writes");
+        cr_assert_eq(echo_read(loop, c[i], buf, 1, 500), 1, "client %d is served", i);
+    }
+    alloc.refuse = true; /* from here on, every request for memory fails */
+    for (int i = 0; i < 3; i++)
+        close(c[i]);
+    int rc = echo_server_shutdown(&server, 5 * (int64_t)1000000000);
+    cr_assert_eq(rc, 0, "the shutdown's places were there to take (got %d: %s)", rc,
+                 loop_last_error(loop));
+    test_run_until(loop, drained_once, &drained, "on_drained");
+    for (int i = 0; i < 3; i++)
+        test_tick(loop);
+    cr_assert_eq(drained, 1, "on_drained came exactly once");
+    cr_assert_eq(server.open_connections, 0, "every connection ended");
+    cr_assert_eq(server.drained, 3, "all three drained, none cut");
+    cr_assert_eq(loop_ready_count(loop), 0u, "nothing is left queued");
+    echo_server_close(&server);
+    loop_free(loop);
+}
+
 Test(echo, close_closes_everything, .timeout = 120,
      .description = "Q: Does echo_server_close close the listener and every connection?") {
     struct loop *loop = test_loop_new(NULL);
