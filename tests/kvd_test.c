@@ -116,7 +116,8 @@ Test(kvd, protocol_error_answered_then_closed, .timeout = 10,
     struct reader r = {.fd = test_connect(s->kvd.port), .want = "-ERR Protocol error"};
     send_all(r.fd, "*1\r\n$x\r\n");
     test_run_until(s->loop, reader_has_all, &r, "the error arrives");
-    cr_assert(strncmp(r.got, "-ERR Protocol error: ", 21) == 0 && strstr(r.got, "bulk length"),
+    cr_assert(strncmp(r.got, "-ERR Protocol error: ", 21) == 0 &&
+                  strstr(r.got, "bulk string length"),
               "the reply names the problem: %s", r.got);
     r.want = "this is never sent: wait for the end of file";
     test_run_until(s->loop, reader_has_all, &r, "the server closes");
