@@ -26,9 +26,10 @@ struct server {
 
 static struct server *server_start(void) {
     struct server *s = calloc(1, sizeof *s);
-    cr_assert_not_null(s);
+    cr_assert_not_null(s, "memory for the test server");
     s->loop = test_loop_new(NULL);
-    cr_assert_eq(kvd_server_open(&s->kvd, s->loop, NET_LOOPBACK, 0, s->conns, 4), 0);
+    cr_assert_eq(kvd_server_open(&s->kvd, s->loop, NET_LOOPBACK, 0, s->conns, 4), 0,
+                 "kvd listens on 127.0.0.1, any port");
     return s;
 }
 
