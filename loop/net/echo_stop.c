@@ -37,7 +37,7 @@ void echo_log(struct echo_server *s, struct echo_log_limit *limit, const char *f
     *limit = (struct echo_log_limit){.last_ns = now, .printed_once = true};
 }
 
-static void echo_deliver_drained(void *arg) {
+void echo_deliver_drained(void *arg) {
     struct echo_server *s = arg;
     sched_release(loop_sched(s->loop)); /* the place echo_server_shutdown reserved: used */
     if (s->config.on_drained)
@@ -50,7 +50,6 @@ void echo_check_drained(struct echo_server *s) {
     loop_timer_stop(s->loop, &s->deadline);
     /* From the loop, always; into the place echo_server_shutdown reserved, so it cannot fail
      * (this runs from a stream's on_close, with nobody to hand -ENOMEM to). */
-    s->drained_run.fn = echo_deliver_drained;
     sched_push_ready(loop_sched(s->loop), &s->drained_run);
 }
 
