@@ -26,9 +26,10 @@ struct server {
 
 static struct server *server_start(void) {
     struct server *s = calloc(1, sizeof *s);
-    cr_assert_not_null(s);
+    cr_assert_not_null(s, "memory for the test server");
     s->loop = test_loop_new(NULL);
-    cr_assert_eq(kvd_server_open(&s->kvd, s->loop, NET_LOOPBACK, 0, s->conns, 4), 0);
+    cr_assert_eq(kvd_server_open(&s->kvd, s->loop, NET_LOOPBACK, 0, s->conns, 4), 0,
+                 "kvd listens on 127.0.0.1, any port");
     return s;
 }
 
@@ -116,7 +117,8 @@ Test(kvd, protocol_error_answered_then_closed, .timeout = 10,
     struct reader r = {.fd = test_connect(s->kvd.port), .want = "-ERR Protocol error"};
     send_all(r.fd, "*1\r\n$x\r\n");
     test_run_until(s->loop, reader_has_all, &r, "the error arrives");
-    cr_assert(strncmp(r.got, "-ERR Protocol error: ", 21) == 0 && strstr(r.got, "bulk length"),
+    cr_assert(strncmp(r.got, "-ERR Protocol error: ", 21) == 0 &&
+                  strstr(r.got, "bulk string length"),
               "the reply names the problem: %s", r.got);
     r.want = "this is never sent: wait for the end of file";
     test_run_until(s->loop, reader_has_all, &r, "the server closes");

@@ -98,7 +98,7 @@ Test(resp, round_trip_every_split,
     static char buf[16384];
     uint64_t rng = 0x5eed1234;
     struct resp_parser p;
-    cr_assert_eq(resp_parser_init(&p, NULL), 0);
+    cr_assert_eq(resp_parser_init(&p, NULL), 0, "a parser with the default limits initialises");
     int values = scaled(300);
     for (int k = 0; k < values; k++) {
         struct resp_out o;
@@ -107,13 +107,13 @@ Test(resp, round_trip_every_split,
         cr_assert_eq(resp_out_result(&o), 0, "a random value fits in 16 KiB");
         for (size_t cut = 0; cut <= o.len; cut++) { /* every split into two pieces */
             assert_same_encoding(feed_in_pieces(&p, buf, o.len, &cut, 1), buf, o.len);
-            cr_assert_eq(resp_parser_next(&p), 0);
+            cr_assert_eq(resp_parser_next(&p), 0, "a complete value lets the parser go on");
         }
         size_t cuts[4096], ncuts = 0; /* and one byte at a time */
         for (size_t c = 1; c < o.len && ncuts < 4096; c++)
             cuts[ncuts++] = c;
         assert_same_encoding(feed_in_pieces(&p, buf, o.len, cuts, ncuts), buf, o.len);
-        cr_assert_eq(resp_parser_next(&p), 0);
+        cr_assert_eq(resp_parser_next(&p), 0, "a complete value lets the parser go on");
     }
     resp_parser_free(&p);
 }
@@ -128,7 +128,7 @@ Test(resp, back_to_back_values,
     const enum resp_type expect[] = {RESP_SIMPLE, RESP_INTEGER, RESP_BULK, RESP_ARRAY};
     for (int k = 0; k < 4; k++) {
         ssize_t n = resp_parser_feed(&p, wire + at, len - at);
-        cr_assert_gt(n, 0);
+        cr_assert_gt(n, 0, "value %d is read (got %zd)", k, n);
         at += (size_t)n;
         const struct resp_value *v = resp_parser_value(&p);
         cr_assert_not_null(v, "value %d is complete", k);
@@ -186,7 +186,7 @@ Test(resp, random_bytes_never_crash,
                                 .max_nodes = 64,
                                 .max_bytes = 1024};
     struct resp_parser p;
-    cr_assert_eq(resp_parser_init(&p, &tight), 0);
+    cr_assert_eq(resp_parser_init(&p, &tight), 0, "tight limits are accepted");
     int failures = 0;
     for (int k = 0; k < scaled(400); k++) {
         size_t len = 1 + test_random(&rng) % sizeof junk;
@@ -276,7 +276,7 @@ Test(resp, every_limit_and_malformation,
         {longline, "max_line"},
         {":12a\r\n", "integer"},
         {":99999999999999999999\r\n", "integer"},
-        {"$-2\r\n", "bulk length"},
+        {"$-2\r\n", "bulk string length"},
         {"$3\r\nabcX\r\n", "CRLF"},
         {"!oops\r\n", "type byte"},
         {"+a\rb\r\n", "bare CR"},
@@ -313,7 +313,7 @@ Test(resp, encoder_all_or_nothing,
     resp_out_init(&o, buf, sizeof buf);
     resp_put_simple(&o, "a\nb");
     cr_assert_eq(resp_out_result(&o), -EINVAL, "a simple string cannot hold a newline");
-    cr_assert_eq(o.len, 0);
+    cr_assert_eq(o.len, 0, "and nothing of it was written");
     char big[64];
     resp_out_init(&o, big, sizeof big);
     resp_put_command(&o, (const char *const[]){"SET", "k", "v", NULL});

@@ -22,6 +22,7 @@
 #include "loop/signal.h"
 #include "loop/net/stream.h"
 #include "tests/support/net_client.h"
+#include "tests/support/tasks.h"
 
 TestSuite(stream, .description = "Does the buffered connection keep every byte, bound its buffer "
                                  "and close in order?");
@@ -403,6 +404,53 @@ Test(stream, fd_closed_behind_its_back,
     loop_free(loop);
 }
 
+/* Every peer hangs up at once while the allocator refuses everything: all the streams end in
+ * one tick, each from inside its watcher's callback, where -ENOMEM would have nobody to go to. */
+static void closes_under_refusal(const struct policy_ops *policy) {
+    enum { CROWD = 40 }; /* more than the heap policies' first 16 places */
+    struct test_alloc alloc;
+    test_alloc_init(&alloc, 0);
+    struct loop *loop = NULL;
+    cr_assert_eq(loop_new(&loop, &(struct loop_config){.backend = &backend_poll,
+                                                       .policy = policy,
+                                                       .alloc = &alloc.base}),
+                 0, "%s: the loop is made", policy->name);
+    static struct owner crowd[CROWD];
+    int peers[CROWD];
+    for (int i = 0; i < CROWD; i++) {
+        int sp[2];
+        make_socketpair(sp);
+        owner_open(&crowd[i], loop, sp[0], false);
+        peers[i] = sp[1];
+    }
+    alloc.refuse = true; /* from here on, every request for memory fails */
+    for (int i = 0; i < CROWD; i++)
+        close(peers[i]);
+    int closes = 0;
+    for (int tick = 0; tick < 10 && closes < CROWD; tick++) {
+        cr_assert_eq(loop_run_once(loop), 0, "%s: a tick succeeds (%s)", policy->name,
+                     loop_last_error(loop));
+        closes = 0;
+        for (int i = 0; i < CROWD; i++)
+            closes += crowd[i].closes;
+    }
+    cr_assert_eq(closes, CROWD,
+                 "%s: every stream's on_close is delivered, none lost to the refusing allocator "
+                 "(%d of %d)",
+                 policy->name, closes, CROWD);
+    for (int i = 0; i < CROWD; i++)
+        cr_assert_eq(crowd[i].close_error, 0, "%s: each is an orderly end", policy->name);
+    cr_assert_eq(loop_ready_count(loop), 0u, "%s: nothing is left queued", policy->name);
+    loop_free(loop);
+}
+
+Test(stream, close_never_lost_to_a_refusing_allocator, .timeout = 60,
+     .description = "Q: If the allocator refuses once the streams are open, is every on_close "
+                    "still delivered, under each of the seven policies?") {
+    for (size_t i = 0; policy_by_index(i); i++)
+        closes_under_refusal(policy_by_index(i));
+}
+
 /* ---- misuse ---------------------------------------------------------------------------------- */
 
 Test(stream, open_refuses_bad_arguments,
@@ -534,6 +582,52 @@ Test(echo, max_conns_refuses_then_recovers, .timeout = 120,
     close(c);
     fclose(log);
     free(log_text);
+    loop_free(loop);
+}
+
+static void count_drained(struct echo_server *s) {
+    (*(int *)s->config.arg)++;
+}
+
+static bool drained_once(void *ctx) {
+    return *(int *)ctx > 0;
+}
+
+Test(echo, shutdown_drains_under_a_refusing_allocator, .timeout = 120,
+     .description = "Q: If the allocator refuses once the clients are served, does a shutdown "
+                    "still end every connection and report drained exactly once?") {
+    struct test_alloc alloc;
+    test_alloc_init(&alloc, 0);
+    struct loop *loop = NULL;
+    cr_assert_eq(loop_new(&loop, &(struct loop_config){.backend = &backend_poll,
+                                                       .policy = &policy_priority,
+                                                       .alloc = &alloc.base}),
+                 0, "a loop under the priority policy (a heap: it allocates)");
+    int drained = 0;
+    struct echo_config config = {.on_drained = count_drained, .arg = &drained};
+    struct echo_server server;
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, &config), 0, "open");
+    int c[3];
+    char buf[4];
+    for (int i = 0; i < 3; i++) {
+        c[i] = test_connect(server.port);
+        cr_assert_eq(send(c[i], "e", 1, MSG_NOSIGNAL), 1, "client writes");
+        cr_assert_eq(echo_read(loop, c[i], buf, 1, 500), 1, "client %d is served", i);
+    }
+    alloc.refuse = true; /* from here on, every request for memory fails */
+    for (int i = 0; i < 3; i++)
+        close(c[i]);
+    int rc = echo_server_shutdown(&server, 5 * (int64_t)1000000000);
+    cr_assert_eq(rc, 0, "the shutdown's places were there to take (got %d: %s)", rc,
+                 loop_last_error(loop));
+    test_run_until(loop, drained_once, &drained, "on_drained");
+    for (int i = 0; i < 3; i++)
+        test_tick(loop);
+    cr_assert_eq(drained, 1, "on_drained came exactly once");
+    cr_assert_eq(server.open_connections, 0, "every connection ended");
+    cr_assert_eq(server.drained, 3, "all three drained, none cut");
+    cr_assert_eq(loop_ready_count(loop), 0u, "nothing is left queued");
+    echo_server_close(&server);
     loop_free(loop);
 }
 

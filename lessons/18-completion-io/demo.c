@@ -1,5 +1,5 @@
 /* demo.c — lesson 18 (completion-io): the same echo exchange served in both models. Readiness
- * (poll: wait → readable → recv → send) beside completion (io_uring: recv completes → submit
+ * (epoll: wait → readable → recv → send) beside completion (io_uring: recv completes → submit
  * send → send completes), system calls per round trip counted at each call; then batching:
  * many connections, many SQEs carried by one io_uring_enter. */
 #include <stdio.h>
@@ -13,7 +13,7 @@ enum { ROUNDS = 20, CROWD = 64, CROWD_ROUNDS = 10 };
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     puts("Lesson 18 — readiness vs completion: the same echo, two ways to ask the kernel.");
-    puts("Readiness (reactor, here poll): the kernel says \"you may read\", the loop reads.");
+    puts("Readiness (reactor, here epoll): the kernel says \"you may read\", the loop reads.");
     puts("Completion (proactor, io_uring): the loop says \"read into this\", the kernel says");
     puts("\"done, n bytes\". A client in another process sends 32-byte messages, one at a time.");
     puts("");
@@ -23,7 +23,7 @@ int main(void) {
         return 1;
     }
     puts("readiness, per round trip:");
-    puts("  poll() wait -> fd readable -> recv() 32 bytes -> send() 32 bytes");
+    puts("  epoll_wait() -> fd readable -> recv() 32 bytes -> send() 32 bytes");
     printf("  counted: %.2f system calls per round trip over %d round trips\n",
            ready.per_round_trip, ROUNDS);
     struct scene probe;
@@ -38,7 +38,7 @@ int main(void) {
         return 1;
     }
     puts("completion, per round trip (a recv is always waiting in the kernel):");
-    puts("  poll() wait on the ring's fd -> recv complete (32 bytes already in our buffer)");
+    puts("  epoll_wait() on the ring's fd -> recv complete (32 bytes already in our buffer)");
     puts("  -> io_uring_enter: submit send + the next recv -> send completes at once");
     printf("  counted: %.2f system calls per round trip; %lu enters carried %lu SQEs\n",
            done.per_round_trip, done.enters, done.sqes);

@@ -183,7 +183,7 @@ int echo_server_open(struct echo_server *s, struct loop *loop, const char *host,
     loop_watcher_init(&s->listener, "echo listener");
     loop_timer_init(&s->retry, "echo accept retry");
     loop_timer_init(&s->deadline, "echo drain deadline");
-    runnable_init(&s->drained_run, NULL, s, "echo drained");
+    runnable_init(&s->drained_run, echo_deliver_drained, s, "echo drained");
     int rc = net_listen_tcp(host, port, 0, &s->listen_fd, &s->port);
     if (rc < 0)
         return rc;

@@ -82,7 +82,8 @@ int echo_server_open(struct echo_server *s, struct loop *loop, const char *host,
 int echo_server_set_idle_timeout(struct echo_server *s, int64_t timeout_ns);
 /* Graceful stop: closes the listener, asks every connection to send what it holds and close
  * (stream_close), and cuts those still sending after drain_ns. config.on_drained runs once all
- * are gone. 0, or -EALREADY if already shutting down or closed; -EINVAL for a negative drain_ns. */
+ * are gone. 0, or -EALREADY if already shutting down or closed; -EINVAL for a negative drain_ns;
+ * -ENOMEM if the loop could not make room for on_drained or the deadline (nothing changed). */
 int echo_server_shutdown(struct echo_server *s, int64_t drain_ns);
 /* Stops listening and closes every connection at once (buffered bytes are dropped; the
  * connections' closes are not reported), frees them. Safe to call twice. */

@@ -12,6 +12,8 @@ void echo_conn_free(struct echo_server *s, struct echo_conn *c);
 int echo_watch_listener(struct echo_server *s);
 /* During a shutdown, once no connection is left: stop the deadline, queue on_drained. */
 void echo_check_drained(struct echo_server *s);
+/* drained_run's function: gives back the place echo_server_shutdown reserved, calls on_drained. */
+void echo_deliver_drained(void *arg);
 /* A log line on config.log, printf-style, through limit (see struct echo_log_limit). */
 void echo_log(struct echo_server *s, struct echo_log_limit *limit, const char *fmt, ...);
 

@@ -37,8 +37,9 @@ void echo_log(struct echo_server *s, struct echo_log_limit *limit, const char *f
     *limit = (struct echo_log_limit){.last_ns = now, .printed_once = true};
 }
 
-static void echo_deliver_drained(void *arg) {
+void echo_deliver_drained(void *arg) {
     struct echo_server *s = arg;
+    sched_release(loop_sched(s->loop)); /* the place echo_server_shutdown reserved: used */
     if (s->config.on_drained)
         s->config.on_drained(s);
 }
@@ -47,7 +48,9 @@ void echo_check_drained(struct echo_server *s) {
     if (!s->draining || s->open_connections > 0)
         return;
     loop_timer_stop(s->loop, &s->deadline);
-    loop_call_soon(s->loop, &s->drained_run, echo_deliver_drained, s); /* from the loop, always */
+    /* From the loop, always; into the place echo_server_shutdown reserved, so it cannot fail
+     * (this runs from a stream's on_close, with nobody to hand -ENOMEM to). */
+    sched_push_ready(loop_sched(s->loop), &s->drained_run);
 }
 
 static void echo_close_listener(struct echo_server *s) {
@@ -79,6 +82,14 @@ int echo_server_shutdown(struct echo_server *s, int64_t drain_ns) {
         return -EINVAL;
     if (!s->loop || s->draining)
         return -EALREADY;
+    /* on_drained's place on the ready queue, and the deadline, are asked for now, while the
+     * caller can still hear -ENOMEM; nothing has changed if either is refused. */
+    int err = sched_reserve(loop_sched(s->loop));
+    if (err == 0 && s->open_connections > 0 &&
+        (err = loop_timer_start(s->loop, &s->deadline, drain_ns, echo_on_deadline, s)) < 0)
+        sched_release(loop_sched(s->loop));
+    if (err)
+        return err;
     s->draining = true;
     echo_close_listener(s);
     list_for_each(it, &s->conns) {
@@ -86,10 +97,7 @@ int echo_server_shutdown(struct echo_server *s, int64_t drain_ns) {
         loop_timer_stop(s->loop, &c->idle);
         stream_close(&c->stream); /* reads no more, sends what it holds, then on_close */
     }
-    if (s->open_connections == 0)
-        echo_check_drained(s);
-    else
-        loop_timer_start(s->loop, &s->deadline, drain_ns, echo_on_deadline, s);
+    echo_check_drained(s); /* queues on_drained at once if nothing was open */
     return 0;
 }
 
@@ -98,7 +106,10 @@ void echo_server_close(struct echo_server *s) {
         return;
     echo_close_listener(s);
     loop_timer_stop(s->loop, &s->deadline);
-    loop_unqueue(s->loop, &s->drained_run);
+    /* on_drained will never come now: give back its place if it was queued or still awaited. */
+    bool awaited = s->draining && s->open_connections > 0;
+    if (loop_unqueue(s->loop, &s->drained_run) == 0 || awaited)
+        sched_release(loop_sched(s->loop));
     list_for_each(it, &s->conns) {
         struct echo_conn *c = container_of(it, struct echo_conn, node);
         stream_close_now(&c->stream); /* also drops an on_close not yet delivered */

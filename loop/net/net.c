@@ -45,18 +45,30 @@ static int net_fail(int fd, int error) {
     return error;
 }
 
-int net_listen_tcp(const char *host, uint16_t port, int backlog, int *out_fd, uint16_t *out_port) {
-    struct sockaddr_in addr;
+/* What listening and connecting both start with: out_fd cleared, the address parsed, a TCP
+ * socket made. The socket's fd, or a negative errno. */
+static int net_open_socket(const char *host, uint16_t port, int *out_fd, struct sockaddr_in *addr) {
     if (!out_fd)
         return -EINVAL;
     *out_fd = -1;
-    int rc = net_make_address(host, port, &addr);
+    int rc = net_make_address(host, port, addr);
     if (rc < 0)
         return rc;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+/* A failed send, recv or accept as a negative errno; EWOULDBLOCK is EAGAIN's other name. */
+static int net_io_error(void) {
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+int net_listen_tcp(const char *host, uint16_t port, int backlog, int *out_fd, uint16_t *out_port) {
+    struct sockaddr_in addr;
+    int fd = net_open_socket(host, port, out_fd, &addr);
     if (fd < 0)
-        return -errno;
-    int one = 1;
+        return fd;
+    int rc, one = 1;
     /* Without SO_REUSEADDR a restarted server waits minutes for old connections in TIME_WAIT. */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
         return net_fail(fd, -errno);
@@ -83,7 +95,7 @@ int net_accept(int listen_fd, int *out_fd) {
         fd = accept(listen_fd, NULL, NULL);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return net_io_error();
     /* The accepted socket does not inherit O_NONBLOCK from the listener on Linux: set it. */
     int rc = net_prepare_fd(fd);
     if (rc < 0)
@@ -94,15 +106,10 @@ int net_accept(int listen_fd, int *out_fd) {
 
 int net_connect_tcp(const char *host, uint16_t port, int *out_fd) {
     struct sockaddr_in addr;
-    if (!out_fd)
-        return -EINVAL;
-    *out_fd = -1;
-    int rc = net_make_address(host, port, &addr);
-    if (rc < 0)
-        return rc;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = net_open_socket(host, port, out_fd, &addr);
     if (fd < 0)
-        return -errno;
+        return fd;
+    int rc;
     if ((rc = net_prepare_fd(fd)) < 0)
         return net_fail(fd, rc);
     /* Non-blocking, so connect() returns at once: done, or EINPROGRESS (the handshake goes on in
@@ -143,9 +150,7 @@ ssize_t net_send(int fd, const void *buf, size_t len) {
     do
         n = send(fd, buf, len, MSG_NOSIGNAL); /* never SIGPIPE: see above */
     while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    return n;
+    return n < 0 ? net_io_error() : n;
 }
 
 ssize_t net_recv(int fd, void *buf, size_t len) {
@@ -157,9 +162,7 @@ ssize_t net_recv(int fd, void *buf, size_t len) {
     do
         n = recv(fd, buf, len, 0);
     while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    return n;
+    return n < 0 ? net_io_error() : n;
 }
 
 int net_local_port(int fd, uint16_t *out_port) {

@@ -3,18 +3,18 @@
 #include "loop/net/ready_echo.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "loop/net/net.h"
 #include "sched/container_of.h"
+#include "sched/task/sched.h"
 
 static void conn_close(struct ready_echo_conn *c) {
     loop_unwatch(c->server->loop, &c->watcher);
     close(c->fd);
     list_remove(&c->node);
     c->server->open_connections--;
-    free(c);
+    sched_dealloc(loop_sched(c->server->loop)->alloc, c);
 }
 
 static void on_readable(struct loop_watcher *w, unsigned ready) {
@@ -53,7 +53,7 @@ static void on_listener(struct loop_watcher *w, unsigned ready) {
         s->accepts++;
         if (net_accept(s->listen_fd, &fd) < 0)
             return;
-        struct ready_echo_conn *c = malloc(sizeof *c);
+        struct ready_echo_conn *c = sched_alloc(loop_sched(s->loop)->alloc, sizeof *c);
         if (!c) {
             close(fd);
             continue;
@@ -62,7 +62,7 @@ static void on_listener(struct loop_watcher *w, unsigned ready) {
         loop_watcher_init(&c->watcher, "ready_echo conn");
         if (loop_watch_fd(s->loop, &c->watcher, fd, LOOP_READABLE, on_readable, c) < 0) {
             close(fd);
-            free(c);
+            sched_dealloc(loop_sched(s->loop)->alloc, c);
             continue;
         }
         list_push_back(&s->conns, &c->node);

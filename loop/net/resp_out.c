@@ -1,10 +1,30 @@
-/* resp_out.c — the RESP2 encoder (lesson 13); see resp.h. Each put appends one value to the
- * caller's buffer, all or nothing, so a reply that does not fit is never sent half-written. */
+/* resp_out.c — the RESP2 encoder (lesson 13), and reading a parsed value; see resp.h. Each put
+ * appends one value to the caller's buffer, all or nothing, so a reply that does not fit is never
+ * sent half-written. The parser that makes values is resp_parse.c. */
 #include "loop/net/resp.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+const struct resp_value *resp_value_element(const struct resp_value *array, size_t i) {
+    if (!array || array->type != RESP_ARRAY || i >= (size_t)array->integer)
+        return NULL;
+    const struct resp_value *v = array + 1;
+    while (i--)
+        v = resp_value_skip(v);
+    return v;
+}
+
+bool resp_value_is(const struct resp_value *v, const char *s) {
+    if (!v || !s || !(v->type == RESP_SIMPLE || v->type == RESP_ERROR || v->type == RESP_BULK))
+        return false;
+    return v->len == strlen(s) && memcmp(v->str, s, v->len) == 0;
+}
+
+/* ---- the encoder ----------------------------------------------------------------------------- */
 
 void resp_out_init(struct resp_out *o, char *buf, size_t cap) {
     *o = (struct resp_out){.buf = buf, .cap = buf ? cap : 0};

@@ -10,23 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- values ---------------------------------------------------------------------------------- */
-
-const struct resp_value *resp_value_element(const struct resp_value *array, size_t i) {
-    if (!array || array->type != RESP_ARRAY || i >= (size_t)array->integer)
-        return NULL;
-    const struct resp_value *v = array + 1;
-    while (i--)
-        v = resp_value_skip(v);
-    return v;
-}
-
-bool resp_value_is(const struct resp_value *v, const char *s) {
-    if (!v || !s || !(v->type == RESP_SIMPLE || v->type == RESP_ERROR || v->type == RESP_BULK))
-        return false;
-    return v->len == strlen(s) && memcmp(v->str, s, v->len) == 0;
-}
-
 /* ---- parser: setup --------------------------------------------------------------------------- */
 
 int resp_parser_init(struct resp_parser *p, const struct resp_limits *limits) {
@@ -160,6 +143,26 @@ static bool parse_int64(const char *s, size_t len, int64_t *out) {
     return true;
 }
 
+/* What a length line announces, in the words of a refusal, and the name of its limit. */
+struct length_kind {
+    const char *value, *unit, *limit_name;
+};
+static const struct length_kind bulk_length = {"a bulk string", "bytes", "max_bulk"};
+static const struct length_kind array_length = {"an array", "elements", "max_elements"};
+
+/* A bulk string's or an array's length: -1 (a null) or a count up to `limit`, checked before
+ * anything is allocated for it. 0, or the parser fails saying what was announced. */
+static ssize_t take_length(struct resp_parser *p, uint64_t at, const char *text, size_t len,
+                           const struct length_kind *kind, size_t limit, int64_t *n) {
+    if (!parse_int64(text, len, n) || *n < -1)
+        return fail(p, at, "%s length that is neither -1 nor a count of %s", kind->value,
+                    kind->unit);
+    if (*n > 0 && (uint64_t)*n > limit)
+        return fail(p, at, "%s of %" PRId64 " %s, over the limit of %zu (%s)", kind->value, *n,
+                    kind->unit, limit, kind->limit_name);
+    return 0;
+}
+
 /* A whole line is in bytes[line_start..byte_count): the type byte, the text and the CR. */
 static ssize_t take_line(struct resp_parser *p, uint64_t at) {
     size_t start = p->line_start, len = p->byte_count - start;
@@ -198,13 +201,8 @@ static ssize_t take_line(struct resp_parser *p, uint64_t at) {
         complete_value(p);
         return 0;
     case RESP_BULK:
-        if (!parse_int64(text, text_len, &n) || n < -1)
-            return fail(p, at, "a bulk length that is neither -1 nor a count of bytes");
-        if (n > 0 && (uint64_t)n > p->limits.max_bulk)
-            return fail(p, at,
-                        "a bulk string of %" PRId64 " bytes, over the limit of %zu "
-                        "(max_bulk)",
-                        n, p->limits.max_bulk);
+        if ((err = take_length(p, at, text, text_len, &bulk_length, p->limits.max_bulk, &n)) < 0)
+            return err;
         if ((err = add_node(p, n < 0 ? RESP_NULL : RESP_BULK, at)) < 0)
             return err;
         if (n < 0) {
@@ -223,13 +221,9 @@ static ssize_t take_line(struct resp_parser *p, uint64_t at) {
         p->crlf_seen = 0;
         return 0;
     case RESP_ARRAY:
-        if (!parse_int64(text, text_len, &n) || n < -1)
-            return fail(p, at, "an array length that is neither -1 nor a count of elements");
-        if (n > 0 && (uint64_t)n > p->limits.max_elements)
-            return fail(p, at,
-                        "an array of %" PRId64 " elements, over the limit of %zu "
-                        "(max_elements)",
-                        n, p->limits.max_elements);
+        if ((err = take_length(p, at, text, text_len, &array_length, p->limits.max_elements, &n)) <
+            0)
+            return err;
         if (n > 0 && p->depth >= p->limits.max_depth)
             return fail(p, at, "arrays nested deeper than %zu (max_depth)", p->limits.max_depth);
         if ((err = add_node(p, n < 0 ? RESP_NULL : RESP_ARRAY, at)) < 0)

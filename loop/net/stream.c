@@ -38,6 +38,7 @@ static void stream_ring_give(struct stream *s) {
 static void stream_deliver_close(void *arg) {
     struct stream *s = arg;
     loop_runnable_gone(s->loop, &s->close_run); /* under stride or MLFQ, no charge to it after */
+    sched_release(loop_sched(s->loop));         /* the place stream_open reserved: used */
     s->on_close(s, s->error);
 }
 
@@ -53,7 +54,9 @@ static void stream_end(struct stream *s, int error) {
     s->error = error;
     stream_ring_give(s);
     s->paused = false;
-    loop_call_soon(s->loop, &s->close_run, stream_deliver_close, s);
+    /* Pushed into the place stream_open reserved, so it cannot fail and no close is lost
+     * (loop_call_soon would ask for a new place, and could be refused one). */
+    sched_push_ready(loop_sched(s->loop), &s->close_run);
 }
 
 /* Sends from the ring until it is empty or the kernel's buffer is full. 0, or the error that
@@ -181,9 +184,17 @@ int stream_open(struct stream *s, struct loop *loop, int fd, const char *name,
     s->paused = s->peer_finished = s->closing = false;
     loop_watcher_init(&s->watcher, s->name);
     runnable_init(&s->close_run, stream_deliver_close, s, s->name);
-    rc = loop_watch_fd(loop, &s->watcher, fd, LOOP_READABLE, stream_on_ready, s);
-    if (rc < 0)
+    /* on_close is queued later from places with nobody to hand -ENOMEM to (a read, a send): its
+     * place on the ready queue is reserved now, like a watcher's or a timer's, and held until it
+     * is delivered or dropped by stream_close_now. */
+    struct sched *sched = loop_sched(loop);
+    if ((rc = sched_reserve(sched)) < 0)
         return rc;
+    rc = loop_watch_fd(loop, &s->watcher, fd, LOOP_READABLE, stream_on_ready, s);
+    if (rc < 0) {
+        sched_release(sched);
+        return rc;
+    }
     s->fd = fd;
     return 0;
 }
@@ -249,6 +260,8 @@ int stream_close_now(struct stream *s) {
         stream_ring_give(s);
         did = true;
     }
+    if (did) /* on_close will never be delivered: its reserved place goes back */
+        sched_release(loop_sched(s->loop));
     return did ? 0 : -EALREADY;
 }
 

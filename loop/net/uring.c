@@ -1,7 +1,7 @@
 /* uring.c — io_uring with nothing but libc (lesson 18): io_uring_setup, mmap of the two rings
  * and the SQE array, io_uring_enter to submit, and a loop watcher on the ring's fd that harvests
- * completions. See uring.h for the ownership rule it enforces. Outside Linux every entry point
- * answers -ENOSYS. */
+ * completions. Filling the SQEs is uring_prep.c. See uring.h for the ownership rule they
+ * enforce. Outside Linux every entry point answers -ENOSYS. */
 #ifdef __linux__
 #define _DEFAULT_SOURCE /* syscall() */
 #endif
@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "loop/net/uring_internal.h"
 #include "sched/container_of.h"
 
 const char *uring_unavailable(int error) {
@@ -48,26 +49,6 @@ int uring_close(struct uring *ring) {
     (void)ring;
     return -ENOSYS;
 }
-int uring_prep_accept(struct uring *r, struct uring_op *op, int fd) {
-    (void)r, (void)op, (void)fd;
-    return -ENOSYS;
-}
-int uring_prep_recv(struct uring *r, struct uring_op *op, int fd, void *b, size_t n) {
-    (void)r, (void)op, (void)fd, (void)b, (void)n;
-    return -ENOSYS;
-}
-int uring_prep_send(struct uring *r, struct uring_op *op, int fd, const void *b, size_t n) {
-    (void)r, (void)op, (void)fd, (void)b, (void)n;
-    return -ENOSYS;
-}
-int uring_prep_timeout(struct uring *r, struct uring_op *op, int64_t ns) {
-    (void)r, (void)op, (void)ns;
-    return -ENOSYS;
-}
-int uring_prep_cancel(struct uring *r, struct uring_op *c, struct uring_op *t) {
-    (void)r, (void)c, (void)t;
-    return -ENOSYS;
-}
 int uring_submit(struct uring *ring) {
     (void)ring;
     return -ENOSYS;
@@ -90,18 +71,22 @@ void uring_dump(const struct uring *ring, FILE *out) {
 
 #include <linux/io_uring.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int ring_enter(struct uring *ring, unsigned to_submit, unsigned min_complete,
-                      unsigned flags) {
+/* One io_uring_enter: submits every prepared SQE (and counts what the kernel took), and waits
+ * for min_complete completions. How many were submitted, or a negative errno. */
+static int ring_enter(struct uring *ring, unsigned min_complete, unsigned flags) {
     ring->counts.enters++;
     long n;
     do
-        n = syscall(__NR_io_uring_enter, ring->fd, to_submit, min_complete, flags, NULL, 0);
+        n = syscall(__NR_io_uring_enter, ring->fd, ring->to_submit, min_complete, flags, NULL, 0);
     while (n < 0 && errno == EINTR);
-    return n < 0 ? -errno : (int)n;
+    if (n < 0)
+        return -errno;
+    ring->to_submit -= (unsigned)n;
+    ring->counts.submitted += (unsigned)n;
+    return (int)n;
 }
 
 static void *map_ring(int fd, size_t len, uint64_t offset) {
@@ -184,146 +169,10 @@ int uring_close(struct uring *ring) {
     return 0;
 }
 
-static uint64_t checksum(const void *buf, size_t len) {
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ ((const unsigned char *)buf)[i]) * 1099511628211u;
-    return h;
-}
-
-/* Debug only: is [buf, buf+len) part of a buffer some op in flight owns? */
-static bool buffer_owned(const struct uring *ring, const void *buf, size_t len) {
-    const char *b = buf;
-    list_for_each(n, &ring->ops) {
-        const struct uring_op *op = container_of(n, struct uring_op, node);
-        const char *o = op->buf;
-        if (o && b < o + op->len && o < b + len)
-            return true;
-    }
-    return false;
-}
-
-/* The next free SQE, zeroed, claimed for op; submits first if the ring is full. */
-static struct io_uring_sqe *claim(struct uring *ring, struct uring_op *op, const void *buf,
-                                  size_t len) {
-    if (op->in_flight || (ring->poison && buf && buffer_owned(ring, buf, len))) {
-        errno = EBUSY;
-        return NULL;
-    }
-    unsigned tail = *ring->sq_tail;
-    if (tail - __atomic_load_n(ring->sq_head, __ATOMIC_ACQUIRE) >= ring->entries) {
-        if (uring_submit(ring) < 0 ||
-            tail - __atomic_load_n(ring->sq_head, __ATOMIC_ACQUIRE) >= ring->entries) {
-            errno = EAGAIN;
-            return NULL;
-        }
-    }
-    struct io_uring_sqe *sqe = (struct io_uring_sqe *)ring->sqes + (tail & *ring->sq_mask);
-    memset(sqe, 0, sizeof *sqe);
-    sqe->user_data = (uint64_t)(uintptr_t)op;
-    op->ring = ring;
-    op->in_flight = true;
-    op->result = 0;
-    op->buf = (void *)(uintptr_t)buf;
-    op->len = len;
-    list_push_back(&ring->ops, &op->node);
-    ring->in_flight++;
-    return sqe;
-}
-
-/* Publishes the SQE: the kernel sees it at the next io_uring_enter. */
-static int publish(struct uring *ring) {
-    __atomic_store_n(ring->sq_tail, *ring->sq_tail + 1, __ATOMIC_RELEASE);
-    ring->to_submit++;
-    return 0;
-}
-
-int uring_prep_accept(struct uring *ring, struct uring_op *op, int listen_fd) {
-    if (!ring || !op || listen_fd < 0)
-        return -EINVAL;
-    struct io_uring_sqe *sqe = claim(ring, op, NULL, 0);
-    if (!sqe)
-        return -errno;
-    op->kind = URING_ACCEPT;
-    op->fd = listen_fd;
-    sqe->opcode = IORING_OP_ACCEPT;
-    sqe->fd = listen_fd;
-    return publish(ring);
-}
-
-static int prep_io(struct uring *ring, struct uring_op *op, int fd, const void *buf, size_t len,
-                   enum uring_op_kind kind) {
-    if (!ring || !op || fd < 0 || !buf || len == 0 || len > UINT32_MAX)
-        return -EINVAL;
-    struct io_uring_sqe *sqe = claim(ring, op, buf, len);
-    if (!sqe)
-        return -errno;
-    op->kind = kind;
-    op->fd = fd;
-    if (ring->poison && kind == URING_RECV)
-        memset(op->buf, URING_POISON, len); /* what is not received must still read A5 */
-    if (ring->poison && kind == URING_SEND)
-        op->guard = checksum(buf, len); /* what is sent must not change while the kernel has it */
-    sqe->opcode = kind == URING_RECV ? IORING_OP_RECV : IORING_OP_SEND;
-    sqe->fd = fd;
-    sqe->addr = (uint64_t)(uintptr_t)buf;
-    sqe->len = (uint32_t)len;
-    sqe->msg_flags = kind == URING_SEND ? MSG_NOSIGNAL : 0;
-    return publish(ring);
-}
-
-int uring_prep_recv(struct uring *ring, struct uring_op *op, int fd, void *buf, size_t len) {
-    return prep_io(ring, op, fd, buf, len, URING_RECV);
-}
-
-int uring_prep_send(struct uring *ring, struct uring_op *op, int fd, const void *buf, size_t len) {
-    return prep_io(ring, op, fd, buf, len, URING_SEND);
-}
-
-int uring_prep_timeout(struct uring *ring, struct uring_op *op, int64_t ns) {
-    if (!ring || !op || ns < 0)
-        return -EINVAL;
-    /* The timespec lives in the op: the kernel reads it after this call returns. */
-    struct io_uring_sqe *sqe = claim(ring, op, NULL, 0);
-    if (!sqe)
-        return -errno;
-    op->kind = URING_TIMEOUT;
-    op->timespec[0] = ns / 1000000000;
-    op->timespec[1] = ns % 1000000000;
-    sqe->opcode = IORING_OP_TIMEOUT;
-    sqe->fd = -1;
-    sqe->addr = (uint64_t)(uintptr_t)op->timespec;
-    sqe->len = 1;
-    return publish(ring);
-}
-
-int uring_prep_cancel(struct uring *ring, struct uring_op *cancel, struct uring_op *target) {
-    if (!ring || !cancel || !target || cancel == target)
-        return -EINVAL;
-    if (!target->in_flight || target->ring != ring)
-        return -EALREADY;
-    struct io_uring_sqe *sqe = claim(ring, cancel, NULL, 0);
-    if (!sqe)
-        return -errno;
-    cancel->kind = URING_CANCEL;
-    cancel->target = target;
-    sqe->opcode = IORING_OP_ASYNC_CANCEL;
-    sqe->fd = -1;
-    sqe->addr = (uint64_t)(uintptr_t)target; /* the target's user_data */
-    return publish(ring);
-}
-
 int uring_submit(struct uring *ring) {
     if (!ring || ring->fd < 0)
         return -EINVAL;
-    if (ring->to_submit == 0)
-        return 0;
-    int n = ring_enter(ring, ring->to_submit, 0, 0);
-    if (n > 0) {
-        ring->to_submit -= (unsigned)n;
-        ring->counts.submitted += (unsigned)n;
-    }
-    return n;
+    return ring->to_submit == 0 ? 0 : ring_enter(ring, 0, 0);
 }
 
 /* The op is the program's again: check the poison, then tell its owner. */
@@ -341,7 +190,7 @@ static void deliver(struct uring *ring, struct uring_op *op, int32_t res) {
                 break;
             }
     }
-    if (ring->poison && op->kind == URING_SEND && checksum(op->buf, op->len) != op->guard)
+    if (ring->poison && op->kind == URING_SEND && uring_checksum(op->buf, op->len) != op->guard)
         ring->counts.poison_violations++;
     if (op->done)
         op->done(op); /* may free op: not touched after this */
@@ -375,12 +224,7 @@ int uring_harvest(struct uring *ring) {
 int uring_wait(struct uring *ring) {
     if (!ring || ring->fd < 0)
         return -EINVAL;
-    unsigned submit = ring->to_submit;
-    int n = ring_enter(ring, submit, 1, IORING_ENTER_GETEVENTS);
-    if (n > 0) {
-        ring->to_submit -= (unsigned)n;
-        ring->counts.submitted += (unsigned)n;
-    }
+    int n = ring_enter(ring, 1, IORING_ENTER_GETEVENTS);
     return n < 0 ? n : 0;
 }
 

@@ -4,11 +4,11 @@
 #include "loop/net/uring_echo.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "loop/net/net.h"
 #include "sched/container_of.h"
+#include "sched/task/sched.h"
 
 static void on_accept(struct uring_op *op);
 
@@ -35,7 +35,7 @@ static void conn_finish(struct uring_echo_conn *c) {
     list_remove(&c->node);
     close(c->fd);
     s->open_connections--;
-    free(c);
+    sched_dealloc(loop_sched(s->loop)->alloc, c);
 }
 
 /* Starts whatever can start: a send of held bytes, a recv into a free buffer. */
@@ -123,10 +123,10 @@ static void on_retry(struct uring_op *op) {
 static void on_accept(struct uring_op *op) {
     struct uring_echo *s = op->arg;
     if (op->result >= 0) {
-        struct uring_echo_conn *c = malloc(sizeof *c);
-        if (!c || s->stopping) {
-            close(op->result); /* out of memory, or too late: this one client is refused */
-            free(c);
+        struct uring_echo_conn *c =
+            s->stopping ? NULL : sched_alloc(loop_sched(s->loop)->alloc, sizeof *c);
+        if (!c) {
+            close(op->result); /* too late, or out of memory: this one client is refused */
         } else {
             c->server = s, c->fd = op->result;
             c->recv_buf = c->send_buf = c->held_buf = -1;
@@ -219,7 +219,7 @@ int uring_echo_close(struct uring_echo *s) {
         struct uring_echo_conn *c = container_of(n, struct uring_echo_conn, node);
         list_remove(&c->node);
         close(c->fd);
-        free(c);
+        sched_dealloc(loop_sched(s->loop)->alloc, c);
     }
     s->open_connections = 0;
     if (s->listen_fd >= 0)

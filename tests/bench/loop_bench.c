@@ -3,6 +3,7 @@
  * order and fired, against qsort of the same deadlines (sorting is the floor for ordering n
  * deadlines); and a million timers stopped from the middle of the heap. */
 #include "tests/bench/lib/bench.h"
+#include "tests/bench/lib/soon.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,44 +12,19 @@
 #include "tests/support/random.h"
 
 enum {
-    BATCH = 1000, /* callbacks queued before each tick */
     TIMERS = 1000000,
     REPEATS = 5,
 };
 
-/* ---- call_soon + dispatch ------------------------------------------------------------------ */
-
-struct soon_ctx {
-    struct loop *loop;
-    struct runnable runs[BATCH];
-    uint64_t calls;
-};
-
-static void count_call(void *arg) {
-    ((struct soon_ctx *)arg)->calls++;
-}
-
-/* `iterations` callbacks, BATCH per tick: each is queued with loop_call_soon, and one
- * loop_run_once (poll asked with timeout 0, the real clock read) dispatches the batch. */
-static void soon_body(void *p, long iterations) {
-    struct soon_ctx *ctx = p;
-    for (long done = 0; done < iterations; done += BATCH) {
-        for (int i = 0; i < BATCH; i++)
-            loop_call_soon(ctx->loop, &ctx->runs[i], count_call, ctx);
-        loop_run_once(ctx->loop);
-    }
-    bench_sink(ctx->calls);
-}
+/* ---- call_soon + dispatch (the workload is tests/bench/lib/soon.c) -------------------------- */
 
 static double bench_call_soon(void) {
-    static struct soon_ctx ctx;
-    if (loop_new(&ctx.loop, NULL) != 0)
+    static struct bench_soon ctx;
+    if (bench_soon_open(&ctx) != 0)
         return -1;
-    for (int i = 0; i < BATCH; i++)
-        runnable_init(&ctx.runs[i], NULL, NULL, "bench");
-    soon_body(&ctx, 100 * BATCH); /* warm up */
-    double ns = bench_median_ns(soon_body, &ctx, 2000 * BATCH, REPEATS);
-    loop_free(ctx.loop);
+    bench_soon_body(&ctx, 100 * BENCH_SOON_BATCH); /* warm up */
+    double ns = bench_median_ns(bench_soon_body, &ctx, 2000 * BENCH_SOON_BATCH, REPEATS);
+    bench_soon_close(&ctx);
     return ns;
 }
 

@@ -1,5 +1,8 @@
 /* echo_servers.c — the benchmarks' two echo servers in forked children; see echo_servers.h.
- * Moved here from echo_bench.c when lesson 12's benchmark needed the same two. */
+ * Moved here from echo_bench.c when lesson 12's benchmark needed the same two. The forking is
+ * not tests/support/echo_child.h's: that one asserts with Criterion, captures the output and
+ * limits descriptors; this one only learns the port, and also forks the thread-per-connection
+ * baseline. The loop server they fork is the same: echo_serve_until_signal. */
 #define _POSIX_C_SOURCE 200809L
 #include "tests/bench/lib/echo_servers.h"
 
@@ -7,39 +10,23 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop/loop.h"
 #include "loop/net/echo.h"
 #include "loop/net/net.h"
-#include "loop/signal.h"
 
-static void stop_loop(struct loop_signal *s, int signo) {
-    (void)signo;
-    loop_stop(s->arg);
-}
-
-/* The loop server: loop/net/echo.c on one thread, until SIGTERM arrives through the self-pipe. */
-static int run_loop_server(const struct backend_ops *backend, int report_fd) {
-    struct loop *loop;
-    struct loop_config config = {.backend = backend};
-    struct echo_server server;
-    struct loop_signal sig;
-    if (loop_new(&loop, &config) < 0 ||
-        echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL) < 0 ||
-        loop_signal_open(loop, &sig, stop_loop, loop) < 0)
-        return 1;
-    if (write(report_fd, &server.port, sizeof server.port) != sizeof server.port)
-        return 1;
-    int rc = loop_run(loop);
-    loop_signal_close(&sig);
-    echo_server_close(&server);
-    loop_free(loop);
-    return rc == 0 ? 0 : 1;
+/* The loop server is the library's own `--serve` (echo_serve_until_signal), the program the
+ * echo demos and the tests' echo_child.h run: loop/net/echo.c on one thread until SIGTERM. It
+ * prints "listening on 127.0.0.1:PORT" on report, the line both servers report their port by. */
+static int run_loop_server(const struct backend_ops *backend, FILE *report) {
+    struct echo_serve_args args = {.program = "echo", .backend = backend, .serve = true};
+    return echo_serve_until_signal(&args, report, NULL) == 0 ? 0 : 1;
 }
 
 /* One blocking thread per connection: read, write it all back, until end-of-file. */
@@ -63,13 +50,13 @@ done:
 /* The baseline: the main thread accepts, each connection gets a detached thread with a small
  * stack (1000 threads x 8 MiB default stacks would be 8 GB of address space). SIGTERM's
  * default action ends it. */
-static int run_thread_server(int report_fd) {
+static int run_thread_server(FILE *report) {
     int lfd;
     uint16_t port;
     if (net_listen_tcp(NET_LOOPBACK, 0, 0, &lfd, &port) < 0)
         return 1;
     fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) & ~O_NONBLOCK); /* this server blocks, on purpose */
-    if (write(report_fd, &port, sizeof port) != sizeof port)
+    if (fprintf(report, "listening on %s:%u\n", NET_LOOPBACK, port) < 0 || fflush(report) != 0)
         return 1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -99,16 +86,30 @@ int echo_servers_start(const struct backend_ops *backend, struct echo_server_chi
         return -errno;
     if (child->pid == 0) {
         close(report[0]);
-        _exit(backend ? run_loop_server(backend, report[1]) : run_thread_server(report[1]));
+        signal(SIGPIPE, SIG_IGN); /* the parent stops reading after the port: later lines fail */
+        FILE *out = fdopen(report[1], "w");
+        if (!out)
+            _exit(1);
+        _exit(backend ? run_loop_server(backend, out) : run_thread_server(out));
     }
     close(report[1]);
+    /* The first line, "listening on 127.0.0.1:PORT", within 10 s. */
+    char line[64];
+    size_t len = 0;
     struct pollfd p = {.fd = report[0], .events = POLLIN};
-    int rc = poll(&p, 1, 10000) == 1 &&
-                     read(report[0], &child->port, sizeof child->port) == sizeof child->port
-                 ? 0
-                 : -ETIMEDOUT;
-    close(report[0]);
-    return rc;
+    while (len < sizeof line - 1 && !memchr(line, '\n', len) && poll(&p, 1, 10000) == 1) {
+        ssize_t n = read(report[0], line + len, sizeof line - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    line[len] = '\0';
+    close(report[0]); /* the child's later lines (its summary) go nowhere */
+    unsigned port = 0;
+    if (sscanf(line, "listening on " NET_LOOPBACK ":%u", &port) != 1 || port == 0 || port > 65535)
+        return -ETIMEDOUT;
+    child->port = (uint16_t)port;
+    return 0;
 }
 
 double echo_servers_children_cpu(void) {
