@@ -27,13 +27,15 @@ void narrate_story(const struct narrator *n, const char *fmt, ...) {
     va_end(ap);
 }
 
-void narrate_vtrace(const struct narrator *n, const char *fmt, va_list ap) {
+void narrate_vtrace(const struct narrator *n, const char *who, const char *fmt, va_list ap) {
     if (!n->trace)
         return;
     if (n->clock && n->stamp == NARRATE_TICK)
         fprintf(n->out, "tick %llu: ", (unsigned long long)loop_tick(n->clock));
     else if (n->clock && n->stamp == NARRATE_MS)
         fprintf(n->out, "%lld ms: ", (long long)(loop_now(n->clock) / 1000000));
+    if (who)
+        fprintf(n->out, "%s ", who);
     vfprintf(n->out, fmt, ap);
     fputc('\n', n->out);
 }
@@ -41,6 +43,6 @@ void narrate_vtrace(const struct narrator *n, const char *fmt, va_list ap) {
 void narrate_trace(const struct narrator *n, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    narrate_vtrace(n, fmt, ap);
+    narrate_vtrace(n, NULL, fmt, ap);
     va_end(ap);
 }

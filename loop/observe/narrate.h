@@ -37,6 +37,8 @@ bool narrate_parse(struct narrator *n, int *argc, char **argv);
 void narrate_story(const struct narrator *n, const char *fmt, ...) NARRATE_PRINTF(2, 3);
 /* One event line, in --trace mode only: the stamp, the text, a newline. */
 void narrate_trace(const struct narrator *n, const char *fmt, ...) NARRATE_PRINTF(2, 3);
-void narrate_vtrace(const struct narrator *n, const char *fmt, va_list ap);
+/* The same from a demo's own helper that names who acts ("20 ms: boss joins reader"): the
+ * stamp, then `who` and a space unless it is NULL, then the text. */
+void narrate_vtrace(const struct narrator *n, const char *who, const char *fmt, va_list ap);
 
 #endif
