@@ -302,7 +302,8 @@ static bool part1(void) {
         .writer = &writer,
         .reader = &reader,
     };
-    struct loop_config config = {.clock = &clock,
+    struct loop_config config = {.backend = &backend_poll, /* the story says poll() */
+                                 .clock = &clock,
                                  .hooks = {.ctx = &n,
                                            .before_wait = before_wait,
                                            .after_wait = after_wait,
@@ -391,7 +392,8 @@ static bool part2(void) {
     printf("\nPart 2: %d tasks, each sleeping a random 0-100 ms, on the real clock.\n", SLEEPERS);
     struct sleeper *frames = calloc(SLEEPERS, sizeof *frames); /* one array, one allocation */
     struct loop *loop;
-    if (!frames || loop_new(&loop, NULL) != 0)
+    struct loop_config config = {.backend = &backend_poll}; /* whole-ms waits, as told */
+    if (!frames || loop_new(&loop, &config) != 0)
         return false;
     uint64_t seed = 0x5eed;
     int64_t start = loop_now(loop);
