@@ -21,7 +21,6 @@
  * boss runs, 1 iteration(s) after fetch-user ended"), from part 1; part 2 runs on the real clock
  * and is left out. narrate.h; part 1 sets the clock that stamps them. */
 static struct narrator narrator;
-static struct loop *part1_loop; /* the tasks of part 1 read its clock and tick */
 
 /* A line of a task's own narration, under the tick that runs it. */
 static void say(const struct task *t, const char *fmt, ...) {
@@ -53,7 +52,7 @@ struct wake {
 };
 
 static void woke(const struct task *t, const struct wake *w) {
-    event(t, "runs, %llu iteration(s) after %s", loop_tick(part1_loop) - w->tick, w->cause);
+    event(t, "runs, %llu iteration(s) after %s", loop_tick(task_loop(t)) - w->tick, w->cause);
 }
 
 /* Python: async def fetch(ms, fail): await asyncio.sleep(ms / 1000); if fail: raise ...;
@@ -73,10 +72,10 @@ static enum coro_status fetch_step(struct task *t) {
     CORO_BEGIN(&t->co);
     say(t, "asks the network; sleeps %lld ms", (long long)f->ms);
     event(t, "sleeps %lld ms", (long long)f->ms);
-    f->deadline = loop_now(part1_loop) + f->ms * MS;
+    f->deadline = loop_now(task_loop(t)) + f->ms * MS;
     LOOP_SLEEP(t, f->ms * MS);
     woke(t, &f->timer);
-    f->ended_tick = loop_tick(part1_loop);
+    f->ended_tick = loop_tick(task_loop(t));
     if (f->fail) {
         say(t, "the answer is an error: fails with -ETIMEDOUT");
         event(t, "fails with ETIMEDOUT");
@@ -102,7 +101,7 @@ static enum coro_status writer_step(struct task *t) {
     CORO_BEGIN(&t->co);
     say(t, "sleeps 10 ms before it writes");
     event(t, "sleeps 10 ms");
-    f->deadline = loop_now(part1_loop) + 10 * MS;
+    f->deadline = loop_now(task_loop(t)) + 10 * MS;
     LOOP_SLEEP(t, 10 * MS);
     woke(t, &f->timer);
     if (write(f->fd, "ping", 4) != 4)
@@ -311,7 +310,6 @@ static bool part1(void) {
     struct loop *loop;
     if (loop_new(&loop, &config) != 0 || record_cli_attach(&record, loop) != 0)
         return false;
-    part1_loop = loop;
     narrator.clock = loop;
     narrator.stamp = NARRATE_MS;
 
