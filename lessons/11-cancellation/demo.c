@@ -44,7 +44,7 @@ static void say(const struct task *t, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     if (narrator.trace) { /* a task's event carries the time; scene lines do not */
-        printf("%lld ms: ", (long long)(loop_now(scene_loop) / MS));
+        printf("%lld ms: ", (long long)(loop_now(task_loop(t)) / MS));
         narrate_vtrace(&narrator, t->run.name, fmt, ap);
     } else {
         printf("     %*s%-8s ", column_of(t) * 38, "", t->run.name);
