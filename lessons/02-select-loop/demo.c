@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "loop/net/echo.h"
 #include "loop/loop.h"
+#include "loop/observe/narrate.h"
 #include "loop/observe/record_cli.h"
 #include "loop/net/net.h"
 
@@ -45,7 +45,7 @@ struct demo {
     uint64_t seen_accepted; /* the server's counters at the last narration */
     uint64_t seen_echoed;
     size_t seen_open;
-    bool trace; /* --trace: only the canonical lines (the twin prints the same ones) */
+    struct narrator narrator; /* --trace: only the canonical lines, as the twin prints them */
     bool ok;
 };
 
@@ -57,20 +57,8 @@ static int64_t now_ns(void) {
 
 /* The narration (not in --trace mode): the time since the start, who, what. */
 static void say(struct demo *d, const char *who, const char *what) {
-    if (!d->trace)
+    if (!d->narrator.trace)
         printf("%6.1f ms  %-9s %s\n", (double)(now_ns() - d->start_ns) / 1e6, who, what);
-}
-
-/* One canonical event line, in --trace mode only: no times, no fd numbers, no ports, so the
- * asyncio twin can print exactly the same. */
-static void trace(struct demo *d, const char *fmt, ...) {
-    if (!d->trace)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
 }
 
 /* What an fd is, in words: the listener, a client, or the server's side of a client. */
@@ -109,17 +97,18 @@ static void narrate_server(struct demo *d) {
                  d->server.open_connections);
         say(d, "server", what);
         for (uint64_t i = d->seen_accepted; i < d->server.accepted; i++)
-            trace(d, "server: accepted a connection (holds %llu)", (unsigned long long)i + 1);
+            narrate_trace(&d->narrator, "server: accepted a connection (holds %llu)",
+                          (unsigned long long)i + 1);
     }
     if (d->server.bytes_echoed != d->seen_echoed)
-        trace(d, "server: echoed %llu bytes",
-              (unsigned long long)(d->server.bytes_echoed - d->seen_echoed));
+        narrate_trace(&d->narrator, "server: echoed %llu bytes",
+                      (unsigned long long)(d->server.bytes_echoed - d->seen_echoed));
     if (d->server.open_connections < d->seen_open) {
         snprintf(what, sizeof what, "read end-of-file: closed %zu connection(s); holds %zu",
                  d->seen_open - d->server.open_connections, d->server.open_connections);
         say(d, "server", what);
         for (size_t held = d->seen_open; held-- > d->server.open_connections;)
-            trace(d, "server: a connection closed (holds %zu)", held);
+            narrate_trace(&d->narrator, "server: a connection closed (holds %zu)", held);
     }
     d->seen_accepted = d->server.accepted;
     d->seen_echoed = d->server.bytes_echoed;
@@ -185,7 +174,7 @@ static void client_readable(struct loop_watcher *w, unsigned ready) {
     char line[128];
     snprintf(line, sizeof line, "echo arrives: \"%.*s\"", (int)strcspn(c->got, "\n"), c->got);
     say(d, c->name, line);
-    trace(d, "%s: %s", c->name, line);
+    narrate_trace(&d->narrator, "%s: %s", c->name, line);
     if (c == &d->b) {
         snprintf(line, sizeof line, "A is still connected and silent: the server holds %zu",
                  d->server.open_connections);
@@ -193,7 +182,7 @@ static void client_readable(struct loop_watcher *w, unsigned ready) {
         loop_timer_start(d->loop, &d->timer, STEP_NS, scene_a_speaks, d);
     } else {
         say(d, "clients", "both leave (close)");
-        trace(d, "clients: both leave");
+        narrate_trace(&d->narrator, "clients: both leave");
         client_leaves(d, &d->a);
         client_leaves(d, &d->b);
         loop_timer_start(d->loop, &d->timer, STEP_NS, scene_wrap_up, d);
@@ -204,7 +193,7 @@ static void client_speaks(struct demo *d, struct client *c) {
     char line[96];
     snprintf(line, sizeof line, "sends \"%.*s\"", (int)strcspn(c->line, "\n"), c->line);
     say(d, c->name, line);
-    trace(d, "%s: %s", c->name, line);
+    narrate_trace(&d->narrator, "%s: %s", c->name, line);
     if (net_send(c->fd, c->line, strlen(c->line)) != (ssize_t)strlen(c->line))
         say(d, c->name, "UNEXPECTED: the send failed");
 }
@@ -233,7 +222,7 @@ static void scene_wrap_up(struct loop_timer *t) {
         return;
     }
     say(d, "server", "closes: nothing is watched any more, so loop_run returns");
-    trace(d, "server: closes");
+    narrate_trace(&d->narrator, "server: closes");
     d->ok = true;
     echo_server_close(&d->server);
 }
@@ -258,10 +247,10 @@ static bool client_connect(struct demo *d, struct client *c) {
 /* --record FILE: the first loop's ticks, for the tick viewer (make view). */
 static struct record_cli record;
 
-static int scenario(const struct backend_ops *backend, bool trace_only) {
+static int scenario(const struct backend_ops *backend, struct narrator narrator) {
     static struct demo d; /* static: the pool of streams is ~66 KB, too much for a stack frame */
     d.start_ns = now_ns();
-    d.trace = trace_only;
+    d.narrator = narrator;
     d.a = (struct client){.demo = &d, .name = "client A", .line = "A speaks at last\n", .fd = -1};
     d.b = (struct client){.demo = &d, .name = "client B", .line = "hello from B\n", .fd = -1};
     struct loop_config config = {
@@ -277,7 +266,7 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
         fprintf(stderr, "demo: cannot start: %s\n", strerror(-rc));
         return 1;
     }
-    if (!d.trace)
+    if (!d.narrator.trace)
         printf("One thread, one %s loop: the echo server and two clients, all watched by the\n"
                "loop. A connects and says nothing; B sends a line. Times are since the start.\n\n",
                backend->name);
@@ -285,17 +274,17 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
     snprintf(line, sizeof line, "listening on 127.0.0.1:%u (fd %d)", d.server.port,
              d.server.listen_fd);
     say(&d, "server", line);
-    trace(&d, "server: listening");
+    narrate_trace(&d.narrator, "server: listening");
     loop_timer_init(&d.timer, "scene");
     bool ok = client_connect(&d, &d.a);
     if (ok) {
         say(&d, "client A", "connected; says nothing");
-        trace(&d, "client A: connected");
+        narrate_trace(&d.narrator, "client A: connected");
     }
     ok = ok && client_connect(&d, &d.b);
     if (ok) {
         say(&d, "client B", "connected");
-        trace(&d, "client B: connected");
+        narrate_trace(&d.narrator, "client B: connected");
         loop_timer_start(d.loop, &d.timer, STEP_NS, scene_b_speaks, &d);
         rc = loop_run(d.loop);
         if (rc < 0)
@@ -313,7 +302,7 @@ static int scenario(const struct backend_ops *backend, bool trace_only) {
         printf("\nThe demo did not see what it expected (above).\n");
         return 1;
     }
-    if (d.trace)
+    if (d.narrator.trace)
         return 0;
     printf("\nAnswer: by never waiting on one client. The thread waits in select() on every\n"
            "socket at once and wakes when any is ready; each ready fd's callback goes on the\n"
@@ -332,10 +321,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: demo [--trace] [--record FILE] (and the echo demos' options)\n");
         return 2;
     }
-    bool trace_only = argc > 1 && strcmp(argv[argc - 1], "--trace") == 0;
-    if (trace_only)
-        argc--; /* the rest of the command line is the echo demos' own */
+    struct narrator narrator;
+    narrate_parse(&narrator, &argc, argv); /* the rest of the command line is the echo demos' */
     struct echo_serve_args args;
     int status = echo_serve_main(&args, argc, argv, &backend_select);
-    return status == ECHO_SERVE_SCENE ? scenario(args.backend, trace_only) : status;
+    return status == ECHO_SERVE_SCENE ? scenario(args.backend, narrator) : status;
 }

@@ -4,12 +4,12 @@
  * work queued during a tick waits for the next one, and a callback taken off the queue
  * (loop_unqueue) that was counted in N makes the batch shorter. `--trace` prints only the
  * canonical event lines that asyncio_twin.py prints too. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "loop/loop.h"
+#include "loop/observe/narrate.h"
 #include "loop/observe/record_cli.h"
 #include "sched/task/sched.h"
 
@@ -23,29 +23,8 @@ struct act {
     int runs;             /* how many times it ran: the demo checks its story with these */
 };
 
-static bool trace_only; /* --trace: the canonical lines, and nothing else */
-
-/* The narration, not printed in --trace mode. */
-static void story(const char *fmt, ...) {
-    if (trace_only)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-}
-
-/* One canonical line, "tick T: ...", printed in --trace mode only. */
-static void trace(struct loop *loop, const char *fmt, ...) {
-    if (!trace_only)
-        return;
-    printf("tick %llu: ", (unsigned long long)loop_tick(loop));
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-}
+/* The story, or with --trace the canonical "tick T: ..." lines only (narrate.h). */
+static struct narrator narrator;
 
 /* One line: the ready queue in the order the policy will pick, each name with its tick stamp. */
 static void print_one(const struct runnable *r, void *ctx) {
@@ -55,7 +34,7 @@ static void print_one(const struct runnable *r, void *ctx) {
 }
 
 static void print_ready_queue(struct loop *loop, const char *label) {
-    if (trace_only)
+    if (narrator.trace)
         return;
     const struct readyq *q = &loop_sched(loop)->ready;
     int first = 1;
@@ -67,9 +46,11 @@ static void print_ready_queue(struct loop *loop, const char *label) {
 /* The loop calls this before each pick of step 4: the narrator sees what the batch does. */
 static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     (void)ctx;
-    trace(loop, "run %s", r->name);
-    story("    pick: %-10s (stamped for tick %llu; picks left in this batch after it: %zu)\n",
-          r->name, (unsigned long long)r->tick, loop_sched(loop)->batch_left);
+    narrate_trace(&narrator, "run %s", r->name);
+    narrate_story(
+        &narrator,
+        "    pick: %-10s (stamped for tick %llu; picks left in this batch after it: %zu)\n",
+        r->name, (unsigned long long)r->tick, loop_sched(loop)->batch_left);
 }
 
 static void act_run(void *arg) {
@@ -79,36 +60,39 @@ static void act_run(void *arg) {
         size_t left_before = loop_sched(a->loop)->batch_left;
         int rc = loop_unqueue(a->loop, &a->cancel->run);
         size_t left = loop_sched(a->loop)->batch_left;
-        trace(a->loop, "%s cancels %s (the ready queue now holds %zu)", a->run.name,
-              a->cancel->run.name, loop_ready_count(a->loop));
+        narrate_trace(&narrator, "%s cancels %s (the ready queue now holds %zu)", a->run.name,
+                      a->cancel->run.name, loop_ready_count(a->loop));
         if (rc != 0)
-            story("      %s cancels %s: it was not queued (%d)\n", a->run.name, a->cancel->run.name,
-                  rc);
+            narrate_story(&narrator, "      %s cancels %s: it was not queued (%d)\n", a->run.name,
+                          a->cancel->run.name, rc);
         else if (left < left_before)
-            story("      %s cancels %s: it was counted in this tick's N, so the batch\n"
-                  "      shrinks by one: picks left now %zu\n",
-                  a->run.name, a->cancel->run.name, left);
+            narrate_story(&narrator,
+                          "      %s cancels %s: it was counted in this tick's N, so the batch\n"
+                          "      shrinks by one: picks left now %zu\n",
+                          a->run.name, a->cancel->run.name, left);
         else
-            story("      %s cancels %s: it was stamped for a later tick, so this batch\n"
-                  "      keeps its length: picks left still %zu\n",
-                  a->run.name, a->cancel->run.name, left);
+            narrate_story(&narrator,
+                          "      %s cancels %s: it was stamped for a later tick, so this batch\n"
+                          "      keeps its length: picks left still %zu\n",
+                          a->run.name, a->cancel->run.name, left);
     }
     for (int i = 0; i < 2; i++) {
         if (!a->spawn[i])
             continue;
         loop_call_soon(a->loop, &a->spawn[i]->run, act_run, a->spawn[i]);
-        trace(a->loop, "%s schedules %s", a->run.name, a->spawn[i]->run.name);
-        story("      %s schedules %s: queued now, stamped for tick %llu\n", a->run.name,
-              a->spawn[i]->run.name, (unsigned long long)a->spawn[i]->run.tick);
+        narrate_trace(&narrator, "%s schedules %s", a->run.name, a->spawn[i]->run.name);
+        narrate_story(&narrator, "      %s schedules %s: queued now, stamped for tick %llu\n",
+                      a->run.name, a->spawn[i]->run.name,
+                      (unsigned long long)a->spawn[i]->run.tick);
     }
     if (!a->cancel && !a->spawn[0] && a->countdown == 0)
-        story("      %s does its work and schedules nothing\n", a->run.name);
+        narrate_story(&narrator, "      %s does its work and schedules nothing\n", a->run.name);
     if (a->countdown > 0) {
         a->countdown--;
         loop_call_soon(a->loop, &a->run, act_run, a);
-        trace(a->loop, "%s schedules %s", a->run.name, a->run.name);
-        story("      %s re-schedules itself (%d more time%s after this)\n", a->run.name,
-              a->countdown, a->countdown == 1 ? "" : "s");
+        narrate_trace(&narrator, "%s schedules %s", a->run.name, a->run.name);
+        narrate_story(&narrator, "      %s re-schedules itself (%d more time%s after this)\n",
+                      a->run.name, a->countdown, a->countdown == 1 ? "" : "s");
     }
 }
 
@@ -130,7 +114,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
         return 2;
     }
-    trace_only = argc > 1 && strcmp(argv[1], "--trace") == 0;
+    narrate_parse(&narrator, &argc, argv);
     struct loop *loop;
     struct loop_config config = {.hooks = {.before_run = before_run}};
     if (loop_new(&loop, &config) != 0) {
@@ -141,6 +125,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "demo: cannot record the loop\n");
         return 1;
     }
+    narrator.stamp = NARRATE_TICK;
+    narrator.clock = loop;
     struct act hello, counter, parent, child_a, child_b, child_c;
     act_init(&hello, loop, "hello");
     act_init(&counter, loop, "counter");
@@ -154,20 +140,23 @@ int main(int argc, char **argv) {
     child_a.cancel = &child_b;   /* child-a, in tick 2, cancels child-b ... */
     child_a.spawn[0] = &child_c; /* ... and schedules child-c: tick 3, not child-b's slot */
 
-    story("Three callbacks are queued before the loop runs. name@T means: stamped for tick T\n"
-          "(work queued outside a batch carries the current tick, 0 before the first one).\n");
+    narrate_story(
+        &narrator,
+        "Three callbacks are queued before the loop runs. name@T means: stamped for tick T\n"
+        "(work queued outside a batch carries the current tick, 0 before the first one).\n");
     loop_call_soon(loop, &hello.run, act_run, &hello);
     loop_call_soon(loop, &counter.run, act_run, &counter);
     loop_call_soon(loop, &parent.run, act_run, &parent);
 
     while (loop_ready_count(loop) > 0) {
         size_t n = loop_ready_count(loop);
-        if (trace_only)
+        if (narrator.trace)
             printf("tick %llu: batch of %zu\n", (unsigned long long)loop_tick(loop) + 1, n);
-        story("\ntick %llu\n", (unsigned long long)loop_tick(loop) + 1);
+        narrate_story(&narrator, "\ntick %llu\n", (unsigned long long)loop_tick(loop) + 1);
         print_ready_queue(loop, "ready as it begins:");
-        story("  N = %zu: step 4 will pick at most %zu runnable%s in this tick\n", n, n,
-              n == 1 ? "" : "s");
+        narrate_story(&narrator,
+                      "  N = %zu: step 4 will pick at most %zu runnable%s in this tick\n", n, n,
+                      n == 1 ? "" : "s");
         loop_run_once(loop);
         print_ready_queue(loop, "left for the next tick:");
     }
@@ -184,8 +173,10 @@ int main(int argc, char **argv) {
         printf("\nThe demo did not see what it expected (above).\n");
         return 1;
     }
-    story("\nThe ready queue is empty: nothing is armed or watched either, so loop_run would\n"
-          "return now. Every callback queued during a tick ran in the next one, in FIFO order,\n"
-          "and each batch stopped at its N, so the loop got to poll between batches.\n");
+    narrate_story(
+        &narrator,
+        "\nThe ready queue is empty: nothing is armed or watched either, so loop_run would\n"
+        "return now. Every callback queued during a tick ran in the next one, in FIFO order,\n"
+        "and each batch stopped at its N, so the loop got to poll between batches.\n");
     return 0;
 }

@@ -4,15 +4,15 @@ loop.call_at), one cancelled and one re-armed by another's callback, on virtual 
 It prints the same canonical lines as `demo --trace` ("tick 3: run coffee at +30.000 ms"); the
 lesson's test compares them line by line. Standard library only, Python 3.11.
 
-Virtual time, as in the demo: asyncio reads its clock only through loop.time(), so a loop whose
-time() returns a number the program moves runs the same scene without sleeping. The selector
-(a PollSelector, like the demo's poll backend) only looks (timeout 0) and, when nothing is
-ready, jumps the clock by the timeout the loop computed: the loop's own arithmetic decides every
-wait, exactly as on the real clock.
+Virtual time, as in the demo (VirtualClockLoop, tests/support/asyncio_virtual.py): asyncio reads
+its clock only through loop.time(), so a loop whose time() returns a number the program moves
+runs the same scene without sleeping. The selector (a PollSelector, like the demo's poll backend)
+only looks (timeout 0) and, when nothing is ready, jumps the clock by the timeout the loop
+computed: the loop's own arithmetic decides every wait, exactly as on the real clock.
 
 What a tick is: one call of BaseEventLoop._run_once, asyncio's loop iteration (timeout from the
-timer heap, select, due timers to the ready queue, run the batch). The twin counts them by
-wrapping _run_once, and prints the timeout the loop hands to select().
+timer heap, select, due timers to the ready queue, run the batch). The shared loop counts them,
+and this twin prints the timeout the loop hands to select().
 
 Where asyncio differs on purpose (the test asserts exactly this): the wait. loopschool's poll
 backend rounds the time to the next timer *up* to whole milliseconds in step 1 (1.5 ms -> 2 ms);
@@ -21,47 +21,31 @@ themselves (PollSelector and EpollSelector use math.ceil to whole ms). The timer
 the same virtual times and in the same ticks.
 """
 
-import asyncio
 import selectors
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"))
+from asyncio_virtual import VirtualClockLoop  # noqa: E402 (one virtual clock for every twin)
 
 MS = 0.001
 
 
-class VirtualClock:
+class VirtualTimeLoop(VirtualClockLoop):
+    """The shared virtual clock on a PollSelector (like the demo's poll backend), which ends the
+    scene as loop_run does."""
+
     def __init__(self):
-        self.now = 0.0
-        self.tick = 0
+        super().__init__(selectors.PollSelector())
+        self.before_wait = self.print_wait
 
-
-class JumpingPollSelector(selectors.PollSelector):
-    """poll() with timeout 0; if nothing is ready, the clock jumps by the loop's timeout."""
-
-    def __init__(self, clock):
-        super().__init__()
-        self.clock = clock
-
-    def select(self, timeout=None):
+    def print_wait(self, timeout):
         if timeout is None:
-            print(f"tick {self.clock.tick}: wait with no timeout")
+            print(f"tick {self.iteration}: wait with no timeout")
         else:
-            print(f"tick {self.clock.tick}: wait {timeout / MS:.3f} ms")
-        ready = super().select(0)
-        if not ready and timeout:
-            self.clock.now += timeout
-        return ready
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    def __init__(self, clock):
-        self.clock = clock
-        super().__init__(JumpingPollSelector(clock))
-
-    def time(self):
-        return self.clock.now
+            print(f"tick {self.iteration}: wait {timeout / MS:.3f} ms")
 
     def _run_once(self):
-        self.clock.tick += 1
         super()._run_once()
         # loopschool's loop_run returns when nothing is queued, armed or watched; run_forever
         # would wait for ever, so the twin stops it at that point.
@@ -70,13 +54,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
 
 def main():
-    clock = VirtualClock()
-    loop = VirtualTimeLoop(clock)
+    loop = VirtualTimeLoop()
     fired = []
     handles = {}
 
     def trace(line):
-        print(f"tick {clock.tick}: {line}")
+        print(f"tick {loop.iteration}: {line}")
 
     def just_fire(name):
         trace(f"run {name} at +{loop.time() / MS:.3f} ms")

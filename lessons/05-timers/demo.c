@@ -4,51 +4,31 @@
  * the same story runs on virtual time: the loop computes the same waits, asks poll with timeout
  * 0, and jumps the clock instead of sleeping. `--trace` runs on virtual time and prints only the
  * canonical event lines that asyncio_twin.py prints too. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "loop/loop.h"
+#include "loop/observe/narrate.h"
 #include "loop/observe/record_cli.h"
 #include "sched/task/sched.h"
 
 #define MS 1000000LL
 
-struct narrator {
+/* What the hooks remember between steps, to narrate a tick and check the story. */
+struct timeline {
     int64_t start; /* the clock when the story began */
     bool virtual_time;
     size_t armed_before;    /* timers armed as the tick's wait began */
     uint64_t narrated_tick; /* the last tick whose step 3 was drawn */
     int64_t wait_began;
-    bool trace;      /* --trace: the canonical lines only */
     char fired[128]; /* the names of the timers that ran, in order: the demo checks its story */
 };
 
+static struct timeline timeline;
+/* The story, or with --trace the canonical "tick T: ..." lines only (narrate.h). */
 static struct narrator narrator;
 
-/* The narration, not printed in --trace mode. */
-static void story(const char *fmt, ...) {
-    if (narrator.trace)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-}
-
-/* One canonical line, "tick T: ...", printed in --trace mode only. */
-static void trace(struct loop *loop, const char *fmt, ...) {
-    if (!narrator.trace)
-        return;
-    printf("tick %llu: ", (unsigned long long)loop_tick(loop));
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-}
-
-static double ms_since(const struct narrator *n, int64_t t) {
+static double ms_since(const struct timeline *n, int64_t t) {
     return (double)(t - n->start) / 1e6;
 }
 
@@ -60,18 +40,18 @@ static void draw_heap(struct loop *loop, int64_t now) {
 
 /* Step 1 has computed the timeout; step 2 is about to wait. */
 static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
-    struct narrator *n = ctx;
+    struct timeline *n = ctx;
     const struct sched *s = loop_sched(loop);
     const struct timerq_entry *next = timerq_peek(&s->timers);
-    story("\ntick %llu, at +%.3f ms. The heap before step 3 pops anything:\n",
-          (unsigned long long)loop_tick(loop), ms_since(n, s->now));
+    narrate_story(&narrator, "\ntick %llu, at +%.3f ms. The heap before step 3 pops anything:\n",
+                  (unsigned long long)loop_tick(loop), ms_since(n, s->now));
     draw_heap(loop, s->now);
     n->armed_before = timerq_count(&s->timers);
-    trace(loop, "wait %.3f ms", (double)timeout / 1e6);
+    narrate_trace(&narrator, "wait %.3f ms", (double)timeout / 1e6);
     if (loop_ready_count(loop) > 0) {
-        story("step 1: callbacks are ready already: timeout 0\n");
+        narrate_story(&narrator, "step 1: callbacks are ready already: timeout 0\n");
     } else if (next && next->deadline <= s->now) {
-        story("step 1: the root, %s, is due already: timeout 0\n", next->name);
+        narrate_story(&narrator, "step 1: the root, %s, is due already: timeout 0\n", next->name);
     } else if (next) {
         /* Says what the loop did, not what it should do: after the exercise's change to round
          * down, this line says so. */
@@ -79,40 +59,45 @@ static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
         const char *how = timeout > due   ? "rounded UP to poll's whole ms"
                           : timeout < due ? "rounded DOWN to poll's whole ms"
                                           : "whole ms already";
-        story("step 1: the root, %s, is due in %.3f ms; %s: %lld ms\n", next->name,
-              (double)due / 1e6, how, (long long)(timeout / MS));
+        narrate_story(&narrator, "step 1: the root, %s, is due in %.3f ms; %s: %lld ms\n",
+                      next->name, (double)due / 1e6, how, (long long)(timeout / MS));
     }
     if (n->virtual_time)
-        story("step 2: poll(fds, 0 fds, timeout 0): on virtual time the loop only looks\n");
+        narrate_story(&narrator,
+                      "step 2: poll(fds, 0 fds, timeout 0): on virtual time the loop only looks\n");
     else
-        story("step 2: poll(fds, 0 fds, timeout %lld ms) sleeps ...\n", (long long)(timeout / MS));
+        narrate_story(&narrator, "step 2: poll(fds, 0 fds, timeout %lld ms) sleeps ...\n",
+                      (long long)(timeout / MS));
     n->wait_began = loop_now(loop);
 }
 
 static void after_wait(void *ctx, struct loop *loop, const struct backend_ready *ready, int count) {
-    struct narrator *n = ctx;
+    struct timeline *n = ctx;
     (void)ready;
     int64_t now = loop_now(loop);
     if (n->virtual_time)
-        story("        nothing ready, so virtual time jumps to the root's deadline: +%.3f ms\n",
-              ms_since(n, now));
+        narrate_story(
+            &narrator,
+            "        nothing ready, so virtual time jumps to the root's deadline: +%.3f ms\n",
+            ms_since(n, now));
     else
-        story("        ... and returns %d after %.3f ms of real time\n", count,
-              (double)(now - n->wait_began) / 1e6);
+        narrate_story(&narrator, "        ... and returns %d after %.3f ms of real time\n", count,
+                      (double)(now - n->wait_began) / 1e6);
 }
 
 /* The first pick of a tick comes right after step 3: that is when it says what step 3 did. */
 static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
-    struct narrator *n = ctx;
+    struct timeline *n = ctx;
     if (n->narrated_tick != loop_tick(loop)) {
         n->narrated_tick = loop_tick(loop);
         size_t popped = n->armed_before - timerq_count(&loop_sched(loop)->timers);
-        story("step 3: popped %zu due timer%s onto the ready queue; %zu left in the heap\n", popped,
-              popped == 1 ? "" : "s", timerq_count(&loop_sched(loop)->timers));
-        story("step 4: run the batch\n");
+        narrate_story(&narrator,
+                      "step 3: popped %zu due timer%s onto the ready queue; %zu left in the heap\n",
+                      popped, popped == 1 ? "" : "s", timerq_count(&loop_sched(loop)->timers));
+        narrate_story(&narrator, "step 4: run the batch\n");
     }
-    story("        runs %s at +%.3f ms\n", r->name, ms_since(n, loop_now(loop)));
-    trace(loop, "run %s at +%.3f ms", r->name, ms_since(n, loop_now(loop)));
+    narrate_story(&narrator, "        runs %s at +%.3f ms\n", r->name, ms_since(n, loop_now(loop)));
+    narrate_trace(&narrator, "run %s at +%.3f ms", r->name, ms_since(n, loop_now(loop)));
     size_t used = strlen(n->fired);
     snprintf(n->fired + used, sizeof n->fired - used, "%s%s", used ? " " : "", r->name);
 }
@@ -127,32 +112,35 @@ static void just_fire(struct loop_timer *t) {
 static void read_email(struct loop_timer *t) {
     struct loop *loop = t->arg;
     int rc = loop_timer_stop(loop, &alarm_clock);
-    story("        email stops alarm (loop_timer_stop returns %d): heap_remove takes it out\n", rc);
-    trace(loop, "email cancels alarm");
+    narrate_story(
+        &narrator,
+        "        email stops alarm (loop_timer_stop returns %d): heap_remove takes it out\n", rc);
+    narrate_trace(&narrator, "email cancels alarm");
     loop_timer_start(loop, &snooze, 25 * MS, just_fire, NULL);
-    story("        email re-arms snooze for 25 ms from now: heap_update moves it down\n");
-    trace(loop, "email re-arms snooze for +%.3f ms", ms_since(&narrator, snooze.entry.deadline));
+    narrate_story(&narrator,
+                  "        email re-arms snooze for 25 ms from now: heap_update moves it down\n");
+    narrate_trace(&narrator, "email re-arms snooze for +%.3f ms",
+                  ms_since(&timeline, snooze.entry.deadline));
 }
 
 int main(int argc, char **argv) {
     /* One line at a time even into a pipe, so the story interleaves in order with what gdb
      * prints when the README's session stops inside the heap. */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    struct narrator *np = &narrator;
+    struct timeline *n = &timeline;
     struct record_cli record;
     if (record_cli_parse(&record, &argc, argv, "Lesson 05: six timers on the heap") != 0) {
         fprintf(stderr, "usage: demo [--virtual | --trace] [--record FILE]\n");
         return 2;
     }
-    np->trace = argc > 1 && strcmp(argv[1], "--trace") == 0;
-    np->virtual_time = np->trace || (argc > 1 && strcmp(argv[1], "--virtual") == 0);
-#define n (*np)
+    n->virtual_time =
+        narrate_parse(&narrator, &argc, argv) || (argc > 1 && strcmp(argv[1], "--virtual") == 0);
     struct loop_clock virtual_clock;
     loop_clock_init_virtual(&virtual_clock, 0);
     struct loop_config config = {
         .backend = &backend_poll,
-        .clock = n.virtual_time ? &virtual_clock : NULL,
-        .hooks = {.ctx = &n,
+        .clock = n->virtual_time ? &virtual_clock : NULL,
+        .hooks = {.ctx = n,
                   .before_wait = before_wait,
                   .after_wait = after_wait,
                   .before_run = before_run},
@@ -166,42 +154,46 @@ int main(int argc, char **argv) {
         fprintf(stderr, "demo: cannot record the loop\n");
         return 1;
     }
-    story("Six timers on the %s clock, the poll backend (1 ms resolution).\n",
-          n.virtual_time ? "virtual" : "real");
+    narrator.stamp = NARRATE_TICK;
+    narrator.clock = loop;
+    narrate_story(&narrator, "Six timers on the %s clock, the poll backend (1 ms resolution).\n",
+                  n->virtual_time ? "virtual" : "real");
     loop_timer_init(&blink, "blink");
     loop_timer_init(&email, "email");
     loop_timer_init(&snooze, "snooze");
     loop_timer_init(&alarm_clock, "alarm");
     loop_timer_init(&coffee, "coffee");
     loop_timer_init(&tea, "tea");
-    n.start = loop_now(loop);
+    n->start = loop_now(loop);
     loop_timer_start(loop, &snooze, 15 * MS, just_fire, NULL);
     loop_timer_start(loop, &email, 10 * MS, read_email, loop);
     loop_timer_start(loop, &alarm_clock, 20 * MS, just_fire, NULL);
-    loop_timer_start_at(loop, &coffee, n.start + 30 * MS, just_fire, NULL);
-    loop_timer_start_at(loop, &tea, n.start + 30 * MS, just_fire, NULL); /* a tie: FIFO */
-    loop_timer_start(loop, &blink, 1500000, just_fire, NULL);            /* 1.5 ms: rounding */
-    story("Started: snooze 15 ms, email 10 ms, alarm 20 ms, coffee and tea both at 30 ms,\n"
-          "blink 1.5 ms. Each push sifts up; the earliest deadline is always the root.\n");
+    loop_timer_start_at(loop, &coffee, n->start + 30 * MS, just_fire, NULL);
+    loop_timer_start_at(loop, &tea, n->start + 30 * MS, just_fire, NULL); /* a tie: FIFO */
+    loop_timer_start(loop, &blink, 1500000, just_fire, NULL);             /* 1.5 ms: rounding */
+    narrate_story(&narrator,
+                  "Started: snooze 15 ms, email 10 ms, alarm 20 ms, coffee and tea both at 30 ms,\n"
+                  "blink 1.5 ms. Each push sifts up; the earliest deadline is always the root.\n");
 
     int rc = loop_run(loop);
-    double end_ms = ms_since(&n, loop_now(loop));
+    double end_ms = ms_since(n, loop_now(loop));
     int written = record_cli_finish(&record);
     loop_free(loop);
     if (written != 0) {
         fprintf(stderr, "demo: cannot write %s: %s\n", record.path, strerror(-written));
         return 1;
     }
-    if (rc != 0 || strcmp(n.fired, "blink email coffee tea snooze") != 0) {
+    if (rc != 0 || strcmp(n->fired, "blink email coffee tea snooze") != 0) {
         printf("\nThe demo did not see what it expected: loop_run returned %d; the timers ran in\n"
                "the order \"%s\", not \"blink email coffee tea snooze\".\n",
-               rc, n.fired);
+               rc, n->fired);
         return 1;
     }
-    story("\nloop_run returned %d at +%.3f ms: no timer is left armed. The order was blink,\n"
-          "email, coffee, tea (a tie, in the order started), snooze (moved to ~35 ms); the\n"
-          "alarm never ran. Each wait was the time to the root: on poll, whole ms.\n",
-          rc, end_ms);
+    narrate_story(
+        &narrator,
+        "\nloop_run returned %d at +%.3f ms: no timer is left armed. The order was blink,\n"
+        "email, coffee, tea (a tie, in the order started), snooze (moved to ~35 ms); the\n"
+        "alarm never ran. Each wait was the time to the root: on poll, whole ms.\n",
+        rc, end_ms);
     return 0;
-#undef n
 }

@@ -4,34 +4,15 @@
  * `demo --trace` prints only the canonical event lines that asyncio_twin.py also prints. */
 #include "coro/coro.h"
 
+#include "loop/observe/narrate.h"
+
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* --trace: the event lines only ("resume 2: child round 2"), none of the narration. */
-static bool trace_mode;
+/* The story, or with --trace the event lines only ("resume 2: child round 2"), narrate.h. */
+static struct narrator narrator;
 static int resume_no; /* the resume of the parent that is running, for the trace */
-
-static void narrate(const char *fmt, ...) {
-    if (trace_mode)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-}
-
-static void event(const char *fmt, ...) {
-    if (!trace_mode)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    printf("resume %d: ", resume_no);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-}
 
 /* The errno names the trace uses; Python names the same cases by exception. */
 static const char *error_name(int err) {
@@ -49,16 +30,17 @@ struct child {
 static enum coro_status child_step(struct child *c) {
     CORO_BEGIN(&c->co);
     for (c->round = 1; c->round <= 3; c->round++) {
-        narrate("      child: round %d, suspending\n", c->round);
-        event("child round %d", c->round);
+        narrate_story(&narrator, "      child: round %d, suspending\n", c->round);
+        narrate_trace(&narrator, "resume %d: child round %d", resume_no, c->round);
         CORO_YIELD(&c->co);
     }
     if (c->fail)
         CORO_FAIL(&c->co, -EIO);
     c->result = 42;
     CORO_CLEANUP(&c->co);
-    narrate("      child: cleanup (error %d)\n", coro_error(&c->co));
-    event("child cleanup, error %s", error_name(coro_error(&c->co)));
+    narrate_story(&narrator, "      child: cleanup (error %d)\n", coro_error(&c->co));
+    narrate_trace(&narrator, "resume %d: child cleanup, error %s", resume_no,
+                  error_name(coro_error(&c->co)));
     CORO_END(&c->co);
 }
 
@@ -71,26 +53,28 @@ struct parent {
 /* Python: async def parent(): got = await child() */
 static enum coro_status parent_step(struct parent *p) {
     CORO_BEGIN(&p->co);
-    narrate("      parent: starts, awaits the child\n");
-    event("parent awaits the child");
+    narrate_story(&narrator, "      parent: starts, awaits the child\n");
+    narrate_trace(&narrator, "resume %d: parent awaits the child", resume_no);
     CORO_AWAIT(&p->co, &p->child.co, child_step(&p->child));
     if (coro_error(&p->child.co) != 0)
         CORO_FAIL(&p->co, coro_error(&p->child.co)); /* pass the error up, unchanged */
     p->got = p->child.result;
-    narrate("      parent: the child returned %d\n", p->got);
-    event("parent got %d", p->got);
+    narrate_story(&narrator, "      parent: the child returned %d\n", p->got);
+    narrate_trace(&narrator, "resume %d: parent got %d", resume_no, p->got);
     CORO_CLEANUP(&p->co);
-    narrate("      parent: cleanup (error %d)\n", coro_error(&p->co));
-    event("parent cleanup, error %s", error_name(coro_error(&p->co)));
+    narrate_story(&narrator, "      parent: cleanup (error %d)\n", coro_error(&p->co));
+    narrate_trace(&narrator, "resume %d: parent cleanup, error %s", resume_no,
+                  error_name(coro_error(&p->co)));
     CORO_END(&p->co);
 }
 
 static void show(int resume, const struct parent *p, enum coro_status s) {
     if (s == CORO_DONE)
-        event("parent %s", coro_state(&p->co) == CORO_STATE_CANCELLED ? "cancelled"
-                           : coro_error(&p->co) != 0                  ? "failed"
-                                                                      : "done");
-    if (trace_mode)
+        narrate_trace(&narrator, "resume %d: parent %s", resume_no,
+                      coro_state(&p->co) == CORO_STATE_CANCELLED ? "cancelled"
+                      : coro_error(&p->co) != 0                  ? "failed"
+                                                                 : "done");
+    if (narrator.trace)
         return;
     printf("   resume %d -> %s; parent %s", resume, coro_status_name(s),
            coro_state_name(coro_state(&p->co)));
@@ -113,48 +97,52 @@ static void drive(struct parent *p, int first, int last) {
     }
 }
 
-/* The trace's scene headers and the end of scene 3, as the twin prints them. */
-static void trace_line(const char *line) {
-    if (trace_mode)
-        printf("%s\n", line);
-}
-
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
-    trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
-    narrate("Lesson 07: while a coroutine awaits, it is parked on its await line. Each resume of\n"
-            "the parent re-enters the child; the parent moves on only when the child is "
-            "done.\n\n");
+    narrate_parse(&narrator, &argc, argv);
+    narrate_story(
+        &narrator,
+        "Lesson 07: while a coroutine awaits, it is parked on its await line. Each resume of\n"
+        "the parent re-enters the child; the parent moves on only when the child is "
+        "done.\n\n");
 
-    narrate("1. A parent awaits a child that suspends three times, then returns 42.\n");
-    trace_line("scene 1: the child returns 42");
+    narrate_story(&narrator,
+                  "1. A parent awaits a child that suspends three times, then returns 42.\n");
+    narrate_trace(&narrator, "scene 1: the child returns 42");
     struct parent ok = {0};
     drive(&ok, 1, 10);
-    narrate("   The parent read %d from the child's frame; error %d.\n\n", ok.got,
-            coro_error(&ok.co));
+    narrate_story(&narrator, "   The parent read %d from the child's frame; error %d.\n\n", ok.got,
+                  coro_error(&ok.co));
 
-    narrate("2. The same, but the child fails with -EIO after its three rounds.\n");
-    trace_line("scene 2: the child fails with EIO");
+    narrate_story(&narrator,
+                  "2. The same, but the child fails with -EIO after its three rounds.\n");
+    narrate_trace(&narrator, "scene 2: the child fails with EIO");
     struct parent failing = {.child.fail = true};
     drive(&failing, 1, 10);
-    narrate("   The parent ended with error %d (%s):\n"
-            "   the child's error, passed up unchanged.\n\n",
-            coro_error(&failing.co), strerror(-coro_error(&failing.co)));
+    narrate_story(&narrator,
+                  "   The parent ended with error %d (%s):\n"
+                  "   the child's error, passed up unchanged.\n\n",
+                  coro_error(&failing.co), strerror(-coro_error(&failing.co)));
 
-    narrate("3. The parent is cancelled while it awaits (after two resumes).\n");
-    trace_line("scene 3: the parent is cancelled after two resumes");
+    narrate_story(&narrator, "3. The parent is cancelled while it awaits (after two resumes).\n");
+    narrate_trace(&narrator, "scene 3: the parent is cancelled after two resumes");
     struct parent cancelled = {0};
     drive(&cancelled, 1, 2);
     int first_cancel = coro_cancel(&cancelled.co);
-    narrate("   coro_cancel(parent) = %d: only a request, nothing runs yet\n", first_cancel);
-    trace_line(first_cancel == 0 ? "cancel: accepted, nothing runs yet" : "cancel: refused");
+    narrate_story(&narrator, "   coro_cancel(parent) = %d: only a request, nothing runs yet\n",
+                  first_cancel);
+    narrate_trace(&narrator, "%s",
+                  first_cancel == 0 ? "cancel: accepted, nothing runs yet" : "cancel: refused");
     drive(&cancelled, 3, 3);
     int second_cancel = coro_cancel(&cancelled.co);
-    narrate("   The child was cancelled first, so its cleanup ran before the parent's.\n"
-            "   coro_cancel(parent) again = %d (-EALREADY): a finished coroutine stays as it is.\n",
-            second_cancel);
-    trace_line(second_cancel == -EALREADY ? "cancel again: refused, it has finished"
-                                          : "cancel again: accepted");
+    narrate_story(
+        &narrator,
+        "   The child was cancelled first, so its cleanup ran before the parent's.\n"
+        "   coro_cancel(parent) again = %d (-EALREADY): a finished coroutine stays as it is.\n",
+        second_cancel);
+    narrate_trace(&narrator, "%s",
+                  second_cancel == -EALREADY ? "cancel again: refused, it has finished"
+                                             : "cancel again: accepted");
 
     bool shown = ok.got == 42 && coro_error(&ok.co) == 0 && coro_error(&failing.co) == -EIO &&
                  coro_state(&cancelled.co) == CORO_STATE_CANCELLED &&

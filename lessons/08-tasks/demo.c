@@ -4,6 +4,7 @@
  * each sleep a random 0-100 ms on the real clock, and the demo prints what each one cost. */
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "loop/observe/narrate.h"
 #include "loop/observe/record_cli.h"
 
 #include <errno.h>
@@ -16,15 +17,14 @@
 
 #define MS INT64_C(1000000)
 
-/* --trace prints only the canonical event lines asyncio_twin.py also prints ("20 ms: boss runs,
- * 1 iteration(s) after fetch-user ended"), from part 1; part 2 runs on the real clock and is
- * left out. */
-static bool trace_mode;
-static struct loop *part1_loop; /* the trace stamps each event with this loop's clock */
+/* The story, or with --trace only the canonical event lines asyncio_twin.py also prints ("20 ms:
+ * boss runs, 1 iteration(s) after fetch-user ended"), from part 1; part 2 runs on the real clock
+ * and is left out. narrate.h; part 1 sets the clock that stamps them. */
+static struct narrator narrator;
 
 /* A line of a task's own narration, under the tick that runs it. */
 static void say(const struct task *t, const char *fmt, ...) {
-    if (trace_mode)
+    if (narrator.trace)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -34,29 +34,25 @@ static void say(const struct task *t, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* A canonical event line (trace mode only): "<virtual ms> ms: <name> <what>". */
+/* A canonical event line: "<virtual ms> ms: <name> <what>". */
 static void event(const struct task *t, const char *fmt, ...) {
-    if (!trace_mode)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    printf("%lld ms: %s ", (long long)(loop_now(part1_loop) / MS), t->run.name);
-    vprintf(fmt, ap);
-    printf("\n");
+    narrate_vtrace(&narrator, t->run.name, fmt, ap);
     va_end(ap);
 }
 
 /* ---- part 1: five tasks ---------------------------------------------------------------------- */
 
 /* What woke a task, and in which tick: the trace prints how many ticks later the task ran.
- * Noted by the narrator's hooks (timer, fd) and by a task that ends (for its joiners). */
+ * Noted by part 1's hooks (timer, fd) and by a task that ends (for its joiners). */
 struct wake {
     const char *cause;
     unsigned long long tick;
 };
 
 static void woke(const struct task *t, const struct wake *w) {
-    event(t, "runs, %llu iteration(s) after %s", loop_tick(part1_loop) - w->tick, w->cause);
+    event(t, "runs, %llu iteration(s) after %s", loop_tick(task_loop(t)) - w->tick, w->cause);
 }
 
 /* Python: async def fetch(ms, fail): await asyncio.sleep(ms / 1000); if fail: raise ...;
@@ -76,10 +72,10 @@ static enum coro_status fetch_step(struct task *t) {
     CORO_BEGIN(&t->co);
     say(t, "asks the network; sleeps %lld ms", (long long)f->ms);
     event(t, "sleeps %lld ms", (long long)f->ms);
-    f->deadline = loop_now(part1_loop) + f->ms * MS;
+    f->deadline = loop_now(task_loop(t)) + f->ms * MS;
     LOOP_SLEEP(t, f->ms * MS);
     woke(t, &f->timer);
-    f->ended_tick = loop_tick(part1_loop);
+    f->ended_tick = loop_tick(task_loop(t));
     if (f->fail) {
         say(t, "the answer is an error: fails with -ETIMEDOUT");
         event(t, "fails with ETIMEDOUT");
@@ -105,7 +101,7 @@ static enum coro_status writer_step(struct task *t) {
     CORO_BEGIN(&t->co);
     say(t, "sleeps 10 ms before it writes");
     event(t, "sleeps 10 ms");
-    f->deadline = loop_now(part1_loop) + 10 * MS;
+    f->deadline = loop_now(task_loop(t)) + 10 * MS;
     LOOP_SLEEP(t, 10 * MS);
     woke(t, &f->timer);
     if (write(f->fd, "ping", 4) != 4)
@@ -173,9 +169,9 @@ static enum coro_status boss_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-/* The narrator sees the tick through the loop's hooks. */
+/* What part 1's hooks watch to narrate each tick: the tasks and what each last showed. */
 enum { TASKS = 5 };
-struct narrator {
+struct watch {
     struct task *tasks[TASKS];
     unsigned char shown_state[TASKS]; /* each task's state as last printed */
     struct fetch *fetches[2];
@@ -185,9 +181,9 @@ struct narrator {
 };
 
 static void before_wait(void *ctx, struct loop *loop, int64_t timeout) {
-    struct narrator *n = ctx;
+    struct watch *n = ctx;
     n->before_wait_ns = loop_now(loop);
-    if (trace_mode)
+    if (narrator.trace)
         return;
     printf("tick %llu at %4.1f ms: ", (unsigned long long)loop_tick(loop),
            (double)loop_now(loop) / 1e6);
@@ -206,13 +202,13 @@ static void note_timer(struct wake *w, int64_t deadline, struct loop *loop) {
 }
 
 static void after_wait(void *ctx, struct loop *loop, const struct backend_ready *ready, int n) {
-    struct narrator *narrator = ctx;
+    struct watch *w = ctx;
     for (int i = 0; i < 2; i++)
-        note_timer(&narrator->fetches[i]->timer, narrator->fetches[i]->deadline, loop);
-    note_timer(&narrator->writer->timer, narrator->writer->deadline, loop);
-    if (trace_mode)
+        note_timer(&w->fetches[i]->timer, w->fetches[i]->deadline, loop);
+    note_timer(&w->writer->timer, w->writer->deadline, loop);
+    if (narrator.trace)
         return;
-    if (loop_now(loop) != narrator->before_wait_ns)
+    if (loop_now(loop) != w->before_wait_ns)
         printf("  poll() found nothing, so the virtual clock jumps to %.0f ms\n",
                (double)loop_now(loop) / 1e6);
     for (int i = 0; i < n; i++)
@@ -220,7 +216,7 @@ static void after_wait(void *ctx, struct loop *loop, const struct backend_ready 
 }
 
 /* Whether t sleeps on a timer that fired in this very tick. */
-static bool timer_fired_now(const struct narrator *n, const struct task *t, struct loop *loop) {
+static bool timer_fired_now(const struct watch *n, const struct task *t, struct loop *loop) {
     const struct wake *w = NULL;
     for (int i = 0; i < 2; i++)
         if (t == &n->fetches[i]->task)
@@ -231,10 +227,10 @@ static bool timer_fired_now(const struct narrator *n, const struct task *t, stru
 }
 
 static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
-    struct narrator *n = ctx;
+    struct watch *n = ctx;
     for (int i = 0; i < TASKS; i++)
         if (r == &n->tasks[i]->run) {
-            if (trace_mode)
+            if (narrator.trace)
                 return;
             if (timer_fired_now(n, n->tasks[i], loop))
                 printf("  runs task %s: its timer fired this tick (asyncio: one iteration "
@@ -245,13 +241,13 @@ static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
             return;
         }
     n->reader->readable = (struct wake){"the fd was ready", loop_tick(loop)};
-    if (!trace_mode)
+    if (!narrator.trace)
         printf("  runs the fd watcher of %s: it wakes the task (which runs next tick)\n", r->name);
 }
 
 /* After each tick, one line: the tasks whose state changed in it, and how. */
-static void show_changes(struct narrator *n) {
-    if (trace_mode)
+static void show_changes(struct watch *n) {
+    if (narrator.trace)
         return;
     const char *sep = "    now:";
     for (int i = 0; i < TASKS; i++) {
@@ -286,7 +282,7 @@ static void show_loop(struct loop *loop) {
 static struct record_cli record;
 
 static bool part1(void) {
-    if (!trace_mode)
+    if (!narrator.trace)
         printf("Part 1: five tasks on one loop (virtual clock, so times are exact).\n"
                "  boss joins fetch-user, then reader, then fetch-prefs; writer sleeps 10 ms and\n"
                "  writes into a pipe that reader waits on; fetch-prefs fails after 35 ms.\n\n");
@@ -299,13 +295,14 @@ static bool part1(void) {
     struct reader reader = {.fd = p[0]};
     struct writer writer = {.fd = p[1]};
     struct boss boss = {.user = &user, .prefs = &prefs, .reader = &reader};
-    struct narrator n = {
+    struct watch n = {
         .tasks = {&boss.task, &user.task, &prefs.task, &writer.task, &reader.task},
         .fetches = {&user, &prefs},
         .writer = &writer,
         .reader = &reader,
     };
-    struct loop_config config = {.clock = &clock,
+    struct loop_config config = {.backend = &backend_poll, /* the story says poll() */
+                                 .clock = &clock,
                                  .hooks = {.ctx = &n,
                                            .before_wait = before_wait,
                                            .after_wait = after_wait,
@@ -313,7 +310,8 @@ static bool part1(void) {
     struct loop *loop;
     if (loop_new(&loop, &config) != 0 || record_cli_attach(&record, loop) != 0)
         return false;
-    part1_loop = loop;
+    narrator.clock = loop;
+    narrator.stamp = NARRATE_MS;
 
     loop_spawn(loop, &boss.task, boss_step, "boss", NULL);
     loop_spawn(loop, &user.task, fetch_step, "fetch-user", NULL);
@@ -322,13 +320,13 @@ static bool part1(void) {
     loop_spawn(loop, &reader.task, reader_step, "reader", NULL);
     for (int i = 0; i < TASKS; i++)
         n.shown_state[i] = n.tasks[i]->state;
-    if (!trace_mode)
+    if (!narrator.trace)
         printf("spawned 5 tasks: each is queued (state ready), none has run\n");
 
     while (!task_done(&boss.task)) {
         if (loop_run_once(loop) != 0)
             break;
-        if (loop_tick(loop) == 1 && !trace_mode) {
+        if (loop_tick(loop) == 1 && !narrator.trace) {
             printf("\n  After the first tick every task waits. loop_dump shows them all, with\n"
                    "  the watched fd and the timer heap:\n");
             show_loop(loop);
@@ -341,7 +339,7 @@ static bool part1(void) {
     bool ok = boss.task.state == TASK_DONE && boss.user_id == 42 &&
               boss.prefs_error == -ETIMEDOUT && memcmp(reader.got, "ping", 4) == 0 &&
               loop_now(loop) == 35 * MS;
-    if (!trace_mode)
+    if (!narrator.trace)
         printf("\nboss read %d from fetch-user's frame and got %d (%s)\n"
                "from joining fetch-prefs. The loop's clock stopped at %.0f ms, after %llu ticks:\n"
                "waiting cost no time at all.\n",
@@ -392,7 +390,8 @@ static bool part2(void) {
     printf("\nPart 2: %d tasks, each sleeping a random 0-100 ms, on the real clock.\n", SLEEPERS);
     struct sleeper *frames = calloc(SLEEPERS, sizeof *frames); /* one array, one allocation */
     struct loop *loop;
-    if (!frames || loop_new(&loop, NULL) != 0)
+    struct loop_config config = {.backend = &backend_poll}; /* whole-ms waits, as told */
+    if (!frames || loop_new(&loop, &config) != 0)
         return false;
     uint64_t seed = 0x5eed;
     int64_t start = loop_now(loop);
@@ -473,8 +472,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
         return 2;
     }
-    trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
-    if (trace_mode)
+    narrate_parse(&narrator, &argc, argv);
+    if (narrator.trace)
         return part1() ? 0 : 1;
     printf("Lesson 08: a task is a coroutine with a life on the loop. It waits on a timer, an fd\n"
            "or another task, costs a few hundred bytes while it waits, and the loop runs it again\n"

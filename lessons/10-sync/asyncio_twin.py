@@ -6,33 +6,17 @@
 3. Four tasks add 1 to a counter five times across an await: without a lock, then with one.
 It prints the same event lines as `build/lessons/10-sync/demo --trace`.
 
-The loop runs on a virtual clock, as the demo's does: the selector never sleeps; when asyncio
-would block for `timeout` seconds, the clock jumps by `timeout` instead. `on_settle` is called
-whenever the loop is about to wait with nothing ready (the demo's before_wait hook with a
-timeout other than 0).
+The loop runs on a virtual clock, as the demo's does (VirtualClockLoop, tests/support/
+asyncio_virtual.py): the selector never sleeps; when asyncio would block for `timeout` seconds,
+the clock jumps by `timeout` instead. Scene 2 reports the gate whenever the loop is about to
+wait with nothing ready (its before_wait, with a timeout other than 0, as the demo's hook).
 """
 import asyncio
+import sys
+from pathlib import Path
 
-
-class VirtualClockLoop(asyncio.SelectorEventLoop):
-    def __init__(self):
-        super().__init__()
-        self.now = 0.0
-        self.on_settle = None
-        real_select = self._selector.select
-
-        def select(timeout=None):
-            if timeout != 0 and self.on_settle:
-                self.on_settle()
-            events = real_select(None if timeout is None else 0)
-            if not events and timeout:
-                self.now += timeout  # nothing ready: jump to the next timer instead of sleeping
-            return events
-
-        self._selector.select = select
-
-    def time(self):
-        return self.now
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"))
+from asyncio_virtual import VirtualClockLoop  # noqa: E402 (one virtual clock for every twin)
 
 
 def ms():
@@ -133,10 +117,11 @@ async def visitor(gate, name, work_ms):
 
 async def semaphore_scene():
     gate = Gate()
-    asyncio.get_running_loop().on_settle = gate.settle
+    loop = asyncio.get_running_loop()
+    loop.before_wait = lambda timeout: gate.settle() if timeout != 0 else None
     await asyncio.gather(*(visitor(gate, f"v{i + 1:02d}", 5 + (i * 7) % 11)
                            for i in range(VISITORS)))
-    asyncio.get_running_loop().on_settle = None
+    loop.before_wait = None
     gate.settle()  # the last instant: nothing is left to wait for
 
 

@@ -6,6 +6,7 @@
  * `demo --trace` prints only the canonical event lines that asyncio_twin.py also prints. */
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "loop/observe/narrate.h"
 #include "loop/observe/record_cli.h"
 #include "sched/sync/lock.h"
 #include "sched/sync/channel.h"
@@ -20,9 +21,8 @@
 #define MS INT64_C(1000000)
 
 /* --trace: event lines stamped with the virtual time ("9 ms: consumer gets item 3"), and the
- * settled rows and counts, without narration or dumps. */
-static bool trace_mode;
-static struct loop *trace_loop; /* the loop whose clock stamps the events */
+ * settled rows and counts, without narration or dumps (narrate.h). */
+static struct narrator narrator;
 
 /* --record FILE: the first loop's ticks, for the tick viewer (make view). */
 static struct record_cli record;
@@ -53,10 +53,8 @@ struct row {
 static void note(struct row *row, const char *who, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    if (trace_mode) {
-        printf("%lld ms: %s ", (long long)(loop_now(trace_loop) / MS), who);
-        vprintf(fmt, ap);
-        printf("\n");
+    if (narrator.trace) {
+        narrate_vtrace(&narrator, who, fmt, ap);
         va_end(ap);
         return;
     }
@@ -175,10 +173,11 @@ static bool run_pair(struct channel *q, bool timeline, struct run_result *res) {
     struct consumer cons = {.q = q, .row = timeline ? &row : NULL};
     loop_spawn(loop, &prod.task, producer_step, "producer", NULL);
     loop_spawn(loop, &cons.task, consumer_step, "consumer", NULL);
-    trace_loop = loop;
+    narrator.clock = loop;
+    narrator.stamp = NARRATE_MS;
     *res = (struct run_result){0};
-    bool dumped = trace_mode; /* the trace has no dumps */
-    if (timeline && !trace_mode)
+    bool dumped = narrator.trace; /* the trace has no dumps */
+    if (timeline && !narrator.trace)
         printf("   time  tick  queue  producer                          consumer\n");
     while (!task_done(&prod.task) || !task_done(&cons.task)) {
         if (loop_run_once(loop) != 0)
@@ -187,7 +186,7 @@ static bool run_pair(struct channel *q, bool timeline, struct run_result *res) {
             res->max_length = channel_length(q);
         if (task_done(&prod.task) && !res->producer_done)
             res->producer_done = loop_now(loop);
-        if (!timeline || trace_mode)
+        if (!timeline || narrator.trace)
             continue;
         char bar[SLOTS + 1];
         channel_bar(q, bar);
@@ -215,7 +214,7 @@ static bool run_pair(struct channel *q, bool timeline, struct run_result *res) {
 
 /* The trace's summary of one run, the same words as the twin's. */
 static void trace_summary(const char *kind, const struct run_result *r) {
-    if (trace_mode)
+    if (narrator.trace)
         printf("%s: producer done at %lld ms, waited %lld ms; at most %zu queued;"
                " consumer done at %lld ms\n",
                kind, (long long)(r->producer_done / MS), (long long)(r->producer_waited / MS),
@@ -223,7 +222,7 @@ static void trace_summary(const char *kind, const struct run_result *r) {
 }
 
 static bool part1(void) {
-    if (!trace_mode)
+    if (!narrator.trace)
         printf("Part 1: backpressure. The producer makes an item every %d ms; the consumer needs\n"
                "%d ms per item; between them, a queue of %d slots. Virtual clock: times are "
                "exact.\n\n",
@@ -235,7 +234,7 @@ static bool part1(void) {
         return false;
     channel_free(&q);
     trace_summary("bounded", &bounded);
-    if (!trace_mode)
+    if (!narrator.trace)
         printf(
             "\n  The producer could make all %d items in %d ms, but it finished at %lld ms: it\n"
             "  waited %lld ms in put. After the queue first filled, it put one item each time the\n"
@@ -248,7 +247,7 @@ static bool part1(void) {
         return false;
     channel_free(&q);
     trace_summary("unbounded", &unbounded);
-    if (!trace_mode)
+    if (!narrator.trace)
         printf(
             "\n  The same pair over an UNBOUNDED queue: the producer finished at %lld ms and\n"
             "  never waited, but the queue grew to %zu items. The consumer finished at %lld ms\n"
@@ -312,7 +311,7 @@ static void gate_before_wait(void *ctx, struct loop *loop, int64_t timeout) {
             strcat(inside, visitor_names[i]);
         }
     size_t waiting = list_length(&g->sem.waiters.waiters);
-    if (trace_mode) {
+    if (narrator.trace) {
         printf("%lld ms: inside%s, waiting %zu, served %d\n", (long long)(loop_now(loop) / MS),
                g->count ? inside : " nobody", waiting, g->served);
         return;
@@ -322,7 +321,7 @@ static void gate_before_wait(void *ctx, struct loop *loop, int64_t timeout) {
 }
 
 static bool part2(void) {
-    if (!trace_mode)
+    if (!narrator.trace)
         printf(
             "\nPart 2: a semaphore of %d permits in front of %d tasks (asyncio.Semaphore(%d)); "
             "each\nholds a permit for 5 to 15 ms of work. One row per instant the loop settles at:"
@@ -345,7 +344,7 @@ static bool part2(void) {
         loop_spawn(loop, &v[i].task, visitor_step, visitor_names[i], NULL);
     }
     loop_run_once(loop); /* the first tick: three enter, seventeen park on the semaphore */
-    if (!trace_mode) {
+    if (!narrator.trace) {
         /* Through a buffer: the dump's one line names all 17 waiters, too wide for a screen. */
         char text[512] = "";
         FILE *mem = fmemopen(text, sizeof text - 1, "w");
@@ -362,7 +361,7 @@ static bool part2(void) {
     }
     int err = loop_run(loop);
     gate_before_wait(&gate, loop, -1); /* the last instant: the loop has nothing left to wait for */
-    if (!trace_mode)
+    if (!narrator.trace)
         printf(
             "\n  At most %d were ever inside at once; all %d were served in %lld ms. One at a\n"
             "  time would take %lld ms; all at once, %lld ms, with nothing limiting the load on\n"
@@ -397,11 +396,12 @@ static enum coro_status adder_step(struct task *t) {
             LOCK_ACQUIRE(t, f->lock);
         f->seen = *f->counter;
         if (f->trace && f->round == 0)
-            printf(trace_mode ? "%s reads %d\n" : "    %s reads %d\n", t->run.name, f->seen);
+            printf(narrator.trace ? "%s reads %d\n" : "    %s reads %d\n", t->run.name, f->seen);
         TASK_YIELD(t); /* an await between the read and the write: others run here */
         *f->counter = f->seen + 1;
         if (f->trace && f->round == 0)
-            printf(trace_mode ? "%s writes %d\n" : "    %s writes %d\n", t->run.name, f->seen + 1);
+            printf(narrator.trace ? "%s writes %d\n" : "    %s writes %d\n", t->run.name,
+                   f->seen + 1);
         if (f->lock)
             lock_release(f->lock, t);
     }
@@ -422,7 +422,7 @@ static int count_with(struct lock *lock, bool trace) {
         adders[i] = (struct adder){.lock = lock, .counter = &counter, .trace = trace};
         loop_spawn(loop, &adders[i].task, adder_step, names[i], NULL);
     }
-    if (lock && !trace_mode) {
+    if (lock && !narrator.trace) {
         loop_run_once(loop);
         printf("    after the first tick, lock_dump(&lock, stdout) prints:\n    | ");
         lock_dump(lock, stdout);
@@ -433,7 +433,7 @@ static int count_with(struct lock *lock, bool trace) {
 }
 
 static bool part3(void) {
-    if (trace_mode) {
+    if (narrator.trace) {
         int unguarded = count_with(NULL, true);
         printf("without a lock the counter says %d\n", unguarded);
         struct lock lock;
@@ -467,8 +467,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: demo [--trace] [--record FILE]\n");
         return 2;
     }
-    trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
-    if (trace_mode) {
+    narrate_parse(&narrator, &argc, argv);
+    if (narrator.trace) {
         bool ok1 = part1(), ok2 = part2(), ok3 = part3();
         return ok1 && ok2 && ok3 ? 0 : 1;
     }

@@ -7,35 +7,18 @@ and where asyncio does something else, its own line (the lesson's test names eac
    TaskGroup over the same three children, one failing. 5. boss awaits worker's task and is
    cancelled at 10 ms.
 
-The loop runs on a virtual clock, as the demo's does: the selector never sleeps; when asyncio
-would block for `timeout` seconds, the clock jumps by `timeout` instead. VirtualClockLoop also
-counts iterations (BaseEventLoop._run_once, CPython 3.11's one pass of the loop).
+The loop runs on a virtual clock, as the demo's does (VirtualClockLoop, tests/support/
+asyncio_virtual.py): the selector never sleeps; when asyncio would block for `timeout` seconds,
+the clock jumps by `timeout` instead. It also counts iterations (BaseEventLoop._run_once,
+CPython 3.11's one pass of the loop).
 """
 import asyncio
 import errno
+import sys
+from pathlib import Path
 
-
-class VirtualClockLoop(asyncio.SelectorEventLoop):
-    def __init__(self):
-        super().__init__()
-        self.now = 0.0
-        self.iteration = 0
-        real_select = self._selector.select
-
-        def select(timeout=None):
-            events = real_select(None if timeout is None else 0)
-            if not events and timeout:
-                self.now += timeout  # nothing ready: jump to the next timer instead of sleeping
-            return events
-
-        self._selector.select = select
-
-    def time(self):
-        return self.now
-
-    def _run_once(self):
-        self.iteration += 1
-        super()._run_once()
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"))
+from asyncio_virtual import VirtualClockLoop  # noqa: E402 (one virtual clock for every twin)
 
 
 def loop():

@@ -7,6 +7,7 @@
  * asyncio_twin.py also prints (scenes 1, 2, 3 and 5). */
 #include "loop/await.h"
 #include "loop/loop.h"
+#include "loop/observe/narrate.h"
 #include "sched/sync/lock.h"
 #include "sched/sync/channel.h"
 #include "sched/task/taskset.h"
@@ -21,63 +22,44 @@
 #define MS INT64_C(1000000)
 
 /* ---- narration: a header for each tick in which something runs, then what each task says ----- */
-struct narrator {
+struct scene_notes {
     uint64_t last_tick;
     int said;                    /* lines said during the current run */
     const struct task *right[4]; /* tasks narrated in the right-hand column (scene 3) */
 };
 
-static struct narrator *narrator; /* the demo's one narrator; library code has no such thing */
-static bool trace_mode;           /* --trace: "<ms> ms: <task> <what>" lines only */
+static struct scene_notes *notes; /* the running scene's; library code has no such thing */
+static struct narrator narrator;  /* --trace: "<ms> ms: <task> <what>" lines only (narrate.h) */
 static struct loop *scene_loop;   /* the running scene's loop, whose clock stamps the trace */
 
-/* A line printed only in trace mode. */
-static void trace(const char *fmt, ...) {
-    if (!trace_mode)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-}
-
-/* A line printed only in narration mode. */
-static void narrate(const char *fmt, ...) {
-    if (trace_mode)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-}
-
 static int column_of(const struct task *t) {
-    for (size_t i = 0; i < sizeof narrator->right / sizeof narrator->right[0]; i++)
-        if (narrator->right[i] == t)
+    for (size_t i = 0; i < sizeof notes->right / sizeof notes->right[0]; i++)
+        if (notes->right[i] == t)
             return 1;
     return 0;
 }
 
 /* One line of a task's narration; column 1 is indented past column 0 (scene 3). */
 static void say(const struct task *t, const char *fmt, ...) {
-    if (trace_mode)
-        printf("%lld ms: %s ", (long long)(loop_now(scene_loop) / MS), t->run.name);
-    else
-        printf("     %*s%-8s ", column_of(t) * 38, "", t->run.name);
     va_list ap;
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    if (narrator.trace) { /* a task's event carries the time; scene lines do not */
+        printf("%lld ms: ", (long long)(loop_now(task_loop(t)) / MS));
+        narrate_vtrace(&narrator, t->run.name, fmt, ap);
+    } else {
+        printf("     %*s%-8s ", column_of(t) * 38, "", t->run.name);
+        vprintf(fmt, ap);
+        putchar('\n');
+    }
     va_end(ap);
-    putchar('\n');
-    narrator->said++;
+    notes->said++;
 }
 
 static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
-    struct narrator *n = ctx;
+    struct scene_notes *n = ctx;
     (void)r;
     n->said = 0;
-    if (n->last_tick == loop_tick(loop) || trace_mode)
+    if (n->last_tick == loop_tick(loop) || narrator.trace)
         return;
     n->last_tick = loop_tick(loop);
     printf("  -- tick %llu, %3lld ms\n", (unsigned long long)loop_tick(loop),
@@ -87,20 +69,20 @@ static void before_run(void *ctx, struct loop *loop, const struct runnable *r) {
 /* A task that ran and said nothing (a set's waiter looking at its set) still gets a line. Every
  * runnable in this demo is a task, so r->arg is one. r is NULL if the task ended. */
 static void after_run(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns) {
-    struct narrator *n = ctx;
+    struct scene_notes *n = ctx;
     (void)loop;
     (void)ran_ns;
-    if (n->said || !r || trace_mode) /* the trace has no loopschool-only steps */
+    if (n->said || !r || narrator.trace) /* the trace has no loopschool-only steps */
         return;
     const struct task *t = r->arg;
     if (t->state == TASK_WAITING)
         say(t, "runs, and waits on %s", t->waiter.what);
 }
 
-static struct loop *new_loop(struct loop_clock *clock, struct narrator *n, FILE *report) {
+static struct loop *new_loop(struct loop_clock *clock, struct scene_notes *n, FILE *report) {
     loop_clock_init_virtual(clock, 0);
-    *n = (struct narrator){0};
-    narrator = n;
+    *n = (struct scene_notes){0};
+    notes = n;
     struct loop_config config = {
         .backend = &backend_script,
         .clock = clock,
@@ -184,7 +166,7 @@ static enum coro_status supervisor_step(struct task *t) {
     CORO_BEGIN(&t->co);
     LOOP_SLEEP(t, f->after_ns);
     int said = task_cancel(f->target);
-    if (trace_mode) {
+    if (narrator.trace) {
         say(t, "cancels %s: %s", f->target->run.name, said == 0 ? "accepted" : "refused");
     } else {
         printf("     %-8s task_cancel(%s) = %d; right after it:\n       ", t->run.name,
@@ -196,11 +178,13 @@ static enum coro_status supervisor_step(struct task *t) {
 }
 
 static bool scene1(void) {
-    trace("scene 1");
-    narrate("Scene 1. A holds the pool's only slot and the lock, and sleeps 100 ms of work. B\n"
-            "waits for the slot. At 30 ms the supervisor cancels A.\n\n");
+    narrate_trace(&narrator, "scene 1");
+    narrate_story(
+        &narrator,
+        "Scene 1. A holds the pool's only slot and the lock, and sleeps 100 ms of work. B\n"
+        "waits for the slot. At 30 ms the supervisor cancels A.\n\n");
     struct loop_clock clock;
-    struct narrator n;
+    struct scene_notes n;
     struct loop *loop = new_loop(&clock, &n, NULL);
     if (!loop)
         return false;
@@ -219,15 +203,17 @@ static bool scene1(void) {
     loop_spawn(loop, &sup.task, supervisor_step, "super", NULL);
     loop_run(loop);
     int again = task_cancel(&a.task);
-    narrate("\n  A ended %s, error %s; its cleanup ran %d time; cancelling it again\n"
-            "  returns %s. B ended %s at %lld ms, after its 20 ms of work: it did not wait\n"
-            "  for A's 100 ms. The lock is %s; the pool holds %zu slot.\n\n",
-            task_state_name((enum task_state)a.task.state), error_name(a.task.error), a.cleanups,
-            error_name(again), task_state_name((enum task_state)b.task.state),
-            (long long)(loop_now(loop) / MS), lock.owner ? "held" : "free", channel_length(&slots));
-    trace("A %s, its cleanup ran %d time(s); cancel again: %s",
-          task_state_name((enum task_state)a.task.state), a.cleanups,
-          again == -EALREADY ? "refused" : "accepted");
+    narrate_story(&narrator,
+                  "\n  A ended %s, error %s; its cleanup ran %d time; cancelling it again\n"
+                  "  returns %s. B ended %s at %lld ms, after its 20 ms of work: it did not wait\n"
+                  "  for A's 100 ms. The lock is %s; the pool holds %zu slot.\n\n",
+                  task_state_name((enum task_state)a.task.state), error_name(a.task.error),
+                  a.cleanups, error_name(again), task_state_name((enum task_state)b.task.state),
+                  (long long)(loop_now(loop) / MS), lock.owner ? "held" : "free",
+                  channel_length(&slots));
+    narrate_trace(&narrator, "A %s, its cleanup ran %d time(s); cancel again: %s",
+                  task_state_name((enum task_state)a.task.state), a.cleanups,
+                  again == -EALREADY ? "refused" : "accepted");
     bool ok = a.task.state == TASK_CANCELLED && a.cleanups == 1 && b.task.state == TASK_DONE &&
               !lock.owner && channel_length(&slots) == 1 && loop_now(loop) == 50 * MS &&
               again == -EALREADY;
@@ -271,7 +257,7 @@ static enum coro_status patient_step(struct task *t) {
     say(t, "waits for fetch, at most %lld ms", (long long)(f->timeout_ns / MS));
     LOOP_WAIT_FOR(t, f->set, f->timeout_ns);
     f->result = task_result(t);
-    if (trace_mode) {
+    if (narrator.trace) {
         say(t, "wait_for returned %s; fetch is %s", error_name(f->result),
             task_state_name((enum task_state)f->set->members[0]->state));
         say(t, "resumed %llu iteration(s) after fetch ended",
@@ -285,10 +271,10 @@ static enum coro_status patient_step(struct task *t) {
 }
 
 static bool scene2(void) {
-    trace("scene 2");
-    narrate("Scene 2. `patient` gives `fetch` 100 ms; fetch needs 500.\n\n");
+    narrate_trace(&narrator, "scene 2");
+    narrate_story(&narrator, "Scene 2. `patient` gives `fetch` 100 ms; fetch needs 500.\n\n");
     struct loop_clock clock;
-    struct narrator n;
+    struct scene_notes n;
     struct loop *loop = new_loop(&clock, &n, NULL);
     if (!loop)
         return false;
@@ -301,7 +287,8 @@ static bool scene2(void) {
     struct patient p = {.fetch = &slow, .set = &one, .timeout_ns = 100 * MS};
     loop_spawn(loop, &p.task, patient_step, "patient", NULL);
     loop_run(loop);
-    narrate(
+    narrate_story(
+        &narrator,
         "\n  At 100 ms the deadline woke patient: it cancelled fetch and waited again (tick 2);\n"
         "  fetch cleaned up (tick 3); only then did wait_for return (tick 4). -ETIMEDOUT is\n"
         "  the waiter's answer; fetch's own error is %s. No slow task is left behind.\n\n",
@@ -361,7 +348,7 @@ static enum coro_status parent_step(struct task *t) {
     for (size_t i = 0; i < f->set->count; i++)
         snprintf(errors + strlen(errors), sizeof errors - strlen(errors), "%s%s", i ? ", " : "",
                  error_name(f->set->members[i]->error));
-    if (trace_mode) {
+    if (narrator.trace) {
         uint64_t last = 0; /* the tick the last member ended in */
         for (size_t i = 0; i < f->set->count; i++) {
             const struct child *c = TASK_FRAME(f->set->members[i], struct child, task);
@@ -385,11 +372,13 @@ static enum coro_status parent_step(struct task *t) {
 /* Both columns side by side in one loop, or (the trace) only column `only`: asyncio fires
  * timers due at the same instant in no promised order, so the trace keeps each side alone. */
 static bool scene3(int only) {
-    trace(only == 0 ? "scene 3, gather" : "scene 3, task group");
-    narrate("Scene 3. The same three children twice: a (10 ms), b (fails at 20 ms), c (40 ms).\n"
-            "Left, gather(..., return_exceptions=True); right, a TaskGroup.\n\n");
+    narrate_trace(&narrator, only == 0 ? "scene 3, gather" : "scene 3, task group");
+    narrate_story(
+        &narrator,
+        "Scene 3. The same three children twice: a (10 ms), b (fails at 20 ms), c (40 ms).\n"
+        "Left, gather(..., return_exceptions=True); right, a TaskGroup.\n\n");
     struct loop_clock clock;
-    struct narrator n;
+    struct scene_notes n;
     struct loop *loop = new_loop(&clock, &n, NULL);
     if (!loop)
         return false;
@@ -417,9 +406,11 @@ static bool scene3(int only) {
         n.right[i] = &kids[1][i].task;
     n.right[3] = &parents[1].task;
     loop_run(loop);
-    narrate("\n  gather let c run to its end and handed back every error, in order; the group\n"
-            "  cancelled c' the moment b' failed, waited for c' to clean up, and reported -EIO.\n"
-            "  Neither parent failed: what to do with the error is the parent's own choice.\n\n");
+    narrate_story(
+        &narrator,
+        "\n  gather let c run to its end and handed back every error, in order; the group\n"
+        "  cancelled c' the moment b' failed, waited for c' to clean up, and reported -EIO.\n"
+        "  Neither parent failed: what to do with the error is the parent's own choice.\n\n");
     bool gather_ok = parents[0].result == 0 && kids[0][2].task.state == TASK_DONE;
     bool group_ok = parents[1].result == -EIO && kids[1][2].task.state == TASK_CANCELLED;
     bool ok = (only == 1 || gather_ok) && (only == 0 || group_ok) &&
@@ -440,7 +431,7 @@ static bool scene4(void) {
     size_t report_size = 0;
     FILE *report = open_memstream(&report_text, &report_size);
     struct loop_clock clock;
-    struct narrator n;
+    struct scene_notes n;
     struct loop *loop = report ? new_loop(&clock, &n, report) : NULL;
     if (!loop)
         return false;
@@ -489,16 +480,20 @@ static enum coro_status joiner_step(struct task *t) {
 }
 
 static bool scene5(bool shield) {
-    trace(shield ? "scene 5, shield" : "scene 5");
+    narrate_trace(&narrator, shield ? "scene 5, shield" : "scene 5");
     if (shield)
-        narrate("\nNow the same with TASK_SHIELD (asyncio.shield): the cancel stops boss only,\n"
-                "and worker runs on to the end of its 50 ms.\n\n");
+        narrate_story(
+            &narrator,
+            "\nNow the same with TASK_SHIELD (asyncio.shield): the cancel stops boss only,\n"
+            "and worker runs on to the end of its 50 ms.\n\n");
     else
-        narrate("\nScene 5. boss joins worker, which works 50 ms; at 10 ms the supervisor\n"
-                "cancels boss. The cancel travels into the joined task first, as in asyncio:\n"
-                "worker is cancelled and cleans up, and only then does boss end cancelled.\n\n");
+        narrate_story(
+            &narrator,
+            "\nScene 5. boss joins worker, which works 50 ms; at 10 ms the supervisor\n"
+            "cancels boss. The cancel travels into the joined task first, as in asyncio:\n"
+            "worker is cancelled and cleans up, and only then does boss end cancelled.\n\n");
     struct loop_clock clock;
-    struct narrator n;
+    struct scene_notes n;
     struct loop *loop = new_loop(&clock, &n, NULL);
     if (!loop)
         return false;
@@ -516,9 +511,9 @@ static bool scene5(bool shield) {
     loop_spawn(loop, &w.task, worker_step, "worker", NULL);
     loop_spawn(loop, &sup.task, supervisor_step, "super", NULL);
     loop_run(loop);
-    narrate("\n  boss ended %s; worker ended %s at %lld ms.\n",
-            task_state_name((enum task_state)boss.task.state),
-            task_state_name((enum task_state)w.task.state), (long long)(loop_now(loop) / MS));
+    narrate_story(&narrator, "\n  boss ended %s; worker ended %s at %lld ms.\n",
+                  task_state_name((enum task_state)boss.task.state),
+                  task_state_name((enum task_state)w.task.state), (long long)(loop_now(loop) / MS));
     bool ok = boss.task.state == TASK_CANCELLED &&
               (shield ? w.task.state == TASK_DONE && loop_now(loop) == 50 * MS
                       : w.task.state == TASK_CANCELLED && loop_now(loop) == 10 * MS);
@@ -528,8 +523,8 @@ static bool scene5(bool shield) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe or under gdb -batch */
-    trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
-    if (trace_mode) {
+    narrate_parse(&narrator, &argc, argv);
+    if (narrator.trace) {
         bool ok = scene1() && scene2() && scene3(0) && scene3(1) && scene5(false) && scene5(true);
         return ok ? 0 : 1;
     }

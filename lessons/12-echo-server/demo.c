@@ -19,6 +19,7 @@
 #include "loop/loop.h"
 #include "loop/net/echo.h"
 #include "loop/net/net.h"
+#include "loop/observe/narrate.h"
 #include "loop/signal.h"
 #include "trace.h"
 
@@ -238,17 +239,12 @@ static int scene(const struct backend_ops *backend) {
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    bool trace = false;
-    int kept = 1;
-    for (int i = 1; i < argc; i++) { /* --trace is this demo's own; the rest is echo_serve's */
-        if (strcmp(argv[i], "--trace") == 0)
-            trace = true;
-        else
-            argv[kept++] = argv[i];
-    }
+    struct narrator narrator;
+    narrate_parse(&narrator, &argc,
+                  argv); /* --trace is this demo's own; the rest is echo_serve's */
     struct echo_serve_args args;
-    int status = echo_serve_main(&args, kept, argv, &backend_poll);
+    int status = echo_serve_main(&args, argc, argv, &backend_poll);
     if (status != ECHO_SERVE_SCENE)
         return status;
-    return trace ? trace_scene(args.backend) : scene(args.backend);
+    return narrator.trace ? trace_scene(args.backend) : scene(args.backend);
 }

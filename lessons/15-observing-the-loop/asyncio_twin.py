@@ -5,8 +5,9 @@ and a heartbeat task measures lag. It prints the same lines as
 `build/lessons/15-observing-the-loop/demo --trace`. With --show it also prints, on stderr, debug
 mode's warning and every task's print_stack, as the SIGUSR1 dump sees them.
 
-The loop runs on a virtual clock, as the demo's does: when asyncio would block, the clock jumps
-to the next timer instead; CPU work moves the clock while a step runs. Debug mode reads the
+The loop runs on a virtual clock, as the demo's does (VirtualClockLoop, tests/support/
+asyncio_virtual.py): when asyncio would block, the clock jumps to the next timer instead; CPU
+work moves the clock while a step runs. Debug mode reads the
 same clock (loop.time()) around each step, so it sees the 212 ms exactly as the demo does.
 """
 import asyncio
@@ -14,6 +15,10 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"))
+from asyncio_virtual import VirtualClockLoop  # noqa: E402 (one virtual clock for every twin)
 
 SHOW = "--show" in sys.argv[1:]
 JOBS, BIG_JOB, BEATS = 5, 3, 12
@@ -21,26 +26,8 @@ SMALL_S, BIG_S = 0.004, 0.212
 CHUNK_S = BIG_S / 8  # the fix: eight slices of 26.5 ms
 
 
-class VirtualClockLoop(asyncio.SelectorEventLoop):
-    def __init__(self):
-        super().__init__()
-        self.now = 0.0
-        real_select = self._selector.select
-
-        def select(timeout=None):
-            events = real_select(0)  # a signal's byte is a real fd: look, never sleep
-            if not events and timeout:
-                self.now += timeout  # nothing ready: jump to the next timer
-            return events
-
-        self._selector.select = select
-
-    def time(self):
-        return self.now
-
-
 def spend_cpu(seconds):
-    asyncio.get_running_loop().now += seconds  # the loop can do nothing meanwhile
+    asyncio.get_running_loop().advance(seconds)  # the loop can do nothing meanwhile
 
 
 def make_thumbnail(seconds):

@@ -12,6 +12,7 @@
 #include "lessons/15-observing-the-loop/service.h"
 #include "lessons/15-observing-the-loop/timeline.h"
 #include "loop/observe/lag.h"
+#include "loop/observe/narrate.h"
 #include "loop/observe/sigdump.h"
 #include "loop/observe/slow.h"
 #include "loop/observe/tasks.h"
@@ -21,10 +22,8 @@
 #define LESSON_DIR "lessons/15-observing-the-loop"
 #define MS         SERVICE_MS
 
-static bool trace_mode;
-
-/* Narration, unless --trace asked for the canonical lines only. */
-#define SAY(...) (trace_mode ? (void)0 : (void)printf(__VA_ARGS__))
+/* Narration, unless --trace asked for the canonical lines only (narrate.h). */
+static struct narrator narrator;
 
 static bool fail(const char *what, int rc) {
     printf("could not %s: %s\n", what, strerror(rc < 0 ? -rc : rc));
@@ -42,7 +41,7 @@ static bool show_lag(bool fixed, int64_t *max_lag) {
     if (!rc)
         rc = service_run(&s);
     (void)observe_lag_stop(&lag);
-    if (!rc && !trace_mode)
+    if (!rc && !narrator.trace)
         observe_lag_dump(&lag, stdout);
     *max_lag = lag.max_ns;
     service_free(&s);
@@ -66,9 +65,9 @@ static bool show_slow(bool fixed, unsigned *reported) {
     char *at = slow.reported ? strstr(slow.last, " at ") : NULL;
     if (at) {
         *at = '\0';
-        SAY("  slow: %s\n        at %s\n", slow.last, at + 4);
+        narrate_story(&narrator, "  slow: %s\n        at %s\n", slow.last, at + 4);
         char name[32];
-        if (trace_mode && sscanf(slow.last, "task '%31[^']'", name) == 1)
+        if (narrator.trace && sscanf(slow.last, "task '%31[^']'", name) == 1)
             printf("slow task %s\n", name);
     }
     service_free(&s);
@@ -113,11 +112,15 @@ static bool show_trace(bool fixed) {
         rc = timeline_save_svg(&tr, OBSERVE_SLOW_DEFAULT_NS,
                                fixed ? SERVICE_TITLE_FIXED : SERVICE_TITLE, svg);
     if (!rc && longest) {
-        SAY("  %zu events recorded; the longest run: '%s' in tick %llu, from %.1f ms for %.1f "
+        narrate_story(
+            &narrator,
+            "  %zu events recorded; the longest run: '%s' in tick %llu, from %.1f ms for %.1f "
             "ms\n",
             observe_trace_count(&tr), longest->name, (unsigned long long)longest->tick,
             (double)longest->start / 1e6, (double)longest->duration / 1e6);
-        SAY("  written: %s\n           %s\n  (open the JSON in ui.perfetto.dev)\n", json, svg);
+        narrate_story(&narrator,
+                      "  written: %s\n           %s\n  (open the JSON in ui.perfetto.dev)\n", json,
+                      svg);
     }
     service_free(&s);
     return rc ? fail("write the trace", rc) : longest != NULL;
@@ -139,7 +142,7 @@ static bool show_dump(void) {
     if (rc)
         return fail("start the service", rc);
     struct loop_observer asker = {.hooks = {.after_run = raise_on_slow}};
-    FILE *out = trace_mode ? tmpfile() : stdout; /* --trace: read back for one canonical line */
+    FILE *out = narrator.trace ? tmpfile() : stdout; /* --trace: read back for one canonical line */
     rc = out ? observe_tasks_start(&ot, s.loop, service_chain) : -errno;
     if (!rc)
         rc = observe_sigdump_open(&dump, s.loop, &ot, out);
@@ -149,7 +152,7 @@ static bool show_dump(void) {
         rc = service_run(&s);
     unsigned dumps = dump.dumps;
     (void)observe_sigdump_close(&dump);
-    if (trace_mode && out) {
+    if (narrator.trace && out) {
         /* The resizer's chain: the indented file:line lines under its task line. */
         char line[160];
         int depth = -1;
@@ -168,59 +171,79 @@ static bool show_dump(void) {
     service_free(&s);
     if (rc)
         return fail("run the service", rc);
-    SAY("  %u dump%s, and the service ran to its end: a dump never stops the loop\n", dumps,
-        dumps == 1 ? "" : "s");
+    narrate_story(&narrator,
+                  "  %u dump%s, and the service ran to its end: a dump never stops the loop\n",
+                  dumps, dumps == 1 ? "" : "s");
     return dumps == 1;
 }
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    trace_mode = argc > 1 && strcmp(argv[1], "--trace") == 0;
+    narrate_parse(&narrator, &argc, argv);
     bool ok = true;
     int64_t max_lag = 0, fixed_lag = 0;
     unsigned slow = 0, fixed_slow = 0;
 
-    SAY("Lesson 15: which callback blocks the loop?\n"
+    narrate_story(
+        &narrator,
+        "Lesson 15: which callback blocks the loop?\n"
         "An image service on the virtual clock: a producer queues 5 jobs, one every 100 ms; a\n"
         "resizer makes a thumbnail of each; a health check beats every 50 ms. Somewhere in it\n"
         "one call blocks. Four instruments, one at a time.\n\n");
 
-    SAY("1. The lag monitor (a heartbeat timer every 10 ms, measuring how late it fires):\n");
+    narrate_story(
+        &narrator,
+        "1. The lag monitor (a heartbeat timer every 10 ms, measuring how late it fires):\n");
     ok = show_lag(false, &max_lag) && ok;
-    SAY("   -> THAT something blocks: one beat came %.0f ms late. Not who.\n\n",
-        (double)max_lag / 1e6);
+    narrate_story(&narrator,
+                  "   -> THAT something blocks: one beat came %.0f ms late. Not who.\n\n",
+                  (double)max_lag / 1e6);
 
-    SAY("2. The slow-callback check (any run over 100 ms, asyncio's slow_callback_duration):\n");
+    narrate_story(
+        &narrator,
+        "2. The slow-callback check (any run over 100 ms, asyncio's slow_callback_duration):\n");
     ok = show_slow(false, &slow) && ok;
-    SAY("   -> WHO and WHERE: the resizer, stopped at the yield right after make_thumbnail():\n"
+    narrate_story(
+        &narrator,
+        "   -> WHO and WHERE: the resizer, stopped at the yield right after make_thumbnail():\n"
         "      the line just above the one named is the blocking call.\n\n");
 
-    SAY("3. The trace (every wait and every run, in a bounded ring):\n");
+    narrate_story(&narrator, "3. The trace (every wait and every run, in a bounded ring):\n");
     ok = show_trace(false) && ok;
-    SAY("   -> WHEN: in the timeline the red bar is the resizer; the tick marks stop under "
+    narrate_story(
+        &narrator,
+        "   -> WHEN: in the timeline the red bar is the resizer; the tick marks stop under "
         "it.\n\n");
 
-    SAY("4. The task dump, asked for with SIGUSR1 while the culprit ran (kill -USR1 <pid>):\n");
+    narrate_story(
+        &narrator,
+        "4. The task dump, asked for with SIGUSR1 while the culprit ran (kill -USR1 <pid>):\n");
     ok = show_dump() && ok;
-    SAY("   -> WHAT THE OTHERS WAITED FOR: their sleeps ended long ago; they have been ready\n"
+    narrate_story(
+        &narrator,
+        "   -> WHAT THE OTHERS WAITED FOR: their sleeps ended long ago; they have been ready\n"
         "      for as long as the resizer ran. The dump itself comes one tick late: a signal\n"
         "      handled through the loop waits for the loop, which is why py-spy reads a stuck\n"
         "      process from outside.\n\n");
 
-    SAY("The fix: make the thumbnail in slices of 26.5 ms, yielding between them. (Lesson 14's\n"
+    narrate_story(
+        &narrator,
+        "The fix: make the thumbnail in slices of 26.5 ms, yielding between them. (Lesson 14's\n"
         "executor would move it to a thread instead; here it stays on the loop, in slices.)\n");
     ok = show_lag(true, &fixed_lag) && ok;
     ok = show_slow(true, &fixed_slow) && ok;
     ok = show_trace(true) && ok;
-    SAY("   -> max lag %.1f ms (was %.1f), %u slow report%s (was %u).\n", (double)fixed_lag / 1e6,
-        (double)max_lag / 1e6, fixed_slow, fixed_slow == 1 ? "" : "s", slow);
-    if (trace_mode)
+    narrate_story(&narrator, "   -> max lag %.1f ms (was %.1f), %u slow report%s (was %u).\n",
+                  (double)fixed_lag / 1e6, (double)max_lag / 1e6, fixed_slow,
+                  fixed_slow == 1 ? "" : "s", slow);
+    if (narrator.trace)
         printf("lag %s 100 ms\nfixed slow %u\nfixed lag %s 100 ms\n",
                max_lag >= 100 * MS ? "over" : "under", fixed_slow,
                fixed_lag >= 100 * MS ? "over" : "under");
 
     ok = ok && slow == 1 && fixed_slow == 0 && max_lag >= 100 * MS && fixed_lag < 100 * MS;
-    SAY("%s\n", ok ? "Every instrument pointed at the resizer, and after the fix at nothing."
-                   : "SOMETHING DID NOT HAPPEN as described above.");
+    narrate_story(&narrator, "%s\n",
+                  ok ? "Every instrument pointed at the resizer, and after the fix at nothing."
+                     : "SOMETHING DID NOT HAPPEN as described above.");
     return ok ? 0 : 1;
 }
