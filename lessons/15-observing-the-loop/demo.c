@@ -207,8 +207,8 @@ int main(int argc, char **argv) {
         "      handled through the loop waits for the loop, which is why py-spy reads a stuck\n"
         "      process from outside.\n\n");
 
-    SAY("The fix: make the thumbnail in slices of 26.5 ms, yielding between them. (Lesson 14's\n"
-        "executor would move it to a thread instead; here it stays on the loop, in slices.)\n");
+    SAY("The fix: every thumbnail on lesson 14's executor, a worker thread the resizer awaits\n"
+        "(EXECUTOR_AWAIT, asyncio's run_in_executor); the loop runs everyone else meanwhile.\n");
     ok = show_lag(true, &fixed_lag) && ok;
     ok = show_slow(true, &fixed_slow) && ok;
     ok = show_trace(true) && ok;
