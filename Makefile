@@ -121,14 +121,16 @@ run:
 	  $(BUILD)/$$d/demo || { echo "tour: the demo of $$d failed" >&2; exit 1; }; \
 	done; printf '\nThe tour is over: %s lessons.\n' "$(words $(LESSON_DIRS))"
 
-# L=5 and L=05 name the same lesson.
-lesson:
-	@case "$(L)" in ''|*[!0-9]*) echo "usage: make lesson L=NN (a lesson number, e.g. L=5)" >&2; \
-	  exit 2;; esac; \
+# The shell lines `make lesson` and `make view` share: $$d becomes the folder of lesson L (L=5 and
+# L=05 name the same lesson), or the target stops with a sentence; then that demo is built.
+find_lesson = case "$(L)" in ''|*[!0-9]*) echo "usage: make $(1) L=NN (a lesson number, e.g. \
+	L=5)" >&2; exit 2;; esac; \
 	d=$$(ls -d lessons/$(L)-* lessons/0$(L)-* 2>/dev/null | head -1); \
-	test -n "$$d" || { echo "no lesson $(L) under lessons/" >&2; exit 2; }; \
-	$(MAKE) --no-print-directory $(BUILD)/$$d/demo $(if $(filter 1,$(V)),,>/dev/null) && \
-	$(BUILD)/$$d/demo
+	test -n "$$d" || { echo "no lesson $(L) under lessons/" >&2; exit 2; }
+build_demo = $(MAKE) --no-print-directory $(BUILD)/$$d/demo $(if $(filter 1,$(V)),,>/dev/null)
+
+lesson:
+	@$(call find_lesson,lesson); $(build_demo) && $(BUILD)/$$d/demo
 
 # ---- the tick viewer -----------------------------------------------------------------------------
 # `make view L=5`: the lesson's demo records every tick (on the virtual clock where it has one:
@@ -138,14 +140,10 @@ lesson:
 VIEW_SHOTS = 02:tick=3\&step=3 04:tick=2\&step=5 05:tick=1\&step=1 08:tick=6\&step=4 \
              09:tick=6\&step=5 10:tick=3\&step=4
 view:
-	@case "$(L)" in ''|*[!0-9]*) echo "usage: make view L=NN (a lesson number, e.g. L=5)" >&2; \
-	  exit 2;; esac; \
-	d=$$(ls -d lessons/$(L)-* lessons/0$(L)-* 2>/dev/null | head -1); \
-	test -n "$$d" || { echo "no lesson $(L) under lessons/" >&2; exit 2; }; \
+	@$(call find_lesson,view); \
 	grep -q record_cli $$d/demo.c || { echo "$$d's demo has no --record" >&2; exit 2; }; \
 	slug=$${d#lessons/}; args=; case $$slug in 05-*) args=--virtual;; esac; \
-	$(MAKE) --no-print-directory $(BUILD)/$$d/demo $(if $(filter 1,$(V)),,>/dev/null) && \
-	mkdir -p $(BUILD)/view && \
+	$(build_demo) && mkdir -p $(BUILD)/view && \
 	$(BUILD)/$$d/demo $$args --record $(BUILD)/view/$$slug.html >/dev/null && \
 	echo "$(BUILD)/view/$$slug.html"
 
