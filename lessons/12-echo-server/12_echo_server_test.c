@@ -531,7 +531,7 @@ Test(echo_server, asyncio_twin_agrees, .timeout = 120,
  */
 
 Test(echo_server, idle_timeout_set_later, .timeout = 60,
-     .description = "Q: Does an idle timeout switched on while connections are open count their "
+     .description = "Q: does an idle timeout switched on while connections are open count their "
                     "silence from that moment?") {
     struct loop_clock clock;
     struct loop_config lc = {.backend = &backend_poll};
