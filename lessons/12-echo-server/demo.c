@@ -56,17 +56,6 @@ static void say(struct demo *d, const char *fmt, ...) {
     putchar('\n');
 }
 
-static long resident_bytes(void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * sysconf(_SC_PAGESIZE);
-}
-
 /* What step 2 of a tick costs with every connection watched: the backend's wait over all the
  * fds with timeout 0, timed directly. (This runs inside a callback, where the loop refuses to
  * run a nested tick, so the wait is asked of the backend itself.) */
@@ -88,7 +77,7 @@ static void on_connected(struct demo *d, const struct crowd_report *r) {
     size_t open = d->server.open_connections;
     say(d, "the client opened %d connections in %.2f s; the server holds %zu", r->connected,
         r->seconds, open);
-    long per = open ? (resident_bytes() - d->empty_rss) / (long)open : 0;
+    long per = open ? (crowd_resident_bytes() - d->empty_rss) / (long)open : 0;
     say(d, "server memory: %ld bytes resident per connection (the struct is %zu; no", per,
         echo_server_conn_bytes());
     printf("         buffer is held while nothing waits; the kernel's socket buffers are apart)\n");
@@ -207,7 +196,7 @@ static int scene(const struct backend_ops *backend) {
         printf("cannot start the server\n");
         return 1;
     }
-    d.empty_rss = resident_bytes();
+    d.empty_rss = crowd_resident_bytes();
     say(&d, "echo server on 127.0.0.1:%u, one thread, %s backend", d.server.port, backend->name);
     d.crowd_config = (struct crowd_config){
         .port = d.server.port, .connections = n, .active = ACTIVE, .rounds = ROUNDS};
