@@ -9,6 +9,8 @@
 
 int loop_spawn(struct loop *loop, struct task *t, task_step_fn step, const char *name,
                task_done_fn on_done) {
+    if (!loop)
+        return -EINVAL;
     LOOP_CHECK_THREAD(loop, "loop_spawn");
     return task_spawn(&loop->sched, t, step, name, on_done);
 }
@@ -88,15 +90,16 @@ int loop_timeout_exit(struct loop_timeout *scope) {
 }
 
 int loop_run_until_complete(struct loop *loop, struct task *t) {
-    if (loop_refuse_nested(loop, "loop_run_until_complete"))
-        return -EBUSY;
+    int err = loop_may_run(loop, "loop_run_until_complete");
+    if (err)
+        return err;
     while (!task_done(t)) {
         if (!loop_alive(loop)) {
             loop_set_error(loop, "task '%s' waits for something nothing can wake (%s)", t->run.name,
                            t->waiter.what ? t->waiter.what : "?");
             return -EDEADLK;
         }
-        int err = loop_run_once(loop);
+        err = loop_run_once(loop);
         if (err)
             return err;
         if (loop->stop_requested && !task_done(t)) {

@@ -60,6 +60,7 @@ int loop_new(struct loop **out, const struct loop_config *config) {
 int loop_free(struct loop *loop) {
     if (!loop)
         return 0;
+    LOOP_CHECK_THREAD(loop, "loop_free");
     if (loop->in_tick) {
         loop_set_error(loop, "loop_free: called inside one of this loop's callbacks, whose tick "
                              "would go on in freed memory; stop the loop (loop_stop) and free it "
@@ -110,57 +111,22 @@ void loop_runnable_gone(struct loop *loop, struct runnable *r) {
 }
 
 int loop_unqueue(struct loop *loop, struct runnable *r) {
+    if (!loop || !r)
+        return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_unqueue");
     return sched_unqueue(&loop->sched, r);
 }
 
-/* ---- observers ------------------------------------------------------------------------------ */
-
-int loop_observe(struct loop *loop, struct loop_observer *obs) {
-    if (!loop || !obs)
-        return -EINVAL;
-    if (obs->loop)
-        return -EBUSY;
-    obs->loop = loop;
-    list_push_back(&loop->observers, &obs->node);
-    loop->observers_timing += obs->hooks.after_run != NULL;
-    return 0;
-}
-
-int loop_unobserve(struct loop *loop, struct loop_observer *obs) {
-    if (!loop || !obs)
-        return -EINVAL;
-    if (obs->loop != loop)
-        return -EALREADY;
-    /* Unlinked by hand, keeping its own next pointer: a notification under way may be standing
-     * on this node (a hook detached an observer that comes after its own), and must still find
-     * the rest of the list from it. list_remove would point the node at itself: a walk that
-     * reached it would never leave. */
-    obs->node.prev->next = obs->node.next;
-    obs->node.next->prev = obs->node.prev;
-    obs->loop = NULL;
-    loop->observers_timing -= obs->hooks.after_run != NULL;
-    return 0;
-}
-
-bool loop_observing(const struct loop *loop, const struct loop_observer *obs) {
-    if (!loop || !obs)
-        return false;
-    list_for_each(n, &loop->observers) {
-        if (n == &obs->node)
-            return true;
-    }
-    return false;
-}
-
-/* Calls one hook on every attached observer that has it. list_for_each reads the next node
- * first, so a hook may detach (even free) its own observer; it may detach others too, and a
- * detached one is skipped. The empty-list test is all a loop without observers pays. */
+/* Calls one hook on every attached observer that has it, with the hook's arguments after ctx
+ * (the loop first). list_for_each reads the next node first, so a hook may detach (even free)
+ * its own observer; it may detach others too, and a detached one is skipped. The empty-list
+ * test is all a loop without observers pays. */
 #define LOOP_NOTIFY(loop, hook, ...)                                                               \
     do {                                                                                           \
         list_for_each(n_, &(loop)->observers) {                                                    \
             struct loop_observer *o_ = container_of(n_, struct loop_observer, node);               \
             if (o_->loop == (loop) && o_->hooks.hook)                                              \
-                o_->hooks.hook(o_->hooks.ctx, (loop), __VA_ARGS__);                                \
+                o_->hooks.hook(o_->hooks.ctx, __VA_ARGS__);                                        \
         }                                                                                          \
     } while (0)
 
@@ -211,7 +177,7 @@ static int64_t compute_timeout(struct loop *loop) {
 static int wait_for_readiness(struct loop *loop, int64_t timeout) {
     struct loop_clock *clock = loop->clock;
     loop->last_timeout = timeout;
-    LOOP_NOTIFY(loop, before_wait, timeout);
+    LOOP_NOTIFY(loop, before_wait, loop, timeout);
     bool jump = clock->is_virtual && clock->autojump && timeout > 0;
     int n = loop->backend->ops->wait(loop->backend, jump ? 0 : timeout, loop->ready_fds,
                                      loop->ready_fds_cap);
@@ -225,7 +191,7 @@ static int wait_for_readiness(struct loop *loop, int64_t timeout) {
         if (next && next->deadline > clock->virtual_ns)
             clock->virtual_ns = next->deadline;
     }
-    LOOP_NOTIFY(loop, after_wait, loop->ready_fds, n);
+    LOOP_NOTIFY(loop, after_wait, loop, loop->ready_fds, n);
     loop->sched.now = loop_now(loop); /* the wait took time */
     return n;
 }
@@ -234,12 +200,7 @@ static int wait_for_readiness(struct loop *loop, int64_t timeout) {
 static void queue_woken(struct loop *loop, int n_ready_fds) {
     loop_queue_ready_fds(loop, n_ready_fds);
     sched_fire_due_timers(&loop->sched, loop->sched.now);
-    /* Spelled out: LOOP_NOTIFY needs an argument after loop, and this hook takes none. */
-    list_for_each(n_, &loop->observers) {
-        struct loop_observer *o_ = container_of(n_, struct loop_observer, node);
-        if (o_->hooks.after_queue)
-            o_->hooks.after_queue(o_->hooks.ctx, loop);
-    }
+    LOOP_NOTIFY(loop, after_queue, loop);
 }
 
 static void run_one(struct loop *loop, struct runnable *r) {
@@ -247,13 +208,13 @@ static void run_one(struct loop *loop, struct runnable *r) {
     /* Reading the clock costs as much as a dispatch: only when someone wants the duration. */
     bool timed = s->ready.policy->ops->charge || loop->observers_timing;
     int64_t start = s->now;
-    LOOP_NOTIFY(loop, before_run, r);
+    LOOP_NOTIFY(loop, before_run, loop, r);
     s->running = r;
     r->fn(r->arg);
     if (timed) {
         s->now = loop_now(loop);
         /* s->running is NULL if r's owner ended during the run: nobody is left to charge. */
-        LOOP_NOTIFY(loop, after_run, s->running, s->now - start);
+        LOOP_NOTIFY(loop, after_run, loop, s->running, s->now - start);
         if (s->running)
             readyq_charge(&s->ready, r, s->now - start);
     }
@@ -290,33 +251,32 @@ static int tick(struct loop *loop) {
     return 0;
 }
 
-bool loop_refuse_nested(struct loop *loop, const char *caller) {
+int loop_may_run(struct loop *loop, const char *caller) {
+    LOOP_CHECK_THREAD(loop, caller);
     if (!loop->in_tick)
-        return false;
+        return 0;
     loop_set_error(loop,
                    "%s: the loop is already running (called from inside one of its "
                    "callbacks); return from the callback and queue the work instead "
                    "(loop_call_soon, or spawn a task)",
                    caller);
-    return true;
+    return -EBUSY;
 }
 
 /* A tick inside a tick would run a batch inside a batch, and the batch rule would no longer
  * hold: asyncio refuses with "This event loop is already running", and so does this. */
 int loop_run_once(struct loop *loop) {
-    LOOP_CHECK_THREAD(loop, "loop_run_once");
-    if (loop_refuse_nested(loop, "loop_run_once"))
-        return -EBUSY;
+    int err = loop_may_run(loop, "loop_run_once");
+    if (err)
+        return err;
     loop->in_tick = true;
-    int err = tick(loop);
+    err = tick(loop);
     loop->in_tick = false;
     return err;
 }
 
 int loop_run(struct loop *loop) {
-    if (loop_refuse_nested(loop, "loop_run"))
-        return -EBUSY;
-    int err = 0;
+    int err = loop_may_run(loop, "loop_run");
     while (err == 0 && loop_alive(loop)) {
         err = loop_run_once(loop);
         if (loop->stop_requested)

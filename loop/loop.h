@@ -17,9 +17,10 @@
 
 /* Threads: a loop belongs to the thread that made it, and nothing here may be called from any
  * other thread. The one exception is loop_call_soon_threadsafe (loop/thread/threadsafe.h, lesson
- * 14). Debug builds check loop_call_soon, loop_run_once (so loop_run), loop_timer_start(_at),
- * loop_watch_fd and loop_spawn: from a foreign thread they return -EPERM, and loop_last_error
- * says why. */
+ * 14). Debug builds check every call that changes the loop and returns an int — loop_free,
+ * loop_call_soon, loop_unqueue, the timer and watcher calls, loop_run, loop_run_once,
+ * loop_run_until_complete, loop_spawn: from a foreign thread they return -EPERM, and
+ * loop_last_error says why. */
 struct loop;
 struct sched;
 
@@ -32,7 +33,9 @@ struct loop_hooks {
     /* Step 3 has queued the woken watchers and due timers; the batch has not begun. */
     void (*after_queue)(void *ctx, struct loop *loop);
     void (*before_run)(void *ctx, struct loop *loop, const struct runnable *r);
-    /* r is NULL when the runnable's owner ended during its run (a finished task). */
+    /* r is NULL when its owner let go of it during the run (a task that ended; a timer or
+     * watcher, whose owner may free it in its callback): what an observer needs to say about
+     * the run afterwards, it notes in before_run. */
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
 };
 
@@ -125,7 +128,8 @@ void loop_runnable_gone(struct loop *loop, struct runnable *r);
  * next batch; see loop.c, run_batch, for the batch rule under the other policies).
  * -EINVAL for a NULL fn. Calling it for a runnable already queued changes nothing. */
 int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg);
-/* Takes a queued runnable back off the ready queue: 0, or -EALREADY if it was not queued. */
+/* Takes a queued runnable back off the ready queue: 0, or -EALREADY if it was not queued;
+ * -EINVAL for a NULL loop or runnable. */
 int loop_unqueue(struct loop *loop, struct runnable *r);
 
 /* ---- timers ------------------------------------------------------------------------------- */

@@ -1,11 +1,12 @@
 /* loop_internal.h — the loop's own state, shared by the files that make up the loop (loop.c:
- * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_access.c: accessors;
- * loop_dump.c). Not for users: they hold a struct loop * and go through loop.h. The calls go one
- * way: loop.c calls the others, which reach the scheduler directly and never call back into loop.c.
- */
+ * the tick; loop_watch.c: fd watchers; loop_timer.c: timers; loop_observe.c: observers;
+ * loop_access.c: accessors; loop_dump.c). Not for users: they hold a struct loop * and go
+ * through loop.h. The calls go one way: loop.c calls the others, which reach the scheduler
+ * directly and never call back into loop.c. */
 #ifndef LOOPSCHOOL_LOOP_INTERNAL_H
 #define LOOPSCHOOL_LOOP_INTERNAL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -56,7 +57,8 @@ static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
 
 /* Debug builds (no NDEBUG): an entry point called from a thread other than the loop's returns
  * -EPERM with loop_last_error saying so, instead of racing with the loop. Only
- * loop_call_soon_threadsafe (loop/thread/) may be called from another thread. */
+ * loop_call_soon_threadsafe (loop/thread/) may be called from another thread. Every entry point
+ * that changes the loop and returns an int starts with it (loop.h lists them). */
 #ifndef NDEBUG
 #define LOOP_CHECK_THREAD(loop, what)                                                              \
     do {                                                                                           \
@@ -72,13 +74,21 @@ static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
 #define LOOP_CHECK_THREAD(loop, what) ((void)0)
 #endif
 
-/* Handles know they were initialised: *_init sets the magic, every call checks it. */
+/* Handles know they were initialised: *_init sets the magic, every call checks it, and one that
+ * was never initialised gets -EINVAL from this, with loop_last_error naming the init call. */
 #define LOOP_TIMER_MAGIC   0x71e3a11cu
 #define LOOP_WATCHER_MAGIC 0x3a7c4e55u
+static inline int loop_refuse_uninitialised(struct loop *loop, const char *caller,
+                                            const char *init) {
+    loop_set_error(loop, "%s: this handle was never initialised; call %s once before using it",
+                   caller, init);
+    return -EINVAL;
+}
 
-/* True, with loop_last_error set, when `caller` was called inside one of the loop's own
- * callbacks (loop_run, loop_run_once, loop_run_until_complete refuse then with -EBUSY). */
-bool loop_refuse_nested(struct loop *loop, const char *caller);
+/* The guard of every call that runs ticks (loop_run, loop_run_once, loop_run_until_complete):
+ * -EPERM from a thread that does not own the loop (debug builds), -EBUSY inside one of the
+ * loop's own callbacks, with loop_last_error saying why; 0 when `caller` may run the loop. */
+int loop_may_run(struct loop *loop, const char *caller);
 /* Marks every timer still armed as not armed, for loop_free: restarting it on another loop
  * later must not be taken for "armed on two loops". */
 void loop_timers_forget(struct loop *loop);

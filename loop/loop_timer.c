@@ -37,21 +37,13 @@ void loop_timer_init(struct loop_timer *t, const char *name) {
     t->arg = NULL;
 }
 
-static int refuse_uninitialised(struct loop *loop, const char *caller) {
-    loop_set_error(loop,
-                   "%s: this timer was never initialised; call loop_timer_init(t, name) "
-                   "once before using it",
-                   caller);
-    return -EINVAL;
-}
-
 int loop_timer_start_at(struct loop *loop, struct loop_timer *t, int64_t deadline_ns,
                         loop_timer_fn callback, void *arg) {
     if (!loop || !t)
         return -EINVAL;
     LOOP_CHECK_THREAD(loop, "loop_timer_start");
     if (t->magic != LOOP_TIMER_MAGIC)
-        return refuse_uninitialised(loop, "loop_timer_start");
+        return loop_refuse_uninitialised(loop, "loop_timer_start", "loop_timer_init(t, name)");
     if (!callback) {
         loop_set_error(loop, "loop_timer_start(%s): the callback is NULL", t->entry.name);
         return -EINVAL;
@@ -94,8 +86,9 @@ int loop_timer_start(struct loop *loop, struct loop_timer *t, int64_t delay_ns,
 int loop_timer_stop(struct loop *loop, struct loop_timer *t) {
     if (!loop || !t)
         return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_timer_stop");
     if (t->magic != LOOP_TIMER_MAGIC)
-        return refuse_uninitialised(loop, "loop_timer_stop");
+        return loop_refuse_uninitialised(loop, "loop_timer_stop", "loop_timer_init(t, name)");
     if (!t->armed)
         return -EALREADY;
     if (t->loop != loop) {

@@ -31,14 +31,6 @@ void loop_watcher_init(struct loop_watcher *w, const char *name) {
     w->arg = NULL;
 }
 
-static int refuse_uninitialised(struct loop *loop, const char *caller) {
-    loop_set_error(loop,
-                   "%s: this watcher was never initialised; call loop_watcher_init(w, "
-                   "name) once before using it",
-                   caller);
-    return -EINVAL;
-}
-
 /* by_fd and the ready_fds array grow with the highest fd and the number of watchers. */
 static int make_room(struct loop *loop, int fd) {
     if ((size_t)fd >= loop->by_fd_len) {
@@ -74,7 +66,7 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned in
         return -EINVAL; /* no loop to record the words in: the errno must say it */
     LOOP_CHECK_THREAD(loop, "loop_watch_fd");
     if (w->magic != LOOP_WATCHER_MAGIC)
-        return refuse_uninitialised(loop, "loop_watch_fd");
+        return loop_refuse_uninitialised(loop, "loop_watch_fd", "loop_watcher_init(w, name)");
     if (!callback || !valid_interest(interest)) {
         loop_set_error(loop, "loop_watch_fd(%d): %s", fd,
                        callback ? "interest must be LOOP_READABLE and/or LOOP_WRITABLE"
@@ -116,8 +108,9 @@ int loop_watch_fd(struct loop *loop, struct loop_watcher *w, int fd, unsigned in
 int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned interest) {
     if (!loop || !w)
         return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_set_interest");
     if (w->magic != LOOP_WATCHER_MAGIC)
-        return refuse_uninitialised(loop, "loop_set_interest");
+        return loop_refuse_uninitialised(loop, "loop_set_interest", "loop_watcher_init(w, name)");
     if (w->loop != loop || !valid_interest(interest)) {
         loop_set_error(loop, "loop_set_interest: %s",
                        w->loop != loop ? "the watcher is not watching on this loop"
@@ -137,8 +130,9 @@ int loop_set_interest(struct loop *loop, struct loop_watcher *w, unsigned intere
 int loop_unwatch(struct loop *loop, struct loop_watcher *w) {
     if (!loop || !w)
         return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_unwatch");
     if (w->magic != LOOP_WATCHER_MAGIC)
-        return refuse_uninitialised(loop, "loop_unwatch");
+        return loop_refuse_uninitialised(loop, "loop_unwatch", "loop_watcher_init(w, name)");
     if (w->loop != loop)
         return -EALREADY;
     loop->backend->ops->unwatch(loop->backend, w->fd);

@@ -1,12 +1,16 @@
 /* loop_observer_test.c — several observers on one loop (loop_observe, introduced for lesson 15):
  * each sees every step of the tick, in attach order after config.hooks; one may detach itself
- * from its own hook; misuse gets its clear answer. Virtual clock and the scripted backend. */
+ * from its own hook; misuse gets its clear answer; a runnable its owner lets go of during its run
+ * is still named. Virtual clock and the scripted backend. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loop/loop.h"
+#include "loop/observe/slow.h"
 #include "tests/support/loop.h"
 
 TestSuite(loop_observer, .description = "Can several observers watch one loop at once?");
@@ -145,4 +149,63 @@ Test(loop_observer, misuse,
     cr_assert_eq(loop_unobserve(l1, &o), 0);
     loop_free(l1);
     loop_free(l2);
+}
+
+static struct loop_observer *queue_victim;
+static int victim_after_queues;
+static void detach_in_after_queue(void *ctx, struct loop *loop) {
+    (void)ctx;
+    loop_unobserve(loop, queue_victim);
+}
+static void count_after_queue(void *ctx, struct loop *loop) {
+    (void)ctx, (void)loop;
+    victim_after_queues++;
+}
+
+Test(loop_observer, detach_in_after_queue,
+     .description = "Q: is an observer detached during step 3's hook told nothing more?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct loop_observer a = {.hooks = {.after_queue = detach_in_after_queue}};
+    struct loop_observer b = {.hooks = {.after_queue = count_after_queue}};
+    queue_victim = &b;
+    victim_after_queues = 0;
+    cr_assert_eq(loop_observe(loop, &a), 0);
+    cr_assert_eq(loop_observe(loop, &b), 0);
+    struct runnable r;
+    runnable_init(&r, nothing, NULL, "r");
+    cr_assert_eq(loop_call_soon(loop, &r, nothing, NULL), 0);
+    cr_assert_eq(loop_run_once(loop), 0);
+    cr_assert_eq(victim_after_queues, 0,
+                 "no: A detached B in after_queue just before B's turn, and B was skipped");
+    loop_free(loop);
+}
+
+/* ---- what after_run observers know of a runnable whose owner let go of it ------------------- */
+
+static void toast(struct loop_timer *t) {
+    loop_clock_advance(t->arg, 150 * INT64_C(1000000)); /* a callback that blocks 150 ms */
+}
+
+Test(loop_observer, slow_timer_named_as_callback,
+     .description = "Q: is a slow timer callback reported by name, as a callback, though "
+                    "after_run gets no runnable for it?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    struct observe_slow slow;
+    cr_assert_eq(observe_slow_start(&slow, loop, 0, out), 0);
+    struct loop_timer t;
+    loop_timer_init(&t, "toast");
+    cr_assert_eq(loop_timer_start(loop, &t, 0, toast, &clock), 0);
+    cr_assert_eq(loop_run(loop), 0);
+    fclose(out);
+    cr_assert_str_eq(text, "slow: callback 'toast' ran 150 ms (threshold 100 ms)\n",
+                     "the timer's name, noted before its run, and 'callback', not an ended "
+                     "task (got %s)",
+                     text);
+    free(text);
+    loop_free(loop);
 }

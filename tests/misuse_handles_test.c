@@ -63,6 +63,8 @@ Test(misuse_handles, watcher_without_init,
               "the error says to call loop_watcher_init first: \"%s\"", loop_last_error(loop));
     cr_assert_eq(loop_watch_count(loop), 0u, "nothing is watched");
     cr_assert_eq(loop_unwatch(loop, &never), -EINVAL, "unwatching it is -EINVAL too");
+    cr_assert_eq(loop_set_interest(loop, &never, LOOP_WRITABLE), -EINVAL,
+                 "and changing its interest");
     struct loop_watcher w;
     loop_watcher_init(&w, "w");
     cr_assert_eq(loop_watch_fd(loop, &w, 5, LOOP_READABLE, on_ready, NULL), 0,

@@ -1,9 +1,11 @@
-/* misuse_nested_test.c — running or freeing the loop from inside its own callbacks, and stopping
- * it while loop_run_until_complete waits (DESIGN.md, "Misuse gets a clear error"; lessons 04
- * and 08). asyncio says "This event loop is already running" and "Event loop stopped before
- * Future completed."; loopschool says -EBUSY and -EINTR, with a sentence in loop_last_error. */
+/* misuse_nested_test.c — running or freeing the loop from inside its own callbacks, or from
+ * another thread while it runs, and stopping it while loop_run_until_complete waits (DESIGN.md,
+ * "Misuse gets a clear error"; lessons 04, 08 and 14). asyncio says "This event loop is already
+ * running" and "Event loop stopped before Future completed."; loopschool says -EBUSY and -EINTR,
+ * with a sentence in loop_last_error. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "tests/support/tasks.h"
@@ -141,3 +143,61 @@ Test(misuse_nested, stop_during_run_until_complete,
     assert_loop_still_works(loop);
     loop_free(loop);
 }
+
+/* ---- from another thread, while the loop runs: the thread check comes first ----------------- */
+
+#ifndef NDEBUG
+struct foreign {
+    struct runnable run;
+    struct loop *loop;
+    struct loop_timer timer;
+    struct loop_watcher watcher;
+    struct test_sleeper sleeper;
+    int run_result, run_once, free_result, unqueue, timer_stop, unwatch, spawn;
+    char said[200];
+};
+
+static void *foreign_calls(void *arg) {
+    struct foreign *f = arg;
+    f->run_result = loop_run(f->loop);
+    snprintf(f->said, sizeof f->said, "%s", loop_last_error(f->loop));
+    f->run_once = loop_run_once(f->loop);
+    f->free_result = loop_free(f->loop);
+    f->unqueue = loop_unqueue(f->loop, &f->run);
+    f->timer_stop = loop_timer_stop(f->loop, &f->timer);
+    f->unwatch = loop_unwatch(f->loop, &f->watcher);
+    f->spawn = loop_spawn(f->loop, &f->sleeper.task, test_sleeper_step, "stranger", NULL);
+    return NULL;
+}
+
+/* Runs inside the loop's tick (in_tick is set) and waits for the other thread's calls. */
+static void start_foreign_and_wait(void *arg) {
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, foreign_calls, arg), 0);
+    pthread_join(th, NULL);
+}
+
+Test(misuse_nested, calls_from_another_thread,
+     .description = "Q: what do loop calls made from another thread while the loop runs say?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    static struct foreign f;
+    f = (struct foreign){.loop = loop};
+    loop_timer_init(&f.timer, "t");
+    loop_watcher_init(&f.watcher, "w");
+    runnable_init(&f.run, start_foreign_and_wait, &f, "starter");
+    cr_assert_eq(loop_call_soon(loop, &f.run, start_foreign_and_wait, &f), 0);
+    cr_assert_eq(loop_run(loop), 0);
+    cr_assert_eq(f.run_result, -EPERM,
+                 "loop_run from another thread is -EPERM (not the -EBUSY of a nested run)");
+    cr_assert(strstr(f.said, "does not own the loop"), "and says whose loop it is: \"%s\"", f.said);
+    cr_assert_eq(f.run_once, -EPERM, "loop_run_once: -EPERM");
+    cr_assert_eq(f.free_result, -EPERM, "loop_free: -EPERM, the loop is not freed");
+    cr_assert_eq(f.unqueue, -EPERM, "loop_unqueue: -EPERM");
+    cr_assert_eq(f.timer_stop, -EPERM, "loop_timer_stop: -EPERM");
+    cr_assert_eq(f.unwatch, -EPERM, "loop_unwatch: -EPERM");
+    cr_assert_eq(f.spawn, -EPERM, "loop_spawn: -EPERM, nothing spawned");
+    assert_loop_still_works(loop);
+    cr_assert_eq(loop_free(loop), 0);
+}
+#endif

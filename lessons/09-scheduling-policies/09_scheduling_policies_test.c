@@ -4,7 +4,7 @@
  * behave and its boost ends starvation. Also: the committed charts are what the code draws. */
 #include "lessons/09-scheduling-policies/gantt.h"
 #include "lessons/09-scheduling-policies/workload.h"
-#include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "loop/observe/xmlcheck.h"
 #include "sched/policy/lottery.h"
 #include "sched/policy/mlfq.h"
 

@@ -10,7 +10,7 @@
 
 #include "lessons/09-scheduling-policies/gantt.h"
 #include "lessons/09-scheduling-policies/workload.h"
-#include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "loop/observe/xmlcheck.h"
 #include "loop/observe/record_cli.h"
 #include "sched/policy/mlfq.h"
 

@@ -3,6 +3,7 @@
  * bytes with any compiler and any optimisation: the committed charts are checked byte for byte.
  * Nothing here reads the clock or prints an address. */
 #include "lessons/09-scheduling-policies/gantt.h"
+#include "loop/observe/xml.h"
 #include "sched/policy/mlfq.h"
 
 #include <errno.h>
@@ -42,38 +43,8 @@ static int64_t gantt_x10(const struct gantt *g, int64_t t) {
     return GANTT_LEFT * 10 + t * (GANTT_PLOT * 10) / g->axis_ns;
 }
 
-/* A length in tenths of a pixel, printed as pixels: 1234 -> "123.4". */
-static void gantt_px(FILE *out, int64_t tenths) {
-    fprintf(out, "%" PRId64 ".%" PRId64, tenths / 10, tenths % 10);
-}
-
 static int gantt_row_y(size_t task) {
     return GANTT_TOP + (int)task * GANTT_ROW;
-}
-
-/* Text inside the document: the five characters XML reserves become entities. */
-static void gantt_text(FILE *out, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&apos;", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
-    }
 }
 
 /* A round step for the axis: 1, 2 or 5 times a power of ten milliseconds, at most 10 ticks. */
@@ -87,17 +58,11 @@ static int64_t gantt_tick_step(int64_t axis_ns) {
 
 static void gantt_header(const struct gantt *g, int height) {
     FILE *out = g->out;
-    fprintf(out,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
-            GANTT_WIDTH, height, GANTT_WIDTH, height);
-    fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
-            GANTT_WIDTH, height);
+    xml_svg_begin(out, GANTT_WIDTH, height);
     fputs("<text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Lesson 09: the "
           "workload under ",
           out);
-    gantt_text(out, g->result->policy ? g->result->policy : "?");
+    xml_text(out, g->result->policy ? g->result->policy : "?");
     fputs("</text>\n<text x=\"10\" y=\"40\" fill=\"#555555\">who ran when, on virtual time: a "
           "bar is one run (a unit of work), a grey line a wait for the CPU, a red mark a missed "
           "deadline</text>\n",
@@ -112,7 +77,7 @@ static void gantt_rows(const struct gantt *g) {
                 GANTT_LEFT, y, GANTT_PLOT, GANTT_ROW, i % 2 ? "#ffffff" : "#f2f2f2");
         fprintf(g->out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", GANTT_LEFT - 8,
                 y + GANTT_ROW / 2 + 4);
-        gantt_text(g->out, g->spec->tasks[i].name);
+        xml_text(g->out, g->spec->tasks[i].name);
         fputs("</text>\n", g->out);
     }
 }
@@ -125,12 +90,12 @@ static void gantt_axis(const struct gantt *g) {
     for (int64_t t = 0; t <= g->axis_ns; t += step) {
         int64_t x = gantt_x10(g, t);
         fputs("<line x1=\"", out);
-        gantt_px(out, x);
+        xml_px10(out, x);
         fputs("\" x2=\"", out);
-        gantt_px(out, x);
+        xml_px10(out, x);
         fprintf(out, "\" y1=\"%d\" y2=\"%d\" stroke=\"#cccccc\"/>\n", y0, y1 + 5);
         fputs("<text x=\"", out);
-        gantt_px(out, x);
+        xml_px10(out, x);
         fprintf(out, "\" y=\"%d\" text-anchor=\"middle\">%" PRId64 "</text>\n", y1 + 18, t / MS);
     }
     fprintf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#333333\"/>\n", GANTT_LEFT,
@@ -147,9 +112,9 @@ static void gantt_waits(const struct gantt *g) {
         const struct workload_wait *w = &g->result->waits[k];
         int64_t x0 = gantt_x10(g, w->from_ns), x1 = gantt_x10(g, w->to_ns);
         fputs("<rect x=\"", out);
-        gantt_px(out, x0);
+        xml_px10(out, x0);
         fprintf(out, "\" y=\"%d\" width=\"", gantt_row_y(w->task) + GANTT_ROW / 2 - 1);
-        gantt_px(out, x1 - x0);
+        xml_px10(out, x1 - x0);
         fputs("\" height=\"2\"/>\n", out);
     }
     fputs("</g>\n", out);
@@ -170,10 +135,10 @@ static void gantt_bars(const struct gantt *g) {
         }
         int64_t x0 = gantt_x10(g, first->start_ns), x1 = gantt_x10(g, end);
         fputs("<rect x=\"", out);
-        gantt_px(out, x0);
+        xml_px10(out, x0);
         fprintf(out, "\" y=\"%d\" width=\"",
                 gantt_row_y(first->task) + (GANTT_ROW - GANTT_BAR) / 2);
-        gantt_px(out, x1 - x0 > 0 ? x1 - x0 : 1);
+        xml_px10(out, x1 - x0 > 0 ? x1 - x0 : 1);
         fprintf(out, "\" height=\"%d\" fill=\"%s\"", GANTT_BAR,
                 gantt_colours[first->task % GANTT_COLOURS]);
         if (g->mlfq && first->level > 0)
@@ -191,11 +156,11 @@ static void gantt_misses(const struct gantt *g) {
         int64_t x = gantt_x10(g, m->deadline_ns);
         int y = gantt_row_y(m->task);
         fputs("<path d=\"M", out);
-        gantt_px(out, x - 40);
+        xml_px10(out, x - 40);
         fprintf(out, " %dL", y + 1);
-        gantt_px(out, x + 40);
+        xml_px10(out, x + 40);
         fprintf(out, " %dL", y + 1);
-        gantt_px(out, x);
+        xml_px10(out, x);
         fprintf(out, " %dZ\" fill=\"#c00000\"/>\n", y + 8);
     }
 }
@@ -206,7 +171,7 @@ static void gantt_legend(const struct gantt *g, int y) {
         fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n",
                 GANTT_LEFT, y - 10, gantt_colours[i % GANTT_COLOURS]);
         fprintf(out, "<text x=\"%d\" y=\"%d\"><tspan font-weight=\"bold\">", GANTT_LEFT + 18, y);
-        gantt_text(out, g->spec->tasks[i].name);
+        xml_text(out, g->spec->tasks[i].name);
         fputs("</tspan>: ", out);
         workload_describe(&g->spec->tasks[i], out);
         fputs("</text>\n", out);
@@ -261,8 +226,7 @@ int gantt_write_svg(const struct workload_spec *spec, const struct workload_resu
     gantt_bars(&g);
     gantt_misses(&g);
     gantt_legend(&g, legend_top);
-    fputs("</svg>\n", out);
-    return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+    return xml_svg_end(out);
 }
 
 int gantt_save_svg(const struct workload_spec *spec, const struct workload_result *result,

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "loop/observe/xmlcheck.h"
 #include "lessons/15-observing-the-loop/service.h"
 #include "lessons/15-observing-the-loop/timeline.h"
 #include "loop/observe/lag.h"

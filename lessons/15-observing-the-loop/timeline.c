@@ -2,6 +2,7 @@
  * of a pixel from integer arithmetic (as lesson 09's gantt.c does), so the committed picture can
  * be compared byte for byte with what the code draws now. */
 #include "lessons/15-observing-the-loop/timeline.h"
+#include "loop/observe/xml.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -30,34 +31,6 @@ static int64_t tl_x10(const struct tl *t, int64_t ns) {
     return TL_LEFT * 10 + (ns - t->origin) * (TL_PLOT * 10) / t->span;
 }
 
-static void tl_px(FILE *out, int64_t tenths) {
-    fprintf(out, "%" PRId64 ".%" PRId64, tenths / 10, tenths % 10);
-}
-
-static void tl_text(FILE *out, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&apos;", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
-    }
-}
-
 /* Row 0 is the ticks; runs get 1.. in the order their name first appears. */
 static int tl_row(struct tl *t, const char *name) {
     for (int i = 0; i < t->n_rows; i++)
@@ -72,9 +45,9 @@ static int tl_row(struct tl *t, const char *name) {
 static void tl_rect(const struct tl *t, int64_t x10, int64_t w10, int row, int height,
                     const char *fill) {
     fputs("<rect x=\"", t->out);
-    tl_px(t->out, x10);
+    xml_px10(t->out, x10);
     fprintf(t->out, "\" y=\"%d\" width=\"", TL_TOP + row * TL_ROW + (TL_ROW - height) / 2);
-    tl_px(t->out, w10);
+    xml_px10(t->out, w10);
     fprintf(t->out, "\" height=\"%d\" fill=\"%s\"/>\n", height, fill);
 }
 
@@ -109,17 +82,13 @@ int timeline_write_svg(const struct observe_trace *tr, int64_t slow_ns, const ch
         if (observe_trace_at(tr, i)->kind == OBSERVE_TRACE_RUN)
             (void)tl_row(&t, observe_trace_at(tr, i)->name);
     int height = TL_TOP + (t.n_rows + 1) * TL_ROW + 50;
-    fprintf(out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "font-family=\"sans-serif\" font-size=\"12\">\n",
-            TL_WIDTH, height);
-    fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", TL_WIDTH, height);
+    xml_svg_begin(out, TL_WIDTH, height);
     fputs("<text x=\"10\" y=\"24\" font-size=\"15\">", out);
-    tl_text(out, title);
+    xml_text(out, title);
     fputs("</text>\n", out);
     for (int r = 0; r <= t.n_rows; r++) {
         fprintf(out, "<text x=\"10\" y=\"%d\">", TL_TOP + r * TL_ROW + TL_ROW / 2 + 4);
-        tl_text(out, r == 0 ? "ticks (waits)" : t.rows[r - 1]);
+        xml_text(out, r == 0 ? "ticks (waits)" : t.rows[r - 1]);
         fputs("</text>\n", out);
     }
     for (size_t i = 0; i < n; i++)
@@ -132,7 +101,7 @@ int timeline_write_svg(const struct observe_trace *tr, int64_t slow_ns, const ch
     for (int64_t at = 0; at <= t.span; at += step) {
         int64_t x10 = tl_x10(&t, t.origin + at);
         fputs("<text x=\"", out);
-        tl_px(out, x10);
+        xml_px10(out, x10);
         fprintf(out, "\" y=\"%d\" text-anchor=\"middle\">%" PRId64 " ms</text>\n", axis_y + 16,
                 at / INT64_C(1000000));
     }
@@ -140,8 +109,7 @@ int timeline_write_svg(const struct observe_trace *tr, int64_t slow_ns, const ch
             "<text x=\"%d\" y=\"%d\">grey: the loop waits; blue: a task runs; green: a "
             "callback; red: a run of %" PRId64 " ms or more</text>\n",
             TL_LEFT, axis_y + 36, slow_ns / INT64_C(1000000));
-    fputs("</svg>\n", out);
-    return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+    return xml_svg_end(out);
 }
 
 int timeline_save_svg(const struct observe_trace *tr, int64_t slow_ns, const char *title,

@@ -5,7 +5,7 @@
  * (The echo server at 10,000 connections on epoll is lesson 12's test, run on poll and epoll.) */
 #ifdef __linux__
 
-#include "lessons/09-scheduling-policies/xmlcheck.h"
+#include "loop/observe/xmlcheck.h"
 #include "lessons/16-epoll-and-scale/edge.h"
 #include "lessons/16-epoll-and-scale/scale.h"
 

@@ -1,6 +1,7 @@
 /* scale.c — lesson 16's experiment (see scale.h): K idle fds plus one active, one loop per
  * backend, and the count of descriptors the kernel's wait is handed each tick, drawn as SVG. */
 #include "lessons/16-epoll-and-scale/scale.h"
+#include "loop/observe/xml.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,15 +215,9 @@ static void chart_line(FILE *out, const struct scale_point *points, int n, int l
 int scale_write_svg(const struct scale_point *points, int n, FILE *out) {
     if (!points || n < 0 || !out)
         return -EINVAL;
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "font-family=\"sans-serif\" font-size=\"12\">\n",
-            CHART_W, CHART_H);
-    fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", CHART_W, CHART_H);
+    xml_svg_begin(out, CHART_W, CHART_H);
     chart_axes(out);
     for (int line = 0; line < (int)(sizeof chart_lines / sizeof chart_lines[0]); line++)
         chart_line(out, points, n, line);
-    fprintf(out, "</svg>\n");
-    return ferror(out) ? -EIO : 0;
+    return xml_svg_end(out);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "loop/loop_internal.h"
+#include "loop/observe/tasks.h"
 #include "sched/task/task.h"
 
 enum { RECORD_DUE_MAX = 64 }; /* due timers named per tick; more are queued, just not named */
@@ -17,6 +18,7 @@ struct recorder {
     struct loop_observer obs;
     const struct timerq_entry *due[RECORD_DUE_MAX]; /* step 3's timers, between its hooks */
     size_t due_count;
+    bool pick_is_task; /* noted before the run: after it, a task that ended is gone */
     char *buf;
     size_t len, cap;
     bool truncated;
@@ -46,15 +48,6 @@ static void emit(struct recorder *rec, const char *fmt, ...) {
 
 static const char *name_of(const char *name) {
     return name && *name ? name : "?";
-}
-
-static struct task *task_of(struct loop *loop, const struct runnable *r) {
-    list_for_each(n, &loop->sched.tasks) {
-        struct task *t = container_of(n, struct task, live);
-        if (&t->run == r)
-            return t;
-    }
-    return NULL;
 }
 
 /* A task's line: "KIND STATE FILE:LINE", or "KIND STATE start" before its first step. */
@@ -168,7 +161,8 @@ static void on_after_queue(void *ctx, struct loop *loop) {
 static void on_before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     struct recorder *rec = ctx;
     emit(rec, "P %s\n", name_of(r->name));
-    const struct task *t = task_of(loop, r);
+    const struct task *t = observe_task_of(loop, r);
+    rec->pick_is_task = t != NULL;
     if (t)
         task_line(rec, 'K', t);
 }
@@ -176,15 +170,13 @@ static void on_before_run(void *ctx, struct loop *loop, const struct runnable *r
 static void on_after_run(void *ctx, struct loop *loop, const struct runnable *r, int64_t ns) {
     struct recorder *rec = ctx;
     (void)ns;
-    if (!r) {
-        emit(rec, "A gone\n");
-        return;
-    }
-    const struct task *t = task_of(loop, r);
+    /* r is NULL when its owner let go of it during the run: a task that ended, or a timer or
+     * watcher (its owner may free it in its callback), which is still just a callback. */
+    const struct task *t = observe_task_of(loop, r);
     if (t)
         task_line(rec, 'A', t);
     else
-        emit(rec, "A callback\n");
+        emit(rec, !r && rec->pick_is_task ? "A gone\n" : "A callback\n");
 }
 
 int recorder_new(struct recorder **out, size_t cap) {

@@ -4,6 +4,7 @@
 #ifndef LOOPSCHOOL_OBSERVE_SLOW_H
 #define LOOPSCHOOL_OBSERVE_SLOW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -16,7 +17,8 @@ struct observe_slow {
     struct loop *loop;
     FILE *out;
     int64_t threshold_ns;
-    const char *running_name; /* the name of the runnable running now */
+    const char *running_name; /* the runnable running now, noted before its run: its owner */
+    bool running_task;        /* may let go of it during the run (after_run then gets NULL) */
     unsigned reported;        /* how many slow runs so far */
     char last[160];           /* the last report, without its newline (tests and demos read it) */
 };

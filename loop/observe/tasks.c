@@ -6,14 +6,18 @@
 #include <errno.h>
 #include <string.h>
 
-struct task *observe_task_of(struct loop *loop, const struct runnable *r) {
+bool observe_is_task(struct loop *loop, const struct runnable *r) {
     if (!loop || !r)
-        return NULL;
+        return false;
     /* Every task's runnable calls the same function (the scheduler's step of a task): a
-     * runnable that calls another is no task, and a plain callback is told so at once. */
+     * runnable that calls another is no task. A live task is on the list, so it has a first. */
     const struct list_node *live = &loop_sched(loop)->tasks;
-    if (list_empty(live) || container_of(live->next, struct task, live)->run.fn != r->fn)
-        return NULL;
+    return !list_empty(live) && container_of(live->next, struct task, live)->run.fn == r->fn;
+}
+
+struct task *observe_task_of(struct loop *loop, const struct runnable *r) {
+    if (!observe_is_task(loop, r))
+        return NULL; /* a plain callback is told so at once */
     /* Then a walk of the live tasks, to find which. */
     list_for_each(n, &loop_sched(loop)->tasks) {
         struct task *t = container_of(n, struct task, live);

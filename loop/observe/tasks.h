@@ -5,6 +5,7 @@
 #ifndef LOOPSCHOOL_OBSERVE_TASKS_H
 #define LOOPSCHOOL_OBSERVE_TASKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -34,8 +35,12 @@ struct observe_tasks {
 int observe_tasks_start(struct observe_tasks *ot, struct loop *loop, observe_chain_fn chain);
 int observe_tasks_stop(struct observe_tasks *ot);
 
-/* The task whose runnable r is, or NULL (a plain callback, a timer, a watcher). */
+/* The task whose runnable r is, or NULL (a plain callback, a timer, a watcher; or r NULL). */
 struct task *observe_task_of(struct loop *loop, const struct runnable *r);
+/* Is r a task's runnable? One comparison, where observe_task_of walks the live tasks. Observers
+ * ask it in before_run: after the run, a runnable whose owner let go of it is gone (after_run
+ * gets NULL), so what an observer will say about it, it notes before. */
+bool observe_is_task(struct loop *loop, const struct runnable *r);
 
 /* Every live task of loop, then the chain of each, innermost last. ot may be NULL (no wait
  * durations, no chain function). For gdb: `call observe_tasks_dump(&ot, loop, stdout)`.

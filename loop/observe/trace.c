@@ -43,9 +43,8 @@ static void on_after_wait(void *ctx, struct loop *loop, const struct backend_rea
 
 static void on_before_run(void *ctx, struct loop *loop, const struct runnable *r) {
     struct observe_trace *tr = ctx;
-    tr->pending = (struct observe_trace_event){.tick = loop_tick(loop),
-                                               .kind = OBSERVE_TRACE_RUN,
-                                               .task = observe_task_of(loop, r) != NULL};
+    tr->pending = (struct observe_trace_event){
+        .tick = loop_tick(loop), .kind = OBSERVE_TRACE_RUN, .task = observe_is_task(loop, r)};
     copy_name(tr->pending.name, r->name ? r->name : "?");
 }
 

@@ -150,20 +150,10 @@ void executor_free(struct executor *ex) {
 }
 
 void executor_job_init(struct executor_job *job, const char *name) {
+    *job = (struct executor_job){.name = name, .state = EXECUTOR_JOB_IDLE};
     list_init(&job->node);
     list_init(&job->flight);
     runnable_init(&job->done, job_end, job, name);
-    job->ex = NULL;
-    job->loop = NULL;
-    job->fn = NULL;
-    job->arg = NULL;
-    job->on_done = NULL;
-    job->waiter = NULL;
-    job->name = name;
-    job->result = 0;
-    job->state = EXECUTOR_JOB_IDLE;
-    job->discard = false;
-    job->busy = false;
 }
 
 int executor_submit(struct executor *ex, struct executor_job *job, executor_fn fn, void *arg,

@@ -1,8 +1,9 @@
-/* xmlcheck.c — a small checker for well-formed XML (lesson 09): enough to say that a chart is a
- * document a browser will parse. It walks the text once with a stack of open elements: tags
- * balanced and properly nested, one root, attributes quoted and given once, and no bare '<' or
- * '&' where XML forbids them. It checks the syntax only, not what an SVG means. */
-#include "lessons/09-scheduling-policies/xmlcheck.h"
+/* xmlcheck.c — a small checker for well-formed XML (lesson 09, then every chart and page the
+ * loop's observers draw): enough to say that a document is one a browser will parse. It walks
+ * the text once with a stack of open elements: tags balanced and properly nested, one root,
+ * attributes quoted and given once, and no bare '<' or '&' where XML forbids them. It checks the
+ * syntax only, not what an SVG or a page means. */
+#include "loop/observe/xmlcheck.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -110,6 +111,16 @@ const char *xmlcheck_problem(const char *doc) {
             if (!end)
                 return "'<?' not closed";
             x.p = end + 2;
+        } else if (strncmp(x.p, "<!DOCTYPE", 9) == 0) {
+            const char *end = strchr(x.p, '>');
+            if (x.roots > 0 || !end)
+                return "a DOCTYPE after the root element, or not closed";
+            x.p = end + 1;
+        } else if (strncmp(x.p, "<![CDATA[", 9) == 0) { /* text taken as it is: a script */
+            const char *end = strstr(x.p + 9, "]]>");
+            if (x.depth == 0 || !end)
+                return "a CDATA section outside the root element, or not closed";
+            x.p = end + 3;
         } else if (strncmp(x.p, "<!--", 4) == 0) {
             const char *end = strstr(x.p + 4, "--");
             if (!end || end[2] != '>')
