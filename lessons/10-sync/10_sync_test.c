@@ -544,15 +544,16 @@ Test(sync, condition_notify_without_lock_is_accepted,
     loop_free(loop);
 }
 
-/* Holds the permit across one yield, releases it and at once asks for it again. */
-struct regrabber {
+/* A task of the next test: the semaphore it uses and the log it writes its turns into. */
+struct sem_user {
     struct task task;
     struct semaphore *sem;
     char *log;
 };
 
+/* Holds the permit across one yield, releases it and at once asks for it again. */
 static enum coro_status regrabber_step(struct task *t) {
-    struct regrabber *f = TASK_FRAME(t, struct regrabber, task);
+    struct sem_user *f = TASK_FRAME(t, struct sem_user, task);
     CORO_BEGIN(&t->co);
     SEMAPHORE_ACQUIRE(t, f->sem);
     strcat(f->log, "a1 ");
@@ -565,14 +566,9 @@ static enum coro_status regrabber_step(struct task *t) {
     CORO_END(&t->co);
 }
 
-struct once_in {
-    struct task task;
-    struct semaphore *sem;
-    char *log;
-};
-
+/* Takes the permit once, notes it, gives it back. */
 static enum coro_status once_in_step(struct task *t) {
-    struct once_in *f = TASK_FRAME(t, struct once_in, task);
+    struct sem_user *f = TASK_FRAME(t, struct sem_user, task);
     CORO_BEGIN(&t->co);
     SEMAPHORE_ACQUIRE(t, f->sem);
     strcat(f->log, "b ");
@@ -589,8 +585,7 @@ Test(sync, semaphore_release_then_reacquire_waits_its_turn,
     struct semaphore s;
     cr_assert_eq(semaphore_init(&s, 1, 1, "one"), 0);
     char log[32] = "";
-    struct regrabber a = {.sem = &s, .log = log};
-    struct once_in b = {.sem = &s, .log = log};
+    struct sem_user a = {.sem = &s, .log = log}, b = {.sem = &s, .log = log};
     loop_spawn(loop, &a.task, regrabber_step, "a", NULL);
     loop_spawn(loop, &b.task, once_in_step, "b", NULL);
     cr_assert_eq(loop_run(loop), 0);

@@ -266,17 +266,6 @@ Test(echo_server, idle_clients_lock_nobody_out, .timeout = 120,
 /* ---- a client that never reads ----------------------------------------------------------------
  */
 
-static long resident_bytes(void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * sysconf(_SC_PAGESIZE);
-}
-
 static bool paused(void *ctx) {
     struct stream *s = echo_server_stream(ctx, 0);
     return s && s->paused;
@@ -285,7 +274,7 @@ static bool paused(void *ctx) {
 Test(echo_server, slow_reader_holds_no_memory, .timeout = 120,
      .description = "Q: Does a client that sends and never reads make the server hold more "
                     "memory?") {
-    if (resident_bytes() == 0)
+    if (crowd_resident_bytes() == 0)
         cr_skip_test("/proc/self/statm cannot be read here, so resident memory is unknown");
     struct loop *loop = test_loop_new(&backend_poll);
     struct echo_server server;
@@ -308,10 +297,10 @@ Test(echo_server, slow_reader_holds_no_memory, .timeout = 120,
         }
         test_tick(loop);
         if (!before && sent > 2 * sizeof chunk)
-            before = resident_bytes(); /* the connection and its ring exist by now */
+            before = crowd_resident_bytes(); /* the connection and its ring exist by now */
     }
     cr_assert(paused(&server), "the server stopped reading: backpressure");
-    long grown = resident_bytes() - before;
+    long grown = crowd_resident_bytes() - before;
     struct stream *s = echo_server_stream(&server, 0);
     cr_assert_leq(s->peak_buffered, STREAM_HIGH_WATER,
                   "it never held more than the high-water "
@@ -531,7 +520,7 @@ Test(echo_server, asyncio_twin_agrees, .timeout = 120,
  */
 
 Test(echo_server, idle_timeout_set_later, .timeout = 60,
-     .description = "Q: Does an idle timeout switched on while connections are open count their "
+     .description = "Q: does an idle timeout switched on while connections are open count their "
                     "silence from that moment?") {
     struct loop_clock clock;
     struct loop_config lc = {.backend = &backend_poll};

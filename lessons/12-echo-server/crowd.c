@@ -294,3 +294,14 @@ int crowd_finish(struct crowd *c) {
     close(c->reports);
     return got == c->pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+long crowd_resident_bytes(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}

@@ -51,6 +51,10 @@ int crowd_read(struct crowd *c, struct crowd_report *r, int timeout_ms);
  * process to end and closes the report pipe. Its exit status, or -1. */
 int crowd_finish(struct crowd *c);
 
+/* The calling process's resident bytes (/proc/self/statm), or 0 where that cannot be read: what
+ * the server's side measures while a crowd holds its connections (the demo and the test). */
+long crowd_resident_bytes(void);
+
 /* The client itself, in the calling process (crowd_start runs it in the child). */
 int crowd_run(const struct crowd_config *config, int report_fd, int command_fd);
 

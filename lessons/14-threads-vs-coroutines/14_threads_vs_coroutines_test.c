@@ -1,7 +1,7 @@
 /* 14_threads_vs_coroutines_test.c — lesson 14: CPU-bound work on the loop and three ways off it.
  * Blocking and chunking are timed on the virtual clock (the work moves the clock); the executor
- * and the worker process run for real, so they assert an order-of-magnitude gap, never a tight
- * time. Then the machinery: threadsafe posts, executor cancel and shutdown, a dead worker
+ * and the worker process run for real, so they assert a wide gap (under half the work), never a
+ * tight time. Then the machinery: threadsafe posts, executor cancel and shutdown, a dead worker
  * process, and a loop call from a foreign thread. */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -61,9 +61,12 @@ Test(threads_vs_coroutines, chunking_bounds_the_delay_to_a_chunk_or_two,
     loop_free(loop);
 }
 
-/* Real time, so no tight bound: the heartbeat must be late by less than a tenth of the wall time
- * the work took, an order of magnitude less than the blocking scene, where it is late by all of
- * it. Under make check the scene still runs (its memory is what is checked there), but valgrind
+/* Real time, so no tight bound: the heartbeat must be late by less than half the wall time the
+ * work took, where in the blocking scene it is late by all of it. Off the loop it is usually
+ * late by a tenth or less, but the runner runs tests side by side on a machine that may be
+ * shared, and a loop thread kept waiting for a core is late for reasons no scene controls: the
+ * lesson's claim, and the demo's and the twin's words, are "well under the whole work". Under
+ * make check the scene still runs (its memory is what is checked there), but valgrind
  * runs one thread at a time, so the heartbeat shares a core with the work and the gap is not
  * asserted. */
 static void assert_responsive(enum scene_kind kind) {
@@ -77,7 +80,7 @@ static void assert_responsive(enum scene_kind kind) {
         loop_free(loop);
         return;
     }
-    int factor = 10;
+    int factor = 2;
     cr_assert_eq(scene_run(loop, kind, work, 10 * MS, 10 * MS, &r), 0, "%s: %s", scene_name(kind),
                  loop_last_error(loop));
     cr_assert_geq(r.total_ns, work, "the work took its 200 ms of CPU (%lld ns)",

@@ -228,8 +228,8 @@ int main(int argc, char **argv) {
 
     narrate_story(
         &narrator,
-        "The fix: make the thumbnail in slices of 26.5 ms, yielding between them. (Lesson 14's\n"
-        "executor would move it to a thread instead; here it stays on the loop, in slices.)\n");
+        "The fix: every thumbnail on lesson 14's executor, a worker thread the resizer awaits\n"
+        "(EXECUTOR_AWAIT, asyncio's run_in_executor); the loop runs everyone else meanwhile.\n");
     ok = show_lag(true, &fixed_lag) && ok;
     ok = show_slow(true, &fixed_slow) && ok;
     ok = show_trace(true) && ok;

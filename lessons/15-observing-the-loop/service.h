@@ -1,7 +1,8 @@
 /* service.h — lesson 15's patient: a small image service on the virtual clock. A producer puts
  * five jobs on a queue, one every 100 ms; a resizer takes each and makes a thumbnail; a health
  * check beats every 50 ms. One job is a big photo, and its thumbnail is made in one go: 212 ms
- * of CPU during which the loop runs nothing else. The demo and the tests run the same service. */
+ * of CPU during which the loop runs nothing else. The fixed service makes every thumbnail on
+ * lesson 14's executor instead. The demo and the tests run the same service. */
 #ifndef LOOPSCHOOL_LESSON15_SERVICE_H
 #define LOOPSCHOOL_LESSON15_SERVICE_H
 
@@ -9,6 +10,7 @@
 #include <stddef.h>
 
 #include "loop/await.h"
+#include "loop/thread/executor.h"
 #include "sched/sync/channel.h"
 
 enum {
@@ -19,11 +21,10 @@ enum {
 #define SERVICE_MS           ((int64_t)1000000)
 #define SERVICE_SMALL_CPU_NS (4 * SERVICE_MS)
 #define SERVICE_BIG_CPU_NS   (212 * SERVICE_MS)
-#define SERVICE_CHUNK_NS     (SERVICE_BIG_CPU_NS / 8) /* the fix: 8 slices of 26.5 ms */
 
 /* The titles of the two timelines the demo draws (and the test redraws). */
 #define SERVICE_TITLE       "Lesson 15: one blocking call in the resizer"
-#define SERVICE_TITLE_FIXED "Lesson 15, the fix: the thumbnail in slices"
+#define SERVICE_TITLE_FIXED "Lesson 15, the fix: the thumbnails on the executor's thread"
 
 /* The resizer waits for its next job inside a child coroutine, so its await chain is two deep. */
 struct service_fetch {
@@ -36,7 +37,7 @@ struct service_resizer {
     struct task task;
     struct service_fetch fetch;
     struct service *service;
-    int64_t left_ns; /* CPU still to spend on the current job */
+    struct executor_job job; /* the fix: the thumbnail on the executor's thread */
 };
 
 struct service_worker { /* the producer and the health check */
@@ -53,7 +54,8 @@ struct service {
     int sizes[SERVICE_JOBS]; /* job i's CPU cost in ms, what the queue carries a pointer to */
     struct service_worker producer, health;
     struct service_resizer resizer;
-    bool fixed; /* the big thumbnail made in slices, yielding between them */
+    bool fixed;          /* every thumbnail made on the executor's thread */
+    struct executor *ex; /* the fixed service's one worker thread; NULL otherwise */
     int thumbnails, beats;
 };
 

@@ -40,6 +40,12 @@ static void note(struct wb_task *t) {
     }
 }
 
+/* A loop on the virtual clock, and an empty journal: how most tests here begin. */
+static void fresh_loop(struct wb_loop *l) {
+    journal.count = 0;
+    wb_loop_init(l, true);
+}
+
 /* Ticks until nothing is left to run, noting every timeout box 1 computed. Bounded. */
 static int run_noting_timeouts(struct wb_loop *l, int *timeouts, int max) {
     int n = 0;
@@ -72,9 +78,8 @@ static enum wb_status chain_step(struct wb_task *t) {
 Test(whiteboard_loop, spawned_during_tick_runs_next_tick,
      .description = "Q: when a task spawns another during a tick, does the new one run in the "
                     "same tick?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     struct chain c = {.task.name = "C"}, b = {.task.name = "B", .spawns = &c};
     struct chain a = {.spawns = &b};
     cr_assert_eq(wb_spawn(&l, &a.task, chain_step, "A"), 0, "spawning returns 0");
@@ -90,9 +95,8 @@ Test(whiteboard_loop, spawned_during_tick_runs_next_tick,
 }
 
 Test(whiteboard_loop, fifo_order, .description = "Q: in what order does one batch run its tasks?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     static const char *const names[5] = {"first", "second", "third", "fourth", "fifth"};
     struct chain s[5] = {{.spawns = NULL}};
     for (int i = 0; i < 5; i++)
@@ -199,9 +203,8 @@ static enum wb_status sleeper_step(struct wb_task *t) {
 Test(whiteboard_loop, deadline_order,
      .description = "Q: do timers fire in deadline order, whatever the order they were started "
                     "in?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     static const char *const names[4] = {"at-30ms", "at-10ms", "at-40ms", "at-20ms"};
     struct sleeper s[4] = {
         {.ns = 30 * WB_MS}, {.ns = 10 * WB_MS}, {.ns = 40 * WB_MS}, {.ns = 20 * WB_MS}};
@@ -219,9 +222,8 @@ Test(whiteboard_loop, deadline_order,
 
 Test(whiteboard_loop, equal_deadlines_fire_in_start_order,
      .description = "Q: in what order do timers with the same deadline fire?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     static const char *const names[5] = {"one", "two", "three", "four", "five"};
     struct sleeper s[5];
     for (int i = 0; i < 5; i++) {
@@ -241,9 +243,8 @@ Test(whiteboard_loop, equal_deadlines_fire_in_start_order,
 
 Test(whiteboard_loop, waits_until_next_deadline,
      .description = "Q: how long does each tick wait when only timers are pending?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     static const int64_t ms[4] = {5, 12, 12, 40};
     struct sleeper s[4];
     for (int i = 0; i < 4; i++) {
@@ -267,9 +268,8 @@ Test(whiteboard_loop, poll_wait_rounds_up,
     static const int64_t delays[4] = {1500000, 3 * WB_MS, 1, WB_MS + 1};
     static const int rounded[4] = {2, 3, 1, 2};
     for (int i = 0; i < 4; i++) {
-        journal.count = 0;
         struct wb_loop l;
-        wb_loop_init(&l, true);
+        fresh_loop(&l);
         struct sleeper s = {.ns = delays[i]};
         cr_assert_eq(wb_spawn(&l, &s.task, sleeper_step, "edge"), 0);
         cr_assert_eq(wb_run_once(&l), 0, "tick 1 starts the sleep");
@@ -346,9 +346,8 @@ Test(whiteboard_loop, resumes_after_its_await,
 
 Test(whiteboard_loop, sleep_wake_order,
      .description = "Q: in what order, and at what moment, do sleeping tasks wake?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     /* Lesson 08's scene. a: 30 ms; b: 10 ms, three times; c: 0 ms; d: 20 ms; e: 30 ms. */
     struct sleeper n[5] = {{.ns = 30 * WB_MS},
                            {.ns = 10 * WB_MS, .times = 3},
@@ -517,9 +516,8 @@ static enum wb_status parent_step(struct wb_task *t) {
 Test(whiteboard_loop, join_hands_back_the_result,
      .description = "Q: does join wait for the child, hand back its result from its frame, and "
                     "refuse a join that cannot end?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     struct wb_task never = {.name = "never spawned"};
     struct square seven = {.value = 7};
     struct parent p = {.child = &seven, .joined = 1, .never = &never};
@@ -546,9 +544,8 @@ Test(whiteboard_loop, join_hands_back_the_result,
 Test(whiteboard_loop, full_house_and_misuse,
      .description = "Q: how many tasks can wait at once, and what does a spawn that cannot be "
                     "honoured return?") {
-    journal.count = 0;
     struct wb_loop l;
-    wb_loop_init(&l, true);
+    fresh_loop(&l);
     static struct sleeper s[WB_MAX_TASKS];
     for (int i = 0; i < WB_MAX_TASKS; i++) {
         s[i] = (struct sleeper){.ns = (i % 10 + 1) * WB_MS};
