@@ -10,7 +10,6 @@
 void heap_init(struct heap *h, heap_before_fn before, const struct sched_alloc *alloc) {
     h->items = NULL;
     h->keys = NULL;
-    h->ties = NULL;
     h->count = 0;
     h->capacity = 0;
     h->key = NULL;
@@ -26,11 +25,31 @@ void heap_init_keyed(struct heap *h, heap_key_fn key, const struct sched_alloc *
 void heap_free(struct heap *h) {
     for (size_t i = 0; i < h->count; i++)
         h->items[i]->index = HEAP_NOT_IN;
-    sched_dealloc(h->alloc, h->items); /* the keys and ties live in the same block */
+    sched_dealloc(h->alloc, h->items); /* the keys live in the same block */
     h->items = NULL;
     h->keys = NULL;
-    h->ties = NULL;
     h->count = h->capacity = 0;
+}
+
+/* The cache line the key pairs are laid out for (64 bytes on every current x86 and ARM core). */
+enum { HEAP_LINE = 64 };
+
+/* Asks the CPU to start loading the cache line at addr, and goes on: a hint, not a load. It
+ * is a GCC and Clang builtin, not C11; elsewhere it is nothing, and only the speed changes. */
+#if defined(__GNUC__)
+#define HEAP_PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define HEAP_PREFETCH(addr) ((void)(addr))
+#endif
+
+/* Where the pairs go in a block whose first `capacity` slots are node pointers: after them,
+ * pushed on so that slot 1 starts a cache line. The children of slot i are 4i+1 .. 4i+4, so
+ * then they are always one whole line (4 pairs of 16 bytes): a level of a sift reads one line,
+ * not two halves of two. */
+static struct heap_key *keys_after(struct heap_node **items, size_t capacity) {
+    char *end = (char *)(items + capacity);
+    size_t pad = (HEAP_LINE - ((uintptr_t)end + sizeof(struct heap_key)) % HEAP_LINE) % HEAP_LINE;
+    return (struct heap_key *)(void *)(end + pad);
 }
 
 int heap_reserve(struct heap *h, size_t n) {
@@ -39,26 +58,21 @@ int heap_reserve(struct heap *h, size_t n) {
     size_t capacity = h->capacity ? h->capacity : 16;
     while (capacity < n)
         capacity *= 2;
-    const size_t slot = sizeof h->items[0] + sizeof h->keys[0] + sizeof h->ties[0];
-    if (capacity > SIZE_MAX / slot)
+    const size_t slot = sizeof h->items[0] + sizeof h->keys[0];
+    if (capacity > (SIZE_MAX - HEAP_LINE) / slot)
         return -ENOMEM;
-    /* One block: `capacity` node pointers, then `capacity` keys, then `capacity` ties (a power
-     * of two >= 16 pointers keeps them 8-byte aligned). realloc keeps the pointers where they
-     * were; the keys and ties, which sat behind the old capacity, move up behind the new one
-     * (ties first: they move farther, and must not be overwritten by the keys). */
-    struct heap_node **items = sched_realloc(h->alloc, h->items, capacity * slot);
+    /* One block: `capacity` node pointers, then the pairs (see keys_after). realloc keeps the
+     * pointers where they were; the pairs, which sat behind the old capacity, move up behind
+     * the new one, to their new alignment. */
+    size_t old_offset = h->items ? (size_t)((char *)h->keys - (char *)h->items) : 0;
+    struct heap_node **items = sched_realloc(h->alloc, h->items, capacity * slot + HEAP_LINE);
     if (!items)
         return -ENOMEM;
-    int64_t *keys = (int64_t *)(void *)(items + capacity);
-    uint64_t *ties = (uint64_t *)(keys + capacity);
-    if (h->count) {
-        memmove(ties, (uint64_t *)((int64_t *)(void *)(items + h->capacity) + h->capacity),
-                h->count * sizeof ties[0]);
-        memmove(keys, items + h->capacity, h->count * sizeof keys[0]);
-    }
+    struct heap_key *keys = keys_after(items, capacity);
+    if (h->count)
+        memmove(keys, (char *)items + old_offset, h->count * sizeof keys[0]);
     h->items = items;
     h->keys = keys;
-    h->ties = ties;
     h->capacity = capacity;
     return 0;
 }
@@ -73,7 +87,7 @@ static inline bool slot_before_key(const struct heap *h, size_t i, const struct 
                                    struct heap_key k) {
     if (!h->key)
         return h->before(h->items[i], n);
-    return h->keys[i] != k.key ? h->keys[i] < k.key : h->ties[i] < k.tie;
+    return h->keys[i].key != k.key ? h->keys[i].key < k.key : h->keys[i].tie < k.tie;
 }
 
 /* The same question asked the other way round: does `n` with key k come before slot i? */
@@ -81,11 +95,11 @@ static inline bool key_before_slot(const struct heap *h, const struct heap_node 
                                    struct heap_key k, size_t i) {
     if (!h->key)
         return h->before(n, h->items[i]);
-    return k.key != h->keys[i] ? k.key < h->keys[i] : k.tie < h->ties[i];
+    return k.key != h->keys[i].key ? k.key < h->keys[i].key : k.tie < h->keys[i].tie;
 }
 
 static inline struct heap_key slot_key(const struct heap *h, size_t i) {
-    return (struct heap_key){h->keys[i], h->ties[i]};
+    return h->keys[i];
 }
 
 bool heap_slot_before(const struct heap *h, size_t i, size_t j) {
@@ -94,8 +108,7 @@ bool heap_slot_before(const struct heap *h, size_t i, size_t j) {
 
 static void place(struct heap *h, size_t i, struct heap_node *n, struct heap_key k) {
     h->items[i] = n;
-    h->keys[i] = k.key;
-    h->ties[i] = k.tie;
+    h->keys[i] = k;
     n->index = i;
 }
 
@@ -112,48 +125,70 @@ void heap_sift_up(struct heap *h, size_t i) {
     place(h, i, moving, key);
 }
 
-/* Does (ka, ta) come before (kb, tb)? Without branches: which child of a slot comes first is
- * as good as random, and a mispredicted branch per child cost more than the arithmetic. */
-static inline bool pair_before(int64_t ka, uint64_t ta, int64_t kb, uint64_t tb) {
-    return (ka < kb) | ((ka == kb) & (ta < tb));
+/* Does pair a come before pair b? Without branches: which child of a slot comes first is as
+ * good as random, and a mispredicted branch per child cost more than the arithmetic. */
+static inline bool pair_before(struct heap_key a, struct heap_key b) {
+    return (a.key < b.key) | ((a.key == b.key) & (a.tie < b.tie));
 }
 
-/* The keyed heap's sift down, with the arrays in locals: the stores to n->index could alias
- * h's fields as far as the compiler knows, and would reload them every level. */
+/* Starts loading slots from .. end - 1 of both arrays, one cache line at a time. */
+static inline void prefetch_slots(const struct heap *h, size_t from, size_t end) {
+    const size_t pairs_per_line = HEAP_LINE / sizeof h->keys[0];
+    const size_t items_per_line = HEAP_LINE / sizeof h->items[0];
+    for (size_t s = from; s < end; s += pairs_per_line)
+        HEAP_PREFETCH(&h->keys[s]);
+    for (size_t s = from; s < end; s += items_per_line)
+        HEAP_PREFETCH(&h->items[s]);
+    HEAP_PREFETCH(&h->items[end - 1]); /* the pointers need not start a line */
+}
+
+/* The keyed heap's sift down, in two passes (Floyd's): first the hole at i goes all the way
+ * down, the earliest child moving up into it at each level, without comparing with `moving`;
+ * then `moving` climbs back up from that leaf to its place. A node sifted down after a pop
+ * came from the last slot, so it belongs near the bottom: the climb is usually a step or none,
+ * and each level costs HEAP_ARITY - 1 comparisons instead of HEAP_ARITY. The arrays are in
+ * locals: the stores to ->index could alias h's fields as far as the compiler knows. */
 static void sift_down_keyed(struct heap *h, size_t i) {
     struct heap_node **items = h->items;
-    int64_t *keys = h->keys;
-    uint64_t *ties = h->ties;
+    struct heap_key *keys = h->keys;
     const size_t count = h->count;
     struct heap_node *moving = items[i];
-    const int64_t key = keys[i];
-    const uint64_t tie = ties[i];
+    const struct heap_key key = keys[i];
+    size_t hole = i;
     for (;;) {
-        size_t first = HEAP_ARITY * i + 1;
+        size_t first = HEAP_ARITY * hole + 1;
         if (first >= count)
             break; /* a leaf */
         size_t end = count - first < HEAP_ARITY ? count : first + HEAP_ARITY;
+        /* Whichever child wins, the next level reads its children: among the grandchildren.
+         * Asking for all of them now, while this level is compared, overlaps the trips to
+         * memory that would otherwise come one after the other, one per level. */
+        size_t grandchild = HEAP_ARITY * first + 1;
+        if (grandchild < count)
+            prefetch_slots(h, grandchild,
+                           count - grandchild < HEAP_ARITY * HEAP_ARITY
+                               ? count
+                               : grandchild + HEAP_ARITY * HEAP_ARITY);
         size_t best = first; /* the earliest of up to HEAP_ARITY children */
-        int64_t best_key = keys[first];
-        uint64_t best_tie = ties[first];
-        for (size_t c = first + 1; c < end; c++) {
-            bool earlier = pair_before(keys[c], ties[c], best_key, best_tie);
-            best = earlier ? c : best;
-            best_key = earlier ? keys[c] : best_key;
-            best_tie = earlier ? ties[c] : best_tie;
-        }
-        if (!pair_before(best_key, best_tie, key, tie))
-            break;
-        items[i] = items[best]; /* the child comes up; `moving` sinks */
-        keys[i] = best_key;
-        ties[i] = best_tie;
-        items[i]->index = i;
-        i = best;
+        for (size_t c = first + 1; c < end; c++)
+            best = pair_before(keys[c], keys[best]) ? c : best;
+        items[hole] = items[best]; /* the child comes up */
+        keys[hole] = keys[best];
+        items[hole]->index = hole;
+        hole = best;
     }
-    items[i] = moving;
-    keys[i] = key;
-    ties[i] = tie;
-    moving->index = i;
+    while (hole > i) { /* the climb back */
+        size_t parent = (hole - 1) / HEAP_ARITY;
+        if (!pair_before(key, keys[parent]))
+            break;
+        items[hole] = items[parent]; /* the parent comes down */
+        keys[hole] = keys[parent];
+        items[hole]->index = hole;
+        hole = parent;
+    }
+    items[hole] = moving;
+    keys[hole] = key;
+    moving->index = hole;
 }
 
 void heap_sift_down(struct heap *h, size_t i) {
@@ -231,9 +266,7 @@ int heap_remove(struct heap *h, struct heap_node *n) {
 }
 
 void heap_update(struct heap *h, struct heap_node *n) {
-    struct heap_key k = key_of(h, n); /* the owner may have changed it */
-    h->keys[n->index] = k.key;
-    h->ties[n->index] = k.tie;
+    h->keys[n->index] = key_of(h, n); /* the owner may have changed it */
     resettle(h, n->index);
 }
 
@@ -259,7 +292,7 @@ void heap_dump(const struct heap *h, FILE *out,
 bool heap_is_valid(const struct heap *h) {
     for (size_t i = 0; i < h->count; i++) {
         struct heap_key k = key_of(h, h->items[i]);
-        if (h->items[i]->index != i || h->keys[i] != k.key || h->ties[i] != k.tie)
+        if (h->items[i]->index != i || h->keys[i].key != k.key || h->keys[i].tie != k.tie)
             return false;
         if (i > 0 && heap_slot_before(h, i, (i - 1) / HEAP_ARITY))
             return false;

@@ -16,7 +16,7 @@
 
 /* The tree lives in an array. With HEAP_ARITY d, the children of slot i are d*i+1 .. d*i+d and
  * its parent is (i-1)/d. d = 4, not the textbook 2: a pop walks half as many levels (10 instead
- * of 20 for a million timers) and the four children's keys sit side by side in one cache line.
+ * of 20 for a million timers) and the four children's (key, tie) pairs fill one cache line.
  * Below the first levels every level is a trip to main memory, so halving the levels wins
  * although each compares four children instead of two. Any d >= 2 works: lesson 05's exercise
  * sets it back to 2 and measures the difference with `make bench`. */
@@ -43,9 +43,9 @@ typedef struct heap_key (*heap_key_fn)(const struct heap_node *n);
 
 struct heap {
     struct heap_node **items; /* items[0] is the minimum; see HEAP_ARITY for the tree shape */
-    int64_t *keys;            /* keys[i] is items[i]'s key, ties[i] its tie-breaker (all 0 in a */
-    uint64_t *ties;           /* heap without keys). Both live in the same block as items, and
-                               * a tie is read only when two keys are equal */
+    struct heap_key *keys;    /* keys[i] is items[i]'s (key, tie), all 0 in a heap without keys;
+                               * in the same block as items, placed so that the HEAP_ARITY
+                               * children of a slot share one cache line (see heap_reserve) */
     size_t count;
     size_t capacity;
     heap_key_fn key;       /* NULL: before() decides everything */

@@ -441,7 +441,7 @@ static bool part2(void) {
     /* The timer heap's array holds, per armed timer, a pointer to it and copies of its key
      * and tie-breaker. */
     const struct heap *timers = &loop_sched(loop)->timers.heap;
-    size_t heap_slot = sizeof timers->items[0] + sizeof timers->keys[0] + sizeof timers->ties[0];
+    size_t heap_slot = sizeof timers->items[0] + sizeof timers->keys[0]; /* keys: (key, tie) */
     size_t total = sizeof(struct sleeper) + heap_slot;
     printf("\nWhat each task cost:\n"
            "  struct task (the library's part)      %4zu bytes\n"
