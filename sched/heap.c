@@ -131,6 +131,11 @@ static inline bool pair_before(struct heap_key a, struct heap_key b) {
     return (a.key < b.key) | ((a.key == b.key) & (a.tie < b.tie));
 }
 
+/* A heap of fewer slots than this stays in a core's cache (24 bytes a slot: 768 KiB), and
+ * there the prefetches below cost more than they save; beyond it, each level of a sift is a
+ * trip to memory, and they win. */
+enum { HEAP_PREFETCH_FROM = 1 << 15 };
+
 /* Starts loading slots from .. end - 1 of both arrays, one cache line at a time. */
 static inline void prefetch_slots(const struct heap *h, size_t from, size_t end) {
     const size_t pairs_per_line = HEAP_LINE / sizeof h->keys[0];
@@ -152,6 +157,7 @@ static void sift_down_keyed(struct heap *h, size_t i) {
     struct heap_node **items = h->items;
     struct heap_key *keys = h->keys;
     const size_t count = h->count;
+    const bool prefetch = count > HEAP_PREFETCH_FROM;
     struct heap_node *moving = items[i];
     const struct heap_key key = keys[i];
     size_t hole = i;
@@ -164,7 +170,7 @@ static void sift_down_keyed(struct heap *h, size_t i) {
          * Asking for all of them now, while this level is compared, overlaps the trips to
          * memory that would otherwise come one after the other, one per level. */
         size_t grandchild = HEAP_ARITY * first + 1;
-        if (grandchild < count)
+        if (prefetch && grandchild < count)
             prefetch_slots(h, grandchild,
                            count - grandchild < HEAP_ARITY * HEAP_ARITY
                                ? count
