@@ -12,6 +12,7 @@ void heap_init(struct heap *h, heap_before_fn before, const struct sched_alloc *
     h->keys = NULL;
     h->count = 0;
     h->capacity = 0;
+    h->pushes = 0;
     h->key = NULL;
     h->before = before;
     h->alloc = alloc ? alloc : sched_alloc_libc();
@@ -77,8 +78,13 @@ int heap_reserve(struct heap *h, size_t n) {
     return 0;
 }
 
-static struct heap_key key_of(const struct heap *h, const struct heap_node *n) {
-    return h->key ? h->key(n) : (struct heap_key){0, 0};
+static int64_t key_of(const struct heap *h, const struct heap_node *n) {
+    return h->key ? h->key(n) : 0;
+}
+
+/* The pair a push gives n: its key, and the next number as its tie. */
+static struct heap_key numbered(struct heap *h, const struct heap_node *n) {
+    return (struct heap_key){key_of(h, n), h->pushes++};
 }
 
 /* Does the node in slot i come before `n` with key k? A keyed heap compares the packed keys,
@@ -226,7 +232,8 @@ int heap_push(struct heap *h, struct heap_node *n) {
     int err = heap_reserve(h, h->count + 1);
     if (err)
         return err;
-    place(h, h->count++, n, key_of(h, n));
+    place(h, h->count, n, numbered(h, n));
+    h->count++;
     heap_sift_up(h, n->index);
     return 0;
 }
@@ -237,7 +244,8 @@ int heap_append(struct heap *h, struct heap_node *n) {
     int err = heap_reserve(h, h->count + 1);
     if (err)
         return err;
-    place(h, h->count++, n, key_of(h, n)); /* out of order until heap_update(n) */
+    place(h, h->count, n, numbered(h, n)); /* out of order until heap_update(n) */
+    h->count++;
     return 0;
 }
 
@@ -272,7 +280,12 @@ int heap_remove(struct heap *h, struct heap_node *n) {
 }
 
 void heap_update(struct heap *h, struct heap_node *n) {
-    h->keys[n->index] = key_of(h, n); /* the owner may have changed it */
+    h->keys[n->index].key = key_of(h, n); /* the owner may have changed it */
+    resettle(h, n->index);
+}
+
+void heap_requeue(struct heap *h, struct heap_node *n) {
+    h->keys[n->index] = numbered(h, n);
     resettle(h, n->index);
 }
 
@@ -297,8 +310,7 @@ void heap_dump(const struct heap *h, FILE *out,
 
 bool heap_is_valid(const struct heap *h) {
     for (size_t i = 0; i < h->count; i++) {
-        struct heap_key k = key_of(h, h->items[i]);
-        if (h->items[i]->index != i || h->keys[i].key != k.key || h->keys[i].tie != k.tie)
+        if (h->items[i]->index != i || h->keys[i].key != key_of(h, h->items[i]))
             return false;
         if (i > 0 && heap_slot_before(h, i, (i - 1) / HEAP_ARITY))
             return false;

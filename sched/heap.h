@@ -31,23 +31,26 @@ struct heap_node {
  * among equals matters, the caller breaks ties (a sequence number). */
 typedef bool (*heap_before_fn)(const struct heap_node *a, const struct heap_node *b);
 
-/* A keyed heap's order is (key, tie): a node's primary key (a timer's deadline, a runnable's
- * priority or pass) and its tie-breaker (a sequence number, so that equals come out in the
- * order they went in). The heap asks for both once, when the node is pushed or updated, and
- * keeps packed copies: ordering then never reads a node. */
+/* A keyed heap's order is (key, tie): a node's key (a timer's deadline, a runnable's priority
+ * or pass), asked of its owner when it is pushed or updated, and a tie-breaker the heap gives
+ * it itself: the number of its push (0, 1, 2, ...). So equal keys come out in the order they
+ * went in — a keyed heap is stable — and no owner has to store a sequence number. The tie is
+ * 64 bits and only counts up: at a billion pushes a second it wraps after 584 years, so a wrap
+ * is not handled. The heap keeps a packed copy of each pair: ordering never reads a node. */
 struct heap_key {
     int64_t key;
     uint64_t tie;
 };
-typedef struct heap_key (*heap_key_fn)(const struct heap_node *n);
+typedef int64_t (*heap_key_fn)(const struct heap_node *n);
 
 struct heap {
     struct heap_node **items; /* items[0] is the minimum; see HEAP_ARITY for the tree shape */
-    struct heap_key *keys;    /* keys[i] is items[i]'s (key, tie), all 0 in a heap without keys;
+    struct heap_key *keys;    /* keys[i] is items[i]'s (key, tie); key 0 in a heap without keys;
                                * in the same block as items, placed so that the HEAP_ARITY
                                * children of a slot share one cache line (see heap_reserve) */
     size_t count;
     size_t capacity;
+    uint64_t pushes;       /* pushes so far: the next push's tie */
     heap_key_fn key;       /* NULL: before() decides everything */
     heap_before_fn before; /* NULL in a keyed heap */
     const struct sched_alloc *alloc;
@@ -85,8 +88,15 @@ struct heap_node *heap_pop(struct heap *h);
 /* Removes n if it is in this heap: 0, or -EALREADY if it was not queued. */
 int heap_remove(struct heap *h, struct heap_node *n);
 /* Call after changing n's order (its key, or what before() reads) while it is in the heap: it
- * moves up or down to its place. */
+ * moves up or down to its place, and keeps its tie (its place in line among equal keys). */
 void heap_update(struct heap *h, struct heap_node *n);
+/* heap_update, but n also goes to the back of the line among equal keys, as if it had been
+ * removed and pushed again (a re-armed timer): a new tie, in one sift instead of two. */
+void heap_requeue(struct heap *h, struct heap_node *n);
+/* n's tie: the number of the push that put it in (a dump prints it). n must be in h. */
+static inline uint64_t heap_tie(const struct heap *h, const struct heap_node *n) {
+    return h->keys[n->index].tie;
+}
 
 /* The two moves every operation is made of; public so a debugger can break on them. */
 void heap_sift_up(struct heap *h, size_t i);

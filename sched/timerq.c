@@ -1,20 +1,18 @@
-/* timerq.c — the timer queue on the generic heap (lesson 05). The order is (deadline, seq): the
- * sequence number makes the heap behave as if it were stable, so timers due at the same moment
- * fire in the order they were armed, as asyncio's do. */
+/* timerq.c — the timer queue on the generic heap (lesson 05). The order is (deadline, the number
+ * the heap gives each push): timers due at the same moment fire in the order they were armed.
+ * (asyncio's heap compares deadlines alone, so it does not promise that.) */
 #include "sched/timerq.h"
 
 #include <errno.h>
 
-/* The heap's key is (deadline, seq): it compares packed copies and never reads an entry while
- * sifting. */
-static struct heap_key deadline_then_seq(const struct heap_node *n) {
-    const struct timerq_entry *e = container_of(n, const struct timerq_entry, heap);
-    return (struct heap_key){e->deadline, e->seq};
+/* The heap's key is the deadline; it keeps a packed copy, with its own tie beside it, and never
+ * reads an entry while sifting. */
+static int64_t deadline_of(const struct heap_node *n) {
+    return container_of(n, const struct timerq_entry, heap)->deadline;
 }
 
 void timerq_init(struct timerq *q, const struct sched_alloc *alloc) {
-    heap_init_keyed(&q->heap, deadline_then_seq, alloc);
-    q->next_seq = 0;
+    heap_init_keyed(&q->heap, deadline_of, alloc);
 }
 
 void timerq_free(struct timerq *q) {
@@ -24,16 +22,15 @@ void timerq_free(struct timerq *q) {
 void timerq_entry_init(struct timerq_entry *e, timerq_due_fn on_due, const char *name) {
     heap_node_init(&e->heap);
     e->deadline = 0;
-    e->seq = 0;
     e->on_due = on_due;
     e->name = name ? name : "(unnamed)";
 }
 
 int timerq_add(struct timerq *q, struct timerq_entry *e, int64_t deadline) {
     e->deadline = deadline;
-    e->seq = q->next_seq++;
     if (timerq_armed(e)) {
-        heap_update(&q->heap, &e->heap); /* re-arm in place: O(log n), nothing allocated */
+        /* Re-arm in place, O(log n), nothing allocated; it now counts as armed last. */
+        heap_requeue(&q->heap, &e->heap);
         return 0;
     }
     return heap_push(&q->heap, &e->heap);
@@ -60,14 +57,20 @@ size_t timerq_count(const struct timerq *q) {
     return heap_count(&q->heap);
 }
 
+struct dump_ctx {
+    const struct timerq *q;
+    int64_t now;
+};
+
 static void print_entry(const struct heap_node *n, FILE *out, void *ctx) {
+    const struct dump_ctx *d = ctx;
     const struct timerq_entry *e = container_of(n, struct timerq_entry, heap);
-    int64_t now = *(const int64_t *)ctx;
-    double in_ms = (double)(e->deadline - now) / 1e6;
-    fprintf(out, "%s in %+.3f ms (seq %llu)", e->name, in_ms, (unsigned long long)e->seq);
+    double in_ms = (double)(e->deadline - d->now) / 1e6;
+    fprintf(out, "%s in %+.3f ms (seq %llu)", e->name, in_ms,
+            (unsigned long long)heap_tie(&d->q->heap, n));
 }
 
 void timerq_dump(const struct timerq *q, int64_t now, FILE *out) {
     fprintf(out, "timer queue: ");
-    heap_dump(&q->heap, out, print_entry, &now);
+    heap_dump(&q->heap, out, print_entry, &(struct dump_ctx){q, now});
 }

@@ -225,14 +225,13 @@ Test(heap, dump_draws_a_tree,
     heap_free(&h);
 }
 
-/* For the keyed heap: the key is (the item's `key`, its place in its array), and the key
- * function is counted, so a test can see when the heap read a node. */
+/* For the keyed heap: the key is the item's `key` (the heap adds the tie, its push number), and
+ * the key function is counted, so a test can see when the heap read a node. */
 static int key_reads;
 
-static struct heap_key key_of_item(const struct heap_node *n) {
+static int64_t key_of_item(const struct heap_node *n) {
     key_reads++;
-    const struct item *it = ITEM_OF(n);
-    return (struct heap_key){it->key, (uint64_t)(uintptr_t)it};
+    return ITEM_OF(n)->key;
 }
 
 Test(heap, keys_decide_without_reading_nodes,
@@ -262,12 +261,18 @@ Test(heap, keys_decide_without_reading_nodes,
                  key_reads);
 
     for (int i = 0; i < 8; i++)
-        items[i].key = 42; /* eight equal keys: the packed ties (array order) decide */
+        items[i].key = 42; /* eight equal keys, pushed 7 first: the push order decides */
     for (int i = 7; i >= 0; i--)
         heap_push(&h, &items[i].node);
     cr_assert(heap_is_valid(&h), "the keys cached in the heap match the nodes'");
+    heap_update(&h, &items[7].node);  /* the same key: an update keeps its place in line */
+    heap_requeue(&h, &items[6].node); /* a requeue sends it to the back of the line */
+    static const int order[8] = {7, 5, 4, 3, 2, 1, 0, 6};
     for (int i = 0; i < 8; i++)
-        cr_assert_eq(heap_pop(&h), &items[i].node, "equal keys come out in tie order");
+        cr_assert_eq(heap_pop(&h), &items[order[i]].node,
+                     "equal keys come out in push order (pop %d is item %d), a requeued node "
+                     "last",
+                     i, order[i]);
 
     items[0].key = 10;
     items[1].key = 20;

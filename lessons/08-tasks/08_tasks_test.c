@@ -460,15 +460,15 @@ struct field {
     { #member, offsetof(struct task, member), sizeof(((struct task *)0)->member), (readme) }
 
 #ifdef CORO_USE_LABELS
-enum { README_CORO = 24, README_TASK_BYTES = 304 }; /* the labels build saves a label address */
+enum { README_CORO = 24, README_TASK_BYTES = 296 }; /* the labels build saves a label address */
 #else
-enum { README_CORO = 16, README_TASK_BYTES = 296 };
+enum { README_CORO = 16, README_TASK_BYTES = 288 };
 #endif
 
 Test(tasks, bytes_per_task,
      .description = "Q: how many bytes does the library add to each task, field by field?") {
     static const struct field fields[] = {
-        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 104),  FIELD(joiners, 16),
+        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 96),   FIELD(joiners, 16),
         FIELD(live, 16),   FIELD(sched, 8),        FIELD(done_hook, 8), FIELD(step, 8),
         FIELD(on_done, 8), FIELD(error, 4),        FIELD(magic, 2),     FIELD(state, 1),
     };

@@ -111,7 +111,7 @@ static void on_before_wait(void *ctx, struct loop *loop, int64_t timeout) {
     snapshot(rec, loop);
 }
 
-/* Step 3 will pop every entry due at this time, earliest (deadline, seq) first: named now,
+/* Step 3 will pop every entry due at this time, earliest (deadline, arming order) first: named now,
  * printed once step 3 has run, after the watchers it woke (the order step 3 queues them). */
 static void note_due_timers(struct recorder *rec, struct loop *loop) {
     const struct heap *h = &loop->sched.timers.heap;
@@ -122,9 +122,9 @@ static void note_due_timers(struct recorder *rec, struct loop *loop) {
         if (e->deadline > now)
             continue;
         size_t j = rec->due_count++;
-        for (; j > 0; j--) { /* insertion by (deadline, seq) */
+        for (; j > 0; j--) { /* insertion in the heap's own (deadline, tie) order */
             const struct timerq_entry *p = rec->due[j - 1];
-            if (p->deadline < e->deadline || (p->deadline == e->deadline && p->seq < e->seq))
+            if (heap_slot_before(h, p->heap.index, i))
                 break;
             rec->due[j] = p;
         }

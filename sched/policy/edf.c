@@ -5,12 +5,11 @@
  * as FIFO and run before anything whose deadline is still ahead. */
 #include "sched/policy/heap_base.h"
 
-/* The key is the deadline (absolute ns); the tie, the push sequence number, keeps equal
- * deadlines in the order they came (heap_base.h). A deadline does not move with the time
- * used: no charge. */
-static struct heap_key edf_key(const struct heap_node *n) {
-    const struct runnable *r = container_of(n, const struct runnable, heap);
-    return (struct heap_key){r->deadline, r->seq};
+/* The key is the deadline (absolute ns); the heap's own tie, the number of the push, keeps
+ * equal deadlines in the order they came. A deadline does not move with the time used: no
+ * charge. */
+static int64_t edf_key(const struct heap_node *n) {
+    return container_of(n, const struct runnable, heap)->deadline;
 }
 
 static void edf_describe(const struct runnable *r, FILE *out) {

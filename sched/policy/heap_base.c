@@ -54,7 +54,7 @@ static bool comes_before(const struct heap *h, const struct heap_node *a,
 /* The heap's array is not in pop order (only items[0] is sure to be first), and sorting a copy
  * would allocate inside a dump. So: a selection pass. Each round scans the array for the
  * earliest node that comes after the one visited last; the comparison is a strict total order
- * because every policy breaks ties by the unique push sequence number. */
+ * because no two nodes share a tie: the heap numbers every push. */
 void policy_heap_for_each(const struct policy *p,
                           void (*visit)(const struct runnable *r, void *ctx), void *ctx) {
     const struct heap *h = &((const struct policy_heap *)p)->heap;

@@ -23,9 +23,8 @@ struct policy_heap {
     .charge = NULL, .for_each = policy_heap_for_each,                                              \
     .describe_listing = policy_heap_describe_listing
 
-/* Every heap policy's tie is the push sequence number (readyq numbers each push), so equal
- * keys run in the order they came. It is 64 bits and only ever counts up: at a billion pushes
- * a second it wraps after 584 years, so a wrap is not handled. */
+/* Every heap policy's tie is the heap's own: it numbers each push, so equal keys run in the
+ * order they came (and why that number never wraps: see struct heap_key in sched/heap.h). */
 
 /* Allocates `size` bytes (the policy's whole state struct) and sets up base and heap. */
 int policy_heap_new(struct policy **out, size_t size, const struct policy_ops *ops, heap_key_fn key,

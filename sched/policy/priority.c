@@ -5,11 +5,10 @@
 #include "sched/policy/heap_base.h"
 
 /* The key is -priority: the heap pops the smallest, and the highest priority runs first. The
- * tie, the push sequence number, keeps equals in the order they came (heap_base.h). Strict
+ * heap's own tie, the number of the push, keeps equals in the order they came. Strict
  * priority ignores how long anything ran: no charge. */
-static struct heap_key priority_key(const struct heap_node *n) {
-    const struct runnable *r = container_of(n, const struct runnable, heap);
-    return (struct heap_key){-(int64_t)r->priority, r->seq};
+static int64_t priority_key(const struct heap_node *n) {
+    return -(int64_t)container_of(n, const struct runnable, heap)->priority;
 }
 
 static void priority_describe(const struct runnable *r, FILE *out) {

@@ -24,17 +24,15 @@ struct stride_policy {
 };
 
 /* The key is the pass, mapped from uint64 to int64 keeping its order (the heap's keys are
- * signed): 0 becomes INT64_MIN. The tie is the push sequence number, so equal passes run in
- * the order they came. Neither wraps in practice: both are 64 bits and only count up (the
- * pass saturates); at a billion a second that is 584 years. */
+ * signed): 0 becomes INT64_MIN. The heap's own tie, the number of the push, makes equal passes
+ * run in the order they came. The pass does not wrap: it saturates. */
 static int64_t pass_order(uint64_t pass) {
     const uint64_t half = (uint64_t)1 << 63;
     return pass >= half ? (int64_t)(pass - half) : -(int64_t)(half - pass - 1) - 1;
 }
 
-static struct heap_key stride_key(const struct heap_node *n) {
-    const struct runnable *r = container_of(n, const struct runnable, heap);
-    return (struct heap_key){pass_order(r->pass), r->seq};
+static int64_t stride_key(const struct heap_node *n) {
+    return pass_order(container_of(n, const struct runnable, heap)->pass);
 }
 
 static uint64_t saturating_add(uint64_t a, uint64_t b) {
