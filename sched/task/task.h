@@ -58,6 +58,12 @@ static inline bool task_spawned(const struct task *t) {
     return t->magic == TASK_MAGIC;
 }
 
+/* From a waiter back to its task: every waiter is the one embedded in a task (task_spawn sets
+ * it up), so container_of finds the task, and the waiter keeps no pointer to it. */
+static inline struct task *task_of_waiter(struct waiter *w) {
+    return container_of(w, struct task, waiter);
+}
+
 /* From the task back to the frame that embeds it: struct worker *w = TASK_FRAME(t, struct
  * worker, task). */
 #define TASK_FRAME(t, type, member) container_of(t, type, member)

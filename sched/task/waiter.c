@@ -5,13 +5,11 @@
 
 #include <errno.h>
 
-#include "sched/task/sched.h"
+#include "sched/task/task.h" /* task_of_waiter: where the waiter's scheduler is */
 
-void waiter_init(struct waiter *w, struct task *task, struct sched *s, const char *name) {
+void waiter_init(struct waiter *w, const char *name) {
     list_init(&w->node);
     timerq_entry_init(&w->timer, NULL, name); /* on_due: set when armed */
-    w->task = task;
-    w->sched = s;
     w->undo = NULL;
     w->undo_arg = NULL;
     w->what = NULL;
@@ -26,15 +24,16 @@ void waiter_wake(struct waiter *w, int result) {
     w->waiting = false;
     w->joining = false;
     w->result = result;
+    struct sched *s = task_of_waiter(w)->sched;
     list_remove(&w->node); /* out of any wait queue */
     if (timerq_armed(&w->timer))
-        timerq_remove(&w->sched->timers, &w->timer); /* a timeout that will not fire now */
+        timerq_remove(&s->timers, &w->timer); /* a timeout that will not fire now */
     if (w->undo) {
         void (*undo)(struct waiter *, void *) = w->undo;
         w->undo = NULL;
         undo(w, w->undo_arg); /* an fd watch, undone by the loop */
     }
-    w->sched->resume_waiter(w); /* the task layer's: this file knows nothing of tasks */
+    s->resume_waiter(w); /* the task layer's: it puts the task back on the ready queue */
 }
 
 static void timer_sleep_over(struct timerq_entry *e, void *sched) {
@@ -49,7 +48,7 @@ static void timer_timed_out(struct timerq_entry *e, void *sched) {
 
 int waiter_arm_timer(struct waiter *w, int64_t deadline, bool is_timeout) {
     w->timer.on_due = is_timeout ? timer_timed_out : timer_sleep_over;
-    return timerq_add(&w->sched->timers, &w->timer, deadline);
+    return timerq_add(&task_of_waiter(w)->sched->timers, &w->timer, deadline);
 }
 
 void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *w, void *arg),
