@@ -93,8 +93,7 @@ int condition_notify(struct condition *c, int n) {
     struct waiter *w;
     while (moved < n && (w = waitq_first(&c->waiters)) != NULL) {
         /* Move it to the lock's queue: it stays parked until the lock is handed to it. */
-        list_remove(&w->node);
-        waitq_add(&c->lock->waiters, w);
+        waitq_move(&c->lock->waiters, w);
         w->what = c->lock->name;
         moved++;
     }

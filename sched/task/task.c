@@ -71,6 +71,9 @@ static void resume_task(struct waiter *w) {
 static void run_step(void *arg) {
     struct task *t = arg;
     t->state = TASK_RUNNING;
+    /* Off the ready queue, so its link is free for a wait queue (waiter.h). A heap policy left
+     * a slot index in those bytes: make it an unlinked node, which waking may unlink again. */
+    list_init(&t->run.node);
     if (t->step(t) == CORO_DONE) {
         finish(t);
         return;
@@ -89,7 +92,7 @@ static void task_detach(struct task *t) {
     struct waiter *w = &t->waiter;
     if (w->waiting) {
         w->waiting = false;
-        list_remove(&w->node);
+        list_remove(&t->run.node); /* its wait-queue link (waiter.h) */
         if (timerq_armed(&w->timer))
             timerq_remove(&s->timers, &w->timer);
     }

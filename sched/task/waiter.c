@@ -5,10 +5,18 @@
 
 #include <errno.h>
 
-#include "sched/task/task.h" /* task_of_waiter: where the waiter's scheduler is */
+#include "sched/task/sched.h"
+
+/* A waiter's link in a wait queue: its task's ready-queue link, which is idle while it waits. */
+static struct list_node *queue_link(struct waiter *w) {
+    return &task_of_waiter(w)->run.node;
+}
+
+static struct waiter *waiter_of_link(const struct list_node *n) {
+    return &container_of(n, struct task, run.node)->waiter;
+}
 
 void waiter_init(struct waiter *w, const char *name) {
-    list_init(&w->node);
     timerq_entry_init(&w->timer, NULL, name); /* on_due: set when armed */
     w->undo = NULL;
     w->undo_arg = NULL;
@@ -25,7 +33,7 @@ void waiter_wake(struct waiter *w, int result) {
     w->joining = false;
     w->result = result;
     struct sched *s = task_of_waiter(w)->sched;
-    list_remove(&w->node); /* out of any wait queue */
+    list_remove(queue_link(w)); /* out of any wait queue (run_step unlinked it for a sleep) */
     if (timerq_armed(&w->timer))
         timerq_remove(&s->timers, &w->timer); /* a timeout that will not fire now */
     if (w->undo) {
@@ -61,12 +69,17 @@ void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *
 }
 
 void waitq_add(struct waitq *q, struct waiter *w) {
-    list_push_back(&q->waiters, &w->node);
+    list_push_back(&q->waiters, queue_link(w));
+}
+
+void waitq_move(struct waitq *q, struct waiter *w) {
+    list_remove(queue_link(w));
+    list_push_back(&q->waiters, queue_link(w));
 }
 
 struct waiter *waitq_first(const struct waitq *q) {
     struct list_node *n = list_first(&q->waiters);
-    return n ? container_of(n, struct waiter, node) : NULL;
+    return n ? waiter_of_link(n) : NULL;
 }
 
 bool waitq_wake_one(struct waitq *q, int result) {
@@ -88,7 +101,7 @@ void waitq_dump(const struct waitq *q, FILE *out) {
     fprintf(out, "%zu waiter%s", n, n == 1 ? "" : "s");
     const char *sep = ": ";
     list_for_each(it, &q->waiters) {
-        const struct waiter *w = container_of(it, struct waiter, node);
+        const struct waiter *w = waiter_of_link(it);
         fprintf(out, "%s%s", sep, w->timer.name); /* the timer carries its task's name */
         sep = ", ";
     }
