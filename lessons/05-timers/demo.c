@@ -118,7 +118,7 @@ static void read_email(struct loop_timer *t) {
     narrate_trace(&narrator, "email cancels alarm");
     loop_timer_start(loop, &snooze, 25 * MS, just_fire, NULL);
     narrate_story(&narrator,
-                  "        email re-arms snooze for 25 ms from now: heap_update moves it down\n");
+                  "        email re-arms snooze for 25 ms from now: heap_requeue moves it down\n");
     narrate_trace(&narrator, "email re-arms snooze for +%.3f ms",
                   ms_since(&timeline, snooze.entry.deadline));
 }
