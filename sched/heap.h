@@ -102,7 +102,8 @@ static inline uint64_t heap_tie(const struct heap *h, const struct heap_node *n)
 void heap_sift_up(struct heap *h, size_t i);
 void heap_sift_down(struct heap *h, size_t i);
 
-/* Draws the heap as a tree, one node per line, indented by depth, each printed by print(). */
+/* Draws the heap as a tree, one node per line, indented by depth, each printed by print().
+ * (This and heap_is_valid live in sched/heap_dump.c.) */
 void heap_dump(const struct heap *h, FILE *out,
                void (*print)(const struct heap_node *n, FILE *out, void *ctx), void *ctx);
 
