@@ -35,14 +35,6 @@ void heap_free(struct heap *h) {
 /* The cache line the key pairs are laid out for (64 bytes on every current x86 and ARM core). */
 enum { HEAP_LINE = 64 };
 
-/* Asks the CPU to start loading the cache line at addr, and goes on: a hint, not a load. It
- * is a GCC and Clang builtin, not C11; elsewhere it is nothing, and only the speed changes. */
-#if defined(__GNUC__)
-#define HEAP_PREFETCH(addr) __builtin_prefetch(addr)
-#else
-#define HEAP_PREFETCH(addr) ((void)(addr))
-#endif
-
 /* Where the pairs go in a block whose first `capacity` slots are node pointers: after them,
  * pushed on so that slot 1 starts a cache line. The children of slot i are 4i+1 .. 4i+4, so
  * then they are always one whole line (4 pairs of 16 bytes): a level of a sift reads one line,
@@ -136,11 +128,6 @@ void heap_sift_up(struct heap *h, size_t i) {
 static inline bool pair_before(struct heap_key a, struct heap_key b) {
     return (a.key < b.key) | ((a.key == b.key) & (a.tie < b.tie));
 }
-
-/* A heap of fewer slots than this stays in a core's cache (24 bytes a slot: 768 KiB), and
- * there the prefetches below cost more than they save; beyond it, each level of a sift is a
- * trip to memory, and they win. */
-enum { HEAP_PREFETCH_FROM = 1 << 15 };
 
 /* Starts loading slots from .. end - 1 of both arrays, one cache line at a time. */
 static inline void prefetch_slots(const struct heap *h, size_t from, size_t end) {
