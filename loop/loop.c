@@ -219,10 +219,11 @@ static void queue_woken(struct loop *loop, int n_ready_fds) {
     LOOP_NOTIFY(loop, after_queue, loop);
 }
 
-static void run_one(struct loop *loop, struct runnable *r) {
+/* `timed`: read the clock after the run, for a policy that charges or an observer with after_run
+ * (run_batch decides it). Reading the clock costs as much as a dispatch: only when someone wants
+ * the duration. */
+static void run_one(struct loop *loop, struct runnable *r, bool timed) {
     struct sched *s = &loop->sched;
-    /* Reading the clock costs as much as a dispatch: only when someone wants the duration. */
-    bool timed = s->ready.charges || loop->observers_timing;
     int64_t start = s->now;
     LOOP_NOTIFY(loop, before_run, loop, r);
     s->running = r;
@@ -241,13 +242,18 @@ static void run_one(struct loop *loop, struct runnable *r) {
  * policy picks among those ready at that moment; removing a runnable counted in N lowers N.
  * Under FIFO that is asyncio's snapshot (work queued during the batch waits for the next tick);
  * under any other policy a runnable queued during the batch may be picked in this batch, but a
- * batch never exceeds N, so I/O and timers are polled between batches. */
+ * batch never exceeds N, so I/O and timers are polled between batches.
+ * Whether runs are timed is decided once per batch, not per run, where it was a tenth of a
+ * dispatch (tests/bench/loop_bench.c). The policy cannot change under a batch that has picks
+ * left (it changes only while the queue is empty, and then no pick is left); an observer
+ * attached during a batch that was not timed hears its first after_run in the next batch. */
 static void run_batch(struct loop *loop) {
     struct sched *s = &loop->sched;
     sched_batch_begin(s);
+    bool timed = s->ready.charges || loop->observers_timing;
     struct runnable *r;
     while ((r = sched_batch_next(s)) != NULL)
-        run_one(loop, r);
+        run_one(loop, r, timed);
     sched_batch_end(s);
 }
 

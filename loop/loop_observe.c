@@ -12,6 +12,8 @@ int loop_observe(struct loop *loop, struct loop_observer *obs) {
         return -EBUSY;
     obs->loop = loop;
     list_push_back(&loop->observers, &obs->node);
+    /* Read by each batch as it begins (run_batch): attached during a batch that was not timed,
+     * the observer hears before_run at once and its first after_run in the next batch. */
     loop->observers_timing += obs->hooks.after_run != NULL;
     return 0;
 }
