@@ -150,8 +150,7 @@ Test(misuse_free_in_callback, every_policy_with_hooks,
         free_in_callback(policy_by_index(i), true);
 }
 
-/* ---- a stream freed in its on_close, which loop/net/stream.h explicitly allows ----------------
- */
+/* ---- a stream freed in its on_close, which loop/net/stream.h explicitly allows --------------- */
 
 static void ignore_data(struct stream *st, const char *data, size_t len) {
     (void)st, (void)data, (void)len;

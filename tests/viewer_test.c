@@ -93,8 +93,7 @@ Test(viewer, recording_is_the_committed_one,
     free(expected);
 }
 
-/* ---- a page is well-formed: the checker every chart passes, plus the page's own first line ----
- */
+/* ---- a page is well-formed: every chart's checker, plus the page's own first line ------------ */
 
 static const char *check_page(const char *page) {
     if (strncmp(page, "<!DOCTYPE html>", 15) != 0)

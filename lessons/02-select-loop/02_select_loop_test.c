@@ -31,8 +31,7 @@ static bool no_connections(void *ctx) {
     return ((struct echo_server *)ctx)->open_connections == 0;
 }
 
-/* ---- one idle client, one busy ----------------------------------------------------------------
- */
+/* ---- one idle client, one busy --------------------------------------------------------------- */
 
 struct idle_case {
     int b;
@@ -70,8 +69,7 @@ Test(
     loop_free(loop);
 }
 
-/* ---- 200 clients, 100 messages each -----------------------------------------------------------
- */
+/* ---- 200 clients, 100 messages each ---------------------------------------------------------- */
 
 enum { CLIENTS = 200, MESSAGES = 100, MAX_MESSAGE = 700 };
 
@@ -193,8 +191,7 @@ Test(select_loop, two_hundred_clients, .timeout = 120,
     free(pingers);
 }
 
-/* ---- FD_SETSIZE ---------------------------------------------------------------------------------
- */
+/* ---- FD_SETSIZE ------------------------------------------------------------------------------ */
 
 static void never_called(struct loop_watcher *w, unsigned ready) {
     (void)w;

@@ -24,8 +24,7 @@
 TestSuite(poll_backend, .description = "What changes when select is swapped for poll — and what "
                                        "must not?");
 
-/* ---- the same script on both backends ---------------------------------------------------------
- */
+/* ---- the same script on both backends -------------------------------------------------------- */
 
 enum { SCRIPT_STEPS = 400, SCRIPT_CLIENTS = 40, SCRIPT_MAX_WRITE = 3000, SCRIPT_SEED = 20240311 };
 
@@ -195,8 +194,7 @@ Test(poll_backend, same_script_same_behaviour, .timeout = 120,
     cr_assert_eq(on_select.server.accepted, on_poll.server.accepted, "and accepted the same count");
 }
 
-/* ---- fd 1500 ----------------------------------------------------------------------------------
- */
+/* ---- fd 1500 --------------------------------------------------------------------------------- */
 
 struct high_client {
     struct loop_watcher watcher;
@@ -261,8 +259,7 @@ Test(poll_backend, poll_watches_fd_1500, .timeout = 120,
     loop_free(loop);
 }
 
-/* ---- backpressure, 1 MiB ------------------------------------------------------------------------
- */
+/* ---- backpressure, 1 MiB --------------------------------------------------------------------- */
 
 enum { MIB = 1024 * 1024, SMALL_BUFFER = 8192 };
 

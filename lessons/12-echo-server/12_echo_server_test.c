@@ -46,8 +46,7 @@ static bool checking(void) {
     return getenv("LOOPSCHOOL_CHECK") != NULL;
 }
 
-/* ---- 10,000 connections, every byte checked ---------------------------------------------------
- */
+/* ---- 10,000 connections, every byte checked -------------------------------------------------- */
 
 /* The backends that can hold 10,000 fds, by name: one line to add one. (select cannot: its
  * fd_set ends at FD_SETSIZE; epoll exists only on Linux, lesson 16.) */
@@ -167,8 +166,7 @@ Test(echo_server, ten_thousand_connections, .timeout = 120,
     }
 }
 
-/* ---- 2,000 idle clients, and the idle timeout -------------------------------------------------
- */
+/* ---- 2,000 idle clients, and the idle timeout ------------------------------------------------ */
 
 /* Ticks until pred holds; fails after 30 s of real time (the clock here is virtual). */
 static void tick_until(struct loop *loop, bool (*pred)(void *), void *ctx, const char *what) {
@@ -263,8 +261,7 @@ Test(echo_server, idle_clients_lock_nobody_out, .timeout = 120,
     loop_free(loop);
 }
 
-/* ---- a client that never reads ----------------------------------------------------------------
- */
+/* ---- a client that never reads --------------------------------------------------------------- */
 
 static bool paused(void *ctx) {
     struct stream *s = echo_server_stream(ctx, 0);
@@ -316,8 +313,7 @@ Test(echo_server, slow_reader_holds_no_memory, .timeout = 120,
     loop_free(loop);
 }
 
-/* ---- graceful shutdown ------------------------------------------------------------------------
- */
+/* ---- graceful shutdown ----------------------------------------------------------------------- */
 
 struct drain_scene {
     struct echo_server *server;
@@ -503,8 +499,7 @@ Test(echo_server, select_says_why_it_refuses, .timeout = 120,
     loop_free(loop);
 }
 
-/* ---- asyncio side by side ----------------------------------------------------------------------
- */
+/* ---- asyncio side by side -------------------------------------------------------------------- */
 
 Test(echo_server, asyncio_twin_agrees, .timeout = 120,
      .description = "Q: Does asyncio.start_server, with the same idle timeout and graceful stop, "
@@ -516,8 +511,7 @@ Test(echo_server, asyncio_twin_agrees, .timeout = 120,
     free(py);
 }
 
-/* ---- turning the idle timeout on later ---------------------------------------------------------
- */
+/* ---- turning the idle timeout on later ------------------------------------------------------- */
 
 Test(echo_server, idle_timeout_set_later, .timeout = 60,
      .description = "Q: does an idle timeout switched on while connections are open count their "

@@ -404,8 +404,7 @@ Test(connection_pool, waiting_leaks_nothing_redis, .timeout = 20,
     waiting_leaks_nothing(REDIS);
 }
 
-/* ---- the classic bug: a reply in flight at cancellation ---------------------------------------
- */
+/* ---- the classic bug: a reply in flight at cancellation -------------------------------------- */
 
 static void cancelled_in_flight(enum server_kind kind) {
     struct fixture *fx = fixture_start(kind);
@@ -450,8 +449,7 @@ Test(connection_pool, cancelled_in_flight_redis, .timeout = 20,
     cancelled_in_flight(REDIS);
 }
 
-/* ---- a server that closes a connection --------------------------------------------------------
- */
+/* ---- a server that closes a connection ------------------------------------------------------- */
 
 static void server_closes(enum server_kind kind) {
     struct fixture *fx = fixture_start(kind);
@@ -549,8 +547,7 @@ Test(connection_pool, asyncio_twin_same_lines, .timeout = 60,
     free(py);
 }
 
-/* ---- misuse, and what a dump shows (kvd only) -------------------------------------------------
- */
+/* ---- misuse, and what a dump shows (kvd only) ------------------------------------------------ */
 
 Test(connection_pool, misuse_gets_clear_errors, .timeout = 20,
      .description = "Q: do a bad config, a send without a connection, an await with nothing "

@@ -119,8 +119,7 @@ static double tick_ns(int n) {
     return ns;
 }
 
-/* ---- the idle timeout's cost per activity -----------------------------------------------------
- */
+/* ---- the idle timeout's cost per activity ---------------------------------------------------- */
 
 struct idle_ctx {
     struct loop *loop;

@@ -24,8 +24,7 @@ enum { TASKS = 64, MAX_N = 64 };
 
 static const char *const ping[] = {"PING", NULL};
 
-/* ---- the server: kvd in a child, until SIGTERM ------------------------------------------------
- */
+/* ---- the server: kvd in a child, until SIGTERM ----------------------------------------------- */
 
 static void stop_loop(struct loop_signal *s, int signo) {
     (void)signo;

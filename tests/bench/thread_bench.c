@@ -30,8 +30,7 @@ static double median(double (*measure)(void *), void *ctx) {
     return samples[REPEATS / 2];
 }
 
-/* ---- the baseline: a callback that queues itself again, HOPS times ----------------------------
- */
+/* ---- the baseline: a callback that queues itself again, HOPS times --------------------------- */
 
 struct hop {
     struct loop *loop;
@@ -171,8 +170,7 @@ static double executor_trip(void *unused) {
     return ns;
 }
 
-/* ---- worker-process round trips ---------------------------------------------------------------
- */
+/* ---- worker-process round trips -------------------------------------------------------------- */
 
 static int echo_fn(const void *in, size_t in_len, void *out, size_t out_cap) {
     size_t n = in_len < out_cap ? in_len : out_cap;
