@@ -219,11 +219,10 @@ static void queue_woken(struct loop *loop, int n_ready_fds) {
     LOOP_NOTIFY(loop, after_queue, loop);
 }
 
-/* `timed`: read the clock after the run, for a policy that charges or an observer with after_run
- * (run_batch decides it). Reading the clock costs as much as a dispatch: only when someone wants
- * the duration. */
-static void run_one(struct loop *loop, struct runnable *r, bool timed) {
+static void run_one(struct loop *loop, struct runnable *r) {
     struct sched *s = &loop->sched;
+    /* Reading the clock costs as much as a dispatch: only when someone wants the duration. */
+    bool timed = loop->time_runs;
     int64_t start = s->now;
     LOOP_NOTIFY(loop, before_run, loop, r);
     s->running = r;
@@ -243,17 +242,15 @@ static void run_one(struct loop *loop, struct runnable *r, bool timed) {
  * Under FIFO that is asyncio's snapshot (work queued during the batch waits for the next tick);
  * under any other policy a runnable queued during the batch may be picked in this batch, but a
  * batch never exceeds N, so I/O and timers are polled between batches.
- * Whether runs are timed is decided once per batch, not per run, where it was a tenth of a
- * dispatch (tests/bench/loop_bench.c). The policy cannot change under a batch that has picks
- * left (it changes only while the queue is empty, and then no pick is left); an observer
- * attached during a batch that was not timed hears its first after_run in the next batch. */
+ * time_runs is worked out here, once per batch: the policy cannot change under a batch that has
+ * picks left (only on an empty queue, and then none is left), and loop_observe sets it itself. */
 static void run_batch(struct loop *loop) {
     struct sched *s = &loop->sched;
     sched_batch_begin(s);
-    bool timed = s->ready.charges || loop->observers_timing;
+    loop->time_runs = s->ready.charges || loop->observers_timing;
     struct runnable *r;
     while ((r = sched_batch_next(s)) != NULL)
-        run_one(loop, r, timed);
+        run_one(loop, r);
     sched_batch_end(s);
 }
 

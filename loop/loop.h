@@ -35,8 +35,7 @@ struct loop_hooks {
     void (*before_run)(void *ctx, struct loop *loop, const struct runnable *r);
     /* r is NULL when its owner let go of it during the run (a task that ended; a timer or
      * watcher, whose owner may free it in its callback): what an observer needs to say about
-     * the run afterwards, it notes in before_run. Each batch decides as it begins whether to
-     * time its runs: an observer attached during a batch may hear after_run from the next. */
+     * the run afterwards, it notes in before_run. */
     void (*after_run)(void *ctx, struct loop *loop, const struct runnable *r, int64_t ran_ns);
 };
 

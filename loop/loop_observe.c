@@ -12,9 +12,9 @@ int loop_observe(struct loop *loop, struct loop_observer *obs) {
         return -EBUSY;
     obs->loop = loop;
     list_push_back(&loop->observers, &obs->node);
-    /* Read by each batch as it begins (run_batch): attached during a batch that was not timed,
-     * the observer hears before_run at once and its first after_run in the next batch. */
     loop->observers_timing += obs->hooks.after_run != NULL;
+    if (obs->hooks.after_run)
+        loop->time_runs = true; /* attached during a batch: its runs are timed from now on */
     return 0;
 }
 
