@@ -450,50 +450,91 @@ Test(tasks, hundred_thousand_sleepers, .timeout = 240,
 }
 
 /* ---- the bytes per task, as the README lists them -------------------------------------------- */
-/* The README's table, in declaration order. Each field must sit right after the one before it
- * (no hidden padding), and its size must be the README's. */
+/* The README's tables, in declaration order. Each field must sit right after the one before it
+ * (no hidden padding but the padding listed), and its size must be the README's. */
 struct field {
     const char *name;
     size_t offset, size, readme_size;
 };
-#define FIELD(member, readme)                                                                      \
-    { #member, offsetof(struct task, member), sizeof(((struct task *)0)->member), (readme) }
+#define FIELD(type, member, readme)                                                                \
+    { #member, offsetof(struct type, member), sizeof(((struct type *)0)->member), (readme) }
+#define PADDING(bytes)                                                                             \
+    { "padding", 0, (bytes), (bytes) } /* offset: right after the field before */
 
 #ifdef CORO_USE_LABELS
-enum { README_CORO = 24, README_TASK_BYTES = 304 }; /* the labels build saves a label address */
+enum { README_CORO = 24, README_TASK_BYTES = 256 }; /* the labels build saves a label address */
 #else
-enum { README_CORO = 16, README_TASK_BYTES = 296 };
+enum { README_CORO = 16, README_TASK_BYTES = 248 };
 #endif
+
+/* Checks one struct's table: sizes, offsets, and that the fields listed are all of it. */
+static void check_table(const char *type, const struct field *fields, size_t count,
+                        size_t struct_size, size_t readme_size) {
+    size_t expected_offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        cr_assert_eq(fields[i].size, fields[i].readme_size,
+                     "struct %s's %s is %zu bytes, as the README says (it is %zu)", type,
+                     fields[i].name, fields[i].readme_size, fields[i].size);
+        if (strcmp(fields[i].name, "padding") != 0)
+            cr_assert_eq(fields[i].offset, expected_offset,
+                         "struct %s's %s follows the field before it at offset %zu (it is at "
+                         "%zu)",
+                         type, fields[i].name, expected_offset, fields[i].offset);
+        expected_offset += fields[i].size;
+    }
+    cr_assert_eq(expected_offset, struct_size,
+                 "the fields listed, with their padding, are all of struct %s: %zu bytes (it is "
+                 "%zu)",
+                 type, expected_offset, struct_size);
+    cr_assert_eq(struct_size, readme_size, "struct %s is %zu bytes, as the README says (it is %zu)",
+                 type, readme_size, struct_size);
+}
 
 Test(tasks, bytes_per_task,
      .description = "Q: how many bytes does the library add to each task, field by field?") {
-    static const struct field fields[] = {
-        FIELD(run, 104),   FIELD(co, README_CORO), FIELD(waiter, 104),  FIELD(joiners, 16),
-        FIELD(live, 16),   FIELD(sched, 8),        FIELD(done_hook, 8), FIELD(step, 8),
-        FIELD(on_done, 8), FIELD(error, 4),        FIELD(magic, 2),     FIELD(state, 1),
+    /* The ready-queue link is a list node or a heap slot (a union: one policy is active); the
+     * account is stride's pass or MLFQ's used_ns (a union: only the active policy keeps one). */
+    static const struct field runnable[] = {
+        FIELD(runnable, node, 16),    FIELD(runnable, fn, 8),
+        FIELD(runnable, arg, 8),      FIELD(runnable, name, 8),
+        FIELD(runnable, seq, 8),      FIELD(runnable, tick, 8),
+        FIELD(runnable, deadline, 8), FIELD(runnable, pass, 8),
+        FIELD(runnable, tickets, 4),  FIELD(runnable, boost_epoch, 4),
+        FIELD(runnable, priority, 2), FIELD(runnable, level, 1),
+        FIELD(runnable, account, 1),  FIELD(runnable, has_deadline, 1),
+        FIELD(runnable, queued, 1),   PADDING(2),
     };
-    size_t expected_offset = 0, sum = 0;
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        cr_assert_eq(fields[i].size, fields[i].readme_size,
-                     "struct task's %s is %zu bytes, as "
-                     "the README says (it is %zu)",
-                     fields[i].name, fields[i].readme_size, fields[i].size);
-        cr_assert_eq(fields[i].offset, expected_offset,
-                     "%s follows the field before it with "
-                     "no padding, at offset %zu (it is at %zu)",
-                     fields[i].name, expected_offset, fields[i].offset);
-        expected_offset += fields[i].size;
-        sum += fields[i].size;
-    }
-    size_t tail = sizeof(struct task) - sum;
-    cr_assert_lt(tail, _Alignof(struct task),
-                 "the fields listed are all of struct task: %zu "
-                 "bytes of fields plus %zu of padding to its %zu-byte alignment",
-                 sum, tail, (size_t) _Alignof(struct task));
-    cr_assert_leq(sizeof(struct task), README_TASK_BYTES,
-                  "a task costs the library %zu bytes, "
-                  "at most the README's %d",
-                  sizeof(struct task), README_TASK_BYTES);
+    cr_assert_eq(offsetof(struct runnable, heap), offsetof(struct runnable, node),
+                 "the heap slot shares the list link's bytes");
+    cr_assert_eq(offsetof(struct runnable, used_ns), offsetof(struct runnable, pass),
+                 "MLFQ's used_ns shares stride's pass's bytes");
+    check_table("runnable", runnable, sizeof runnable / sizeof runnable[0], sizeof(struct runnable),
+                88);
+
+    static const struct field waiter[] = {
+        FIELD(waiter, timer, 40),   FIELD(waiter, undo, 8),
+        FIELD(waiter, undo_arg, 8), FIELD(waiter, what, 8),
+        FIELD(waiter, result, 4),   FIELD(waiter, waiting, 1),
+        FIELD(waiter, joining, 1),  PADDING(2),
+    };
+    check_table("waiter", waiter, sizeof waiter / sizeof waiter[0], sizeof(struct waiter), 72);
+
+    static const struct field task[] = {
+        FIELD(task, run, 88),
+        FIELD(task, co, README_CORO),
+        FIELD(task, waiter, 72),
+        FIELD(task, joiners, 16),
+        FIELD(task, live, 16),
+        FIELD(task, sched, 8),
+        FIELD(task, done_hook, 8),
+        FIELD(task, step, 8),
+        FIELD(task, on_done, 8),
+        FIELD(task, error, 4),
+        FIELD(task, magic, 2),
+        FIELD(task, state, 1),
+        PADDING(1),
+    };
+    check_table("task", task, sizeof task / sizeof task[0], sizeof(struct task), README_TASK_BYTES);
 }
 
 /* ---- what gdb sees --------------------------------------------------------------------------- */

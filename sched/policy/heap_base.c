@@ -28,6 +28,7 @@ int policy_heap_reserve(struct policy *p, size_t n) {
 
 int policy_heap_push(struct policy *p, struct runnable *r, int64_t now) {
     (void)now;
+    heap_node_init(&r->heap); /* its bytes may hold a list link from an earlier policy */
     return heap_push(&((struct policy_heap *)p)->heap, &r->heap);
 }
 

@@ -54,6 +54,8 @@ static void mlfq_free(struct policy *p) {
  * list then. Each runnable carries the boost period its level belongs to (boost_epoch), and is
  * lifted when it next meets the policy. */
 static void mlfq_catch_up(const struct mlfq_policy *m, struct runnable *r) {
+    if (runnable_claim_account(r, RUNNABLE_ACCOUNT_MLFQ))
+        r->used_ns = 0; /* the union held stride's pass (or nothing): a fresh allotment */
     if (r->boost_epoch != m->boost_epoch) {
         r->level = 0;
         r->used_ns = 0;
@@ -131,7 +133,7 @@ static void mlfq_charge(struct policy *p, struct runnable *r, int64_t ran_ns) {
     if (r->level + 1 >= POLICY_MLFQ_LEVELS)
         return; /* the bottom: nowhere lower to go */
     r->level++;
-    if (list_linked(&r->node)) {
+    if (r->queued) { /* the flag, not the link: a heap policy may have left its bytes */
         list_remove(&r->node);
         list_push_back(&m->levels[r->level], &r->node);
     }
@@ -186,6 +188,7 @@ int policy_mlfq_set_level(struct runnable *r, unsigned level) {
     if (r->queued)
         return -EBUSY;
     r->level = (uint8_t)level;
+    r->account = RUNNABLE_ACCOUNT_MLFQ; /* used_ns is the union's: MLFQ's from now on */
     r->used_ns = 0;
     return 0;
 }

@@ -102,19 +102,24 @@ static int stride_push(struct policy *p, struct runnable *r, int64_t now) {
     struct stride_policy *s = (struct stride_policy *)p;
     if (r->tickets == 0)
         r->tickets = 1; /* set by hand past runnable_set_tickets: a wake-up cannot refuse */
+    uint64_t old_pass = r->pass;
+    uint8_t old_account = r->account;
+    if (runnable_claim_account(r, RUNNABLE_ACCOUNT_STRIDE))
+        r->pass = 0; /* new to stride: raised to the lowest pass below, as a new runnable is */
+    heap_node_init(&r->heap); /* its bytes may hold a list link from an earlier policy */
     settle(s);
     uint64_t lowest = s->last_run_pass;
     struct heap_node *top = heap_peek(&s->base.heap);
     if (top && container_of(top, struct runnable, heap)->pass < lowest)
         lowest = container_of(top, struct runnable, heap)->pass;
-    uint64_t old_pass = r->pass;
     if (r->pass < lowest)
         r->pass = lowest;
     bool running = r == s->uncharged;
     int err = running ? heap_append(&s->base.heap, &r->heap) : heap_push(&s->base.heap, &r->heap);
-    if (err)
+    if (err) {
         r->pass = old_pass; /* a failed push changes nothing */
-    else if (running)
+        r->account = old_account;
+    } else if (running)
         s->unsettled = r;
     return err;
 }
@@ -133,13 +138,15 @@ static struct runnable *stride_pop(struct policy *p, int64_t now) {
  * re-queued itself while running: then its key changed and the heap must re-place it. */
 static void stride_charge(struct policy *p, struct runnable *r, int64_t ran_ns) {
     struct stride_policy *s = (struct stride_policy *)p;
+    if (runnable_claim_account(r, RUNNABLE_ACCOUNT_STRIDE))
+        r->pass = 0; /* run under the policy before a switch: a fresh account */
     r->pass = saturating_add(r->pass, stride_cost(stride_of(s, r), ran_ns, s->slice_ns));
     s->last_run_pass = r->pass;
     if (r == s->uncharged)
         s->uncharged = NULL;
     if (r == s->unsettled)
         s->unsettled = NULL; /* the update below is its one sift */
-    if (heap_node_queued(&r->heap))
+    if (r->queued) /* the flag, not the heap slot: a list policy may have left its bytes */
         heap_update(&s->base.heap, &r->heap);
 }
 

@@ -16,7 +16,7 @@ static void hand_to_next(struct lock *l);
 /* The give-back: the new owner was cancelled before it could use the lock. */
 static void lock_give_back(struct waiter *w, void *arg) {
     struct lock *l = arg;
-    if (l->owner == w->task) {
+    if (l->owner == task_of_waiter(w)) {
         l->owner = NULL;
         hand_to_next(l);
     }
@@ -26,7 +26,7 @@ static void hand_to_next(struct lock *l) {
     if (waitq_empty(&l->waiters))
         return; /* uncontended: checked inline, no call */
     struct waiter *w = waitq_first(&l->waiters);
-    l->owner = w->task;
+    l->owner = task_of_waiter(w);
     waiter_hand(w, 0, lock_give_back, l);
 }
 
@@ -93,8 +93,7 @@ int condition_notify(struct condition *c, int n) {
     struct waiter *w;
     while (moved < n && (w = waitq_first(&c->waiters)) != NULL) {
         /* Move it to the lock's queue: it stays parked until the lock is handed to it. */
-        list_remove(&w->node);
-        waitq_add(&c->lock->waiters, w);
+        waitq_move(&c->lock->waiters, w);
         w->what = c->lock->name;
         moved++;
     }

@@ -62,7 +62,7 @@ static void finish(struct task *t) {
 /* The scheduler's resume_waiter: every registration of the wait is undone; the task may run
  * again. */
 static void resume_task(struct waiter *w) {
-    struct task *t = w->task;
+    struct task *t = task_of_waiter(w);
     t->state = TASK_READY;
     sched_push_ready(t->sched, &t->run);
 }
@@ -71,6 +71,9 @@ static void resume_task(struct waiter *w) {
 static void run_step(void *arg) {
     struct task *t = arg;
     t->state = TASK_RUNNING;
+    /* Off the ready queue, so its link is free for a wait queue (waiter.h). A heap policy left
+     * a slot index in those bytes: make it an unlinked node, which waking may unlink again. */
+    list_init(&t->run.node);
     if (t->step(t) == CORO_DONE) {
         finish(t);
         return;
@@ -89,7 +92,7 @@ static void task_detach(struct task *t) {
     struct waiter *w = &t->waiter;
     if (w->waiting) {
         w->waiting = false;
-        list_remove(&w->node);
+        list_remove(&t->run.node); /* its wait-queue link (waiter.h) */
         if (timerq_armed(&w->timer))
             timerq_remove(&s->timers, &w->timer);
     }
@@ -101,7 +104,6 @@ static void task_detach(struct task *t) {
     t->error = -ECANCELED;
     t->state = TASK_CANCELLED;
     t->sched = NULL;
-    w->sched = NULL;
 }
 
 /* asyncio warns "Task was destroyed but it is pending!" when a pending task is collected; here
@@ -140,7 +142,7 @@ int task_spawn(struct sched *s, struct task *t, task_step_fn step, const char *n
     memset(t, 0, sizeof *t);
     t->magic = TASK_MAGIC;
     runnable_init(&t->run, run_step, t, name);
-    waiter_init(&t->waiter, t, s, t->run.name);
+    waiter_init(&t->waiter, t->run.name);
     s->resume_waiter = resume_task;
     s->end_live_tasks = end_live_tasks;
     waitq_init(&t->joiners);

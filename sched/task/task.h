@@ -11,6 +11,7 @@
 #include "coro/coro.h"
 #include "sched/runnable.h"
 #include "sched/task/sched.h"
+#include "sched/task/task_layout.h"
 #include "sched/task/waiter.h"
 
 enum task_state {
@@ -23,35 +24,17 @@ enum task_state {
     TASK_CANCELLED, /* ended by task_cancel: error is -ECANCELED */
 };
 
-struct task;
-typedef enum coro_status (*task_step_fn)(struct task *t);
-typedef void (*task_done_fn)(struct task *t);
 /* A done hook: told when a task ends (asyncio's add_done_callback). A task set embeds one and
  * registers it on each member; the function finds the set with container_of. */
 struct task_done_hook {
     void (*fn)(struct task *t, const struct task_done_hook *hook);
 };
 
-struct task {
-    struct runnable run;   /* on the ready queue when it may run; run.name is the task's name */
-    struct coro co;        /* where its step resumes */
-    struct waiter waiter;  /* what it waits for now, and the result that woke it */
-    struct waitq joiners;  /* the tasks waiting for this one to end */
-    struct list_node live; /* in sched->tasks from spawn to end: the dumps list live tasks */
-    struct sched *sched;
-    const struct task_done_hook *done_hook; /* who else is told when it ends (lesson 11) */
-    task_step_fn step;
-    task_done_fn on_done; /* the owner's: typically frees the frame */
-    int error;            /* how it ended: 0, or a negative errno */
-    uint16_t magic;       /* TASK_MAGIC from the first spawn on: "this struct is a task" */
-    unsigned char state;  /* enum task_state */
-};
-
 /* Set by task_spawn, so that a join or a cancel can tell a task from memory that never was
  * one, and a spawn can tell a live task (refused) from a fresh or ended one. 16 bits, in what
- * was padding: a task stays 296 bytes. A struct task that
- * was never spawned must therefore be zeroed (calloc, `= {0}`, static), as asyncio's objects
- * are always constructed: garbage that happens to read TASK_MAGIC is the one case not caught. */
+ * would be padding (lesson 08's table). A struct task that was never spawned must therefore
+ * be zeroed (calloc, `= {0}`, static), as asyncio's objects are always constructed: garbage that
+ * happens to read TASK_MAGIC is the one case not caught. */
 #define TASK_MAGIC 0x7a5cu
 /* Has t ever been spawned? The check every call that needs t's scheduler makes first. */
 static inline bool task_spawned(const struct task *t) {

@@ -7,11 +7,17 @@
 
 #include "sched/task/sched.h"
 
-void waiter_init(struct waiter *w, struct task *task, struct sched *s, const char *name) {
-    list_init(&w->node);
+/* A waiter's link in a wait queue: its task's ready-queue link, which is idle while it waits. */
+static struct list_node *queue_link(struct waiter *w) {
+    return &task_of_waiter(w)->run.node;
+}
+
+static struct waiter *waiter_of_link(const struct list_node *n) {
+    return &container_of(n, struct task, run.node)->waiter;
+}
+
+void waiter_init(struct waiter *w, const char *name) {
     timerq_entry_init(&w->timer, NULL, name); /* on_due: set when armed */
-    w->task = task;
-    w->sched = s;
     w->undo = NULL;
     w->undo_arg = NULL;
     w->what = NULL;
@@ -26,15 +32,16 @@ void waiter_wake(struct waiter *w, int result) {
     w->waiting = false;
     w->joining = false;
     w->result = result;
-    list_remove(&w->node); /* out of any wait queue */
+    struct sched *s = task_of_waiter(w)->sched;
+    list_remove(queue_link(w)); /* out of any wait queue (run_step unlinked it for a sleep) */
     if (timerq_armed(&w->timer))
-        timerq_remove(&w->sched->timers, &w->timer); /* a timeout that will not fire now */
+        timerq_remove(&s->timers, &w->timer); /* a timeout that will not fire now */
     if (w->undo) {
         void (*undo)(struct waiter *, void *) = w->undo;
         w->undo = NULL;
         undo(w, w->undo_arg); /* an fd watch, undone by the loop */
     }
-    w->sched->resume_waiter(w); /* the task layer's: this file knows nothing of tasks */
+    s->resume_waiter(w); /* the task layer's: it puts the task back on the ready queue */
 }
 
 static void timer_sleep_over(struct timerq_entry *e, void *sched) {
@@ -49,7 +56,7 @@ static void timer_timed_out(struct timerq_entry *e, void *sched) {
 
 int waiter_arm_timer(struct waiter *w, int64_t deadline, bool is_timeout) {
     w->timer.on_due = is_timeout ? timer_timed_out : timer_sleep_over;
-    return timerq_add(&w->sched->timers, &w->timer, deadline);
+    return timerq_add(&task_of_waiter(w)->sched->timers, &w->timer, deadline);
 }
 
 void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *w, void *arg),
@@ -62,12 +69,17 @@ void waiter_hand(struct waiter *w, int result, void (*give_back)(struct waiter *
 }
 
 void waitq_add(struct waitq *q, struct waiter *w) {
-    list_push_back(&q->waiters, &w->node);
+    list_push_back(&q->waiters, queue_link(w));
+}
+
+void waitq_move(struct waitq *q, struct waiter *w) {
+    list_remove(queue_link(w));
+    list_push_back(&q->waiters, queue_link(w));
 }
 
 struct waiter *waitq_first(const struct waitq *q) {
     struct list_node *n = list_first(&q->waiters);
-    return n ? container_of(n, struct waiter, node) : NULL;
+    return n ? waiter_of_link(n) : NULL;
 }
 
 bool waitq_wake_one(struct waitq *q, int result) {
@@ -89,7 +101,7 @@ void waitq_dump(const struct waitq *q, FILE *out) {
     fprintf(out, "%zu waiter%s", n, n == 1 ? "" : "s");
     const char *sep = ": ";
     list_for_each(it, &q->waiters) {
-        const struct waiter *w = container_of(it, struct waiter, node);
+        const struct waiter *w = waiter_of_link(it);
         fprintf(out, "%s%s", sep, w->timer.name); /* the timer carries its task's name */
         sep = ", ";
     }

@@ -1,44 +1,19 @@
 /* waiter.h — how a task waits, and the one way anything wakes it (lesson 08). Each task embeds a
- * struct waiter that points back to it; a wait queue is a list of waiters. A wait may hold several
- * registrations at once (a queue slot AND a timeout timer AND an fd watch): waking undoes all of
- * them, so a task is never woken twice by one wait, and whoever wakes second finds nothing to do.
- */
+ * struct waiter, and only a task does: task_of_waiter (task_layout.h) finds the task from its
+ * waiter with container_of, so the waiter needs no pointer back. A wait queue is a list of waiters,
+ * linked through their task's ready-queue link: a task waits in a queue or is ready, never both.
+ * A wait may hold several registrations at once (a queue slot AND a timeout timer AND an fd
+ * watch): waking undoes all of them, so a task is never woken twice by one wait, and whoever
+ * wakes second finds nothing to do. */
 #ifndef LOOPSCHOOL_WAITER_H
 #define LOOPSCHOOL_WAITER_H
 
 #include <stdbool.h>
 
-#include "sched/list.h"
-#include "sched/timerq.h"
+#include "sched/task/task_layout.h"
 
-struct task;
-struct sched;
-
-struct waiter {
-    struct list_node node;     /* in a wait queue while waiting there */
-    struct timerq_entry timer; /* armed while the wait has a deadline (a sleep, a timeout) */
-    struct task *task;         /* who waits: the sync primitives hand things to it */
-    struct sched *sched;       /* where its timer is armed; its resume_waiter ends the wake */
-    /* What to undo if this wait is abandoned. While waiting: a registration outside sched/ (an
-     * fd watch), undone by the wake. Once woken by a hand-off (lesson 10: the lock, a permit, an
-     * item was handed to it): the give-back, run if the task is cancelled before it resumes, so
-     * nothing is held by a task that will not run its body again. */
-    void (*undo)(struct waiter *w, void *arg);
-    void *undo_arg;
-    const char *what; /* what it waits for, in words, for task_dump: "sleep", "join" */
-    int result;       /* why it was woken: 0, -ECANCELED, -ETIMEDOUT, or what the waker says */
-    bool waiting;
-    bool joining; /* in TASK_JOIN: undo_arg is the joined task, to which a cancel is passed
-                   * (lesson 11); it fits in the padding, so a task costs no more */
-};
-
-/* Makes w the waiter of `task` on s, not waiting yet. */
-void waiter_init(struct waiter *w, struct task *task, struct sched *s, const char *name);
-
-/* A wait queue: waiters in the order they arrived (FIFO hand-off is built on that). */
-struct waitq {
-    struct list_node waiters;
-};
+/* Makes w a waiter that is not waiting yet; `name` (its task's) is what dumps print. */
+void waiter_init(struct waiter *w, const char *name);
 
 static inline void waitq_init(struct waitq *q) {
     list_init(&q->waiters);
@@ -46,8 +21,10 @@ static inline void waitq_init(struct waitq *q) {
 static inline bool waitq_empty(const struct waitq *q) {
     return list_empty(&q->waiters);
 }
-/* Appends w to q: it stays there until it is woken, by anyone. */
+/* Appends w to q: it stays there until it is woken, by anyone. w's task is not ready. */
 void waitq_add(struct waitq *q, struct waiter *w);
+/* Moves w, waiting in a queue, to the back of q (a condition's waiter to its lock's queue). */
+void waitq_move(struct waitq *q, struct waiter *w);
 /* The waiter that has waited longest, or NULL. */
 struct waiter *waitq_first(const struct waitq *q);
 /* Wakes the waiter that has waited longest: true if there was one. */
@@ -57,8 +34,8 @@ int waitq_wake_all(struct waitq *q, int result);
 /* Lists the waiters by name (their task's). Flushes. */
 void waitq_dump(const struct waitq *q, FILE *out);
 
-/* Arms w's timer for `deadline` on its scheduler: when it fires, w is woken with 0 (a sleep) or
- * with -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
+/* Arms w's timer for `deadline` on its task's scheduler: when it fires, w is woken with 0 (a sleep)
+ * or with -ETIMEDOUT (a timeout). 0 or -ENOMEM. */
 int waiter_arm_timer(struct waiter *w, int64_t deadline, bool is_timeout);
 
 /* Ends w's wait like waiter_wake, and records that something was handed to it: if its task is

@@ -346,6 +346,11 @@ int main(void) {
     double per_thread = (threads[1] - threads[0]) / threads[2];
     bench_row("task: library bytes per task (sizeof)", (double)sizeof(struct task), "B/task",
               "sizeof(struct coro) alone", (double)sizeof(struct coro));
+    /* Its two largest parts (lesson 08's table has every field). */
+    bench_row("task: of which its runnable (sizeof)", (double)sizeof(struct runnable), "B/task",
+              "sizeof(struct task)", (double)sizeof(struct task));
+    bench_row("task: of which its waiter (sizeof)", (double)sizeof(struct waiter), "B/task",
+              "sizeof(struct task)", (double)sizeof(struct task));
     /* No asyncio column: a million sleeping asyncio tasks would need well over a gigabyte, and
      * fewer would not be the same workload (the per-task figure moves with the count). */
     bench_row("task: RSS per waiting task (1M sleeping)", per_task, "B/task", "sizeof(struct task)",
