@@ -28,8 +28,9 @@ struct loop {
     /* how many of them want after_run (and so a clock read after each run) */
     unsigned observers_timing;
     /* Read the clock after each run: a policy that charges, or an observer with after_run. One
-     * flag the tick reads per run instead of two (a tenth of a dispatch); set as each batch
-     * begins (run_batch), and at once by loop_observe. */
+     * flag the tick reads per run, instead of asking the policy and the observers each time
+     * (measurably slower: tests/bench/loop_bench.c); set as each batch begins (run_batch), and
+     * at once by loop_observe. */
     bool time_runs;
 
     struct list_node watchers; /* every watched fd, in the order it was added */

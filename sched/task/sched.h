@@ -95,7 +95,7 @@ void sched_fire_due_timers(struct sched *s, int64_t now);
 /* Step 4: N = what is ready now; sched_batch_next hands out at most N runnables, each the
  * policy's pick among all that are ready at that moment, then NULL. sched_batch_next is inline:
  * the loop calls it once per callback, and a call into another file costs a good part of a
- * callback's dispatch (readyq.h says how much). */
+ * callback's dispatch (readyq.h says why). */
 void sched_batch_begin(struct sched *s);
 static inline struct runnable *sched_batch_next(struct sched *s) {
     if (s->batch_left == 0)
