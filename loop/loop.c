@@ -84,23 +84,39 @@ int loop_free(struct loop *loop) {
 
 /* ---- the ready queue ------------------------------------------------------------------------ */
 
-int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg) {
-    if (!loop || !r)
-        return -EINVAL;
-    LOOP_CHECK_THREAD(loop, "loop_call_soon");
-    if (!fn) {
-        loop_set_error(loop, "loop_call_soon: the callback is NULL: there would be nothing to run");
-        return -EINVAL;
-    }
-    if (r->queued)
-        return 0; /* already waiting its turn; it runs once */
-    /* A bare runnable has no reservation: make room here, where -ENOMEM has a caller to go
-     * to, and so that the places reserved by tasks, watchers and timers stay free. */
+/* loop_call_soon's two rare paths, out of line (LOOP_OUT_OF_LINE) so that its common path, a
+ * runnable not yet queued on a policy that never allocates, is a few tests and stores and a tail
+ * call with no stack frame: saving and restoring registers for the rare paths was a fifth of
+ * what a call_soon + dispatch cost (tests/bench/loop_bench.c). */
+LOOP_OUT_OF_LINE static int call_soon_refuse_null(struct loop *loop) {
+    loop_set_error(loop, "loop_call_soon: the callback is NULL: there would be nothing to run");
+    return -EINVAL;
+}
+
+/* A bare runnable has no reservation: make room here, where -ENOMEM has a caller to go to, and
+ * so that the places reserved by tasks, watchers and timers stay free. */
+LOOP_OUT_OF_LINE static int call_soon_making_room(struct loop *loop, struct runnable *r,
+                                                  runnable_fn fn, void *arg) {
     int err = readyq_make_room(&loop->sched.ready);
     if (err) {
         loop_set_error(loop, "loop_call_soon(%s): out of memory for the ready queue", r->name);
         return err;
     }
+    r->fn = fn;
+    r->arg = arg;
+    return sched_push_ready(&loop->sched, r);
+}
+
+int loop_call_soon(struct loop *loop, struct runnable *r, runnable_fn fn, void *arg) {
+    if (!loop || !r)
+        return -EINVAL;
+    LOOP_CHECK_THREAD(loop, "loop_call_soon");
+    if (!fn)
+        return call_soon_refuse_null(loop);
+    if (r->queued)
+        return 0; /* already waiting its turn; it runs once */
+    if (loop->sched.ready.grows)
+        return call_soon_making_room(loop, r, fn, arg); /* a heap policy */
     r->fn = fn;
     r->arg = arg;
     return sched_push_ready(&loop->sched, r);
@@ -206,7 +222,7 @@ static void queue_woken(struct loop *loop, int n_ready_fds) {
 static void run_one(struct loop *loop, struct runnable *r) {
     struct sched *s = &loop->sched;
     /* Reading the clock costs as much as a dispatch: only when someone wants the duration. */
-    bool timed = s->ready.policy->ops->charge || loop->observers_timing;
+    bool timed = loop->time_runs;
     int64_t start = s->now;
     LOOP_NOTIFY(loop, before_run, loop, r);
     s->running = r;
@@ -225,10 +241,13 @@ static void run_one(struct loop *loop, struct runnable *r) {
  * policy picks among those ready at that moment; removing a runnable counted in N lowers N.
  * Under FIFO that is asyncio's snapshot (work queued during the batch waits for the next tick);
  * under any other policy a runnable queued during the batch may be picked in this batch, but a
- * batch never exceeds N, so I/O and timers are polled between batches. */
+ * batch never exceeds N, so I/O and timers are polled between batches.
+ * time_runs is worked out here, once per batch: the policy cannot change under a batch that has
+ * picks left (only on an empty queue, and then none is left), and loop_observe sets it itself. */
 static void run_batch(struct loop *loop) {
     struct sched *s = &loop->sched;
     sched_batch_begin(s);
+    loop->time_runs = s->ready.charges || loop->observers_timing;
     struct runnable *r;
     while ((r = sched_batch_next(s)) != NULL)
         run_one(loop, r);

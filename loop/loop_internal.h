@@ -27,6 +27,11 @@ struct loop {
     struct list_node observers;
     /* how many of them want after_run (and so a clock read after each run) */
     unsigned observers_timing;
+    /* Read the clock after each run: a policy that charges, or an observer with after_run. One
+     * flag the tick reads per run, instead of asking the policy and the observers each time
+     * (measurably slower: tests/bench/loop_bench.c); set as each batch begins (run_batch), and
+     * at once by loop_observe. */
+    bool time_runs;
 
     struct list_node watchers; /* every watched fd, in the order it was added */
     size_t watch_count;
@@ -72,6 +77,15 @@ static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
     } while (0)
 #else
 #define LOOP_CHECK_THREAD(loop, what) ((void)0)
+#endif
+
+/* Keeps a rarely taken path in a function of its own, reached by a tail call, so that the
+ * common path of a hot entry point (loop_call_soon) needs no stack frame. Only a hint: without
+ * GNU C it is nothing, and only speed changes. */
+#if defined(__GNUC__)
+#define LOOP_OUT_OF_LINE __attribute__((noinline))
+#else
+#define LOOP_OUT_OF_LINE
 #endif
 
 /* Handles know they were initialised: *_init sets the magic, every call checks it, and one that

@@ -13,6 +13,8 @@ int loop_observe(struct loop *loop, struct loop_observer *obs) {
     obs->loop = loop;
     list_push_back(&loop->observers, &obs->node);
     loop->observers_timing += obs->hooks.after_run != NULL;
+    if (obs->hooks.after_run)
+        loop->time_runs = true; /* attached during a batch: its runs are timed from now on */
     return 0;
 }
 

@@ -98,6 +98,32 @@ Test(loop_observer, detach_from_own_hook,
     loop_free(loop);
 }
 
+/* The first of two callbacks attaches an observer: the tick decides once per batch whether to
+ * read the clock after each run, and attaching must change that decision at once. */
+static struct seen late = {.tag = 'L'};
+static void attach_late(void *arg) {
+    late.obs.hooks =
+        (struct loop_hooks){.ctx = &late, .before_run = on_before_run, .after_run = on_after_run};
+    cr_assert_eq(loop_observe(arg, &late.obs), 0, "a callback may attach an observer");
+}
+
+Test(loop_observer, attached_during_a_batch,
+     .description = "Q: does an observer attached by a callback hear the rest of that batch?") {
+    struct loop_clock clock;
+    struct loop *loop = test_virtual_loop(&clock, NULL);
+    struct runnable first, second;
+    runnable_init(&first, attach_late, loop, "first");
+    runnable_init(&second, nothing, NULL, "second");
+    loop_call_soon(loop, &first, attach_late, loop);
+    loop_call_soon(loop, &second, nothing, NULL);
+    loop_run_once(loop); /* one batch runs both */
+    cr_assert_str_eq(late.log, "LbLa",
+                     "yes: before_run and after_run for the second run, in the same batch "
+                     "(got %s)",
+                     late.log);
+    loop_free(loop);
+}
+
 /* A's hook detaches B, which comes after it in the list. */
 static struct loop_observer *victim;
 static void detach_victim(void *ctx, struct loop *loop, const struct runnable *r) {

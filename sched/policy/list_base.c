@@ -23,20 +23,13 @@ void policy_list_free(struct policy *p) {
 
 int policy_list_push(struct policy *p, struct runnable *r, int64_t now) {
     (void)now;
-    struct policy_list *pl = (struct policy_list *)p;
-    list_push_back(&pl->queue, &r->node);
-    pl->count++;
+    policy_list_push_body((struct policy_list *)p, r);
     return 0;
 }
 
 struct runnable *policy_list_pop(struct policy *p, int64_t now) {
     (void)now;
-    struct policy_list *pl = (struct policy_list *)p;
-    struct list_node *n = list_pop_front(&pl->queue);
-    if (!n)
-        return NULL;
-    pl->count--;
-    return container_of(n, struct runnable, node);
+    return policy_list_pop_body((struct policy_list *)p);
 }
 
 void policy_list_remove(struct policy *p, struct runnable *r) {

@@ -1,14 +1,26 @@
 /* readyq.c — the ready queue: what every policy shares, written once (lesson 04). The policy
- * only orders; this file keeps the `queued` flag honest and numbers every push. */
+ * only orders; the queue keeps the `queued` flag honest and numbers every push. The push and the
+ * pop themselves are inline, in readyq.h, which says why. */
 #include "sched/policy/readyq.h"
 
 #include <errno.h>
+
+/* Reads once what every push, pop and run would otherwise read through policy->ops (readyq.h).
+ * list_push and list_pop compare the ops with the list base's functions, never the policy with
+ * a name: any policy built on the list base gets the inline path for the ops it takes from it. */
+static void readyq_learn_policy(struct readyq *q, const struct policy *p) {
+    const struct policy_ops *ops = p ? p->ops : NULL;
+    q->grows = ops && ops->reserve; /* the list policies link, never allocate */
+    q->charges = ops && ops->charge;
+    q->list_push = ops && ops->push == policy_list_push;
+    q->list_pop = ops && ops->pop == policy_list_pop;
+}
 
 void readyq_init(struct readyq *q, struct policy *policy) {
     q->next_seq = 0;
     q->reserved = 0;
     q->policy = policy;
-    q->grows = policy && policy->ops->reserve; /* the list policies link, never allocate */
+    readyq_learn_policy(q, policy);
 }
 
 void readyq_free(struct readyq *q) {
@@ -29,7 +41,7 @@ int readyq_set_policy(struct readyq *q, const struct policy_ops *ops) {
     }
     policy_free(q->policy);
     q->policy = next;
-    q->grows = next->ops->reserve != NULL;
+    readyq_learn_policy(q, next);
     return 0;
 }
 
@@ -52,23 +64,11 @@ int readyq_make_room_slow(struct readyq *q) {
     return q->policy->ops->reserve(q->policy, readyq_count(q) + q->reserved + 1);
 }
 
-int readyq_push(struct readyq *q, struct runnable *r, int64_t now) {
-    if (r->queued)
-        return 0; /* already waiting its turn: a second push must not link it twice */
-    r->seq = q->next_seq++;
-    if (!r->has_deadline)
-        r->deadline = now; /* EDF's default: due when queued, so plain callbacks go first */
+int readyq_push_by_ops(struct readyq *q, struct runnable *r, int64_t now) {
     int err = q->policy->ops->push(q->policy, r, now);
     if (err == 0)
         r->queued = true;
     return err;
-}
-
-struct runnable *readyq_pop(struct readyq *q, int64_t now) {
-    struct runnable *r = q->policy->ops->pop(q->policy, now);
-    if (r)
-        r->queued = false;
-    return r;
 }
 
 int readyq_remove(struct readyq *q, struct runnable *r) {

@@ -100,15 +100,6 @@ void sched_batch_begin(struct sched *s) {
     s->in_batch = true;
 }
 
-struct runnable *sched_batch_next(struct sched *s) {
-    if (s->batch_left == 0)
-        return NULL;
-    struct runnable *r = readyq_pop(&s->ready, s->now);
-    if (r)
-        s->batch_left--;
-    return r;
-}
-
 void sched_batch_end(struct sched *s) {
     s->in_batch = false;
     s->batch_left = 0;

@@ -93,9 +93,18 @@ int sched_unqueue(struct sched *s, struct runnable *r);
 void sched_fire_due_timers(struct sched *s, int64_t now);
 
 /* Step 4: N = what is ready now; sched_batch_next hands out at most N runnables, each the
- * policy's pick among all that are ready at that moment, then NULL. */
+ * policy's pick among all that are ready at that moment, then NULL. sched_batch_next is inline:
+ * the loop calls it once per callback, and a call into another file costs a good part of a
+ * callback's dispatch (readyq.h says why). */
 void sched_batch_begin(struct sched *s);
-struct runnable *sched_batch_next(struct sched *s);
+static inline struct runnable *sched_batch_next(struct sched *s) {
+    if (s->batch_left == 0)
+        return NULL;
+    struct runnable *r = readyq_pop(&s->ready, s->now);
+    if (r)
+        s->batch_left--;
+    return r;
+}
 void sched_batch_end(struct sched *s);
 
 /* The owner of the running runnable may be freed before its run returns (a finished task; a
