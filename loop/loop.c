@@ -84,18 +84,18 @@ int loop_free(struct loop *loop) {
 
 /* ---- the ready queue ------------------------------------------------------------------------ */
 
-/* loop_call_soon's two rare paths, out of line (LOOP_OUT_OF_LINE) so that its common path, a
+/* loop_call_soon's two rare paths, out of line (HINT_OUT_OF_LINE) so that its common path, a
  * runnable not yet queued on a policy that never allocates, is a few tests and stores and a tail
  * call with no stack frame: saving and restoring registers for the rare paths was a fifth of
  * what a call_soon + dispatch cost (tests/bench/loop_bench.c). */
-LOOP_OUT_OF_LINE static int call_soon_refuse_null(struct loop *loop) {
+HINT_OUT_OF_LINE static int call_soon_refuse_null(struct loop *loop) {
     loop_set_error(loop, "loop_call_soon: the callback is NULL: there would be nothing to run");
     return -EINVAL;
 }
 
 /* A bare runnable has no reservation: make room here, where -ENOMEM has a caller to go to, and
  * so that the places reserved by tasks, watchers and timers stay free. */
-LOOP_OUT_OF_LINE static int call_soon_making_room(struct loop *loop, struct runnable *r,
+HINT_OUT_OF_LINE static int call_soon_making_room(struct loop *loop, struct runnable *r,
                                                   runnable_fn fn, void *arg) {
     int err = readyq_make_room(&loop->sched.ready);
     if (err) {

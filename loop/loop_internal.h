@@ -79,15 +79,6 @@ static inline void loop_set_error(struct loop *loop, const char *fmt, ...) {
 #define LOOP_CHECK_THREAD(loop, what) ((void)0)
 #endif
 
-/* Keeps a rarely taken path in a function of its own, reached by a tail call, so that the
- * common path of a hot entry point (loop_call_soon) needs no stack frame. Only a hint: without
- * GNU C it is nothing, and only speed changes. */
-#if defined(__GNUC__)
-#define LOOP_OUT_OF_LINE __attribute__((noinline))
-#else
-#define LOOP_OUT_OF_LINE
-#endif
-
 /* Handles know they were initialised: *_init sets the magic, every call checks it, and one that
  * was never initialised gets -EINVAL from this, with loop_last_error naming the init call. */
 #define LOOP_TIMER_MAGIC   0x71e3a11cu

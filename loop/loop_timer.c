@@ -31,9 +31,9 @@ static void prefetch_next_due(struct sched *s) {
     if (!next || timerq_count(&s->timers) < HEAP_PREFETCH_FROM || next->on_due != timer_due)
         return;
     const struct loop_timer *t = container_of(next, const struct loop_timer, entry);
-    HEAP_PREFETCH(&t->entry);
-    HEAP_PREFETCH(&t->run.seq);
-    HEAP_PREFETCH(&t->run.queued);
+    HINT_PREFETCH(&t->entry);
+    HINT_PREFETCH(&t->run.seq);
+    HINT_PREFETCH(&t->run.queued);
 }
 
 /* on_due for loop timers: due means "queue my callback", nothing more. It cannot fail: the

@@ -3,6 +3,8 @@
  * compares packed keys (and, when they are equal, packed ties), so sifting never reads a node. */
 #include "sched/heap.h"
 
+#include "sched/hints.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -134,10 +136,10 @@ static inline void prefetch_slots(const struct heap *h, size_t from, size_t end)
     const size_t pairs_per_line = HEAP_LINE / sizeof h->keys[0];
     const size_t items_per_line = HEAP_LINE / sizeof h->items[0];
     for (size_t s = from; s < end; s += pairs_per_line)
-        HEAP_PREFETCH(&h->keys[s]);
+        HINT_PREFETCH(&h->keys[s]);
     for (size_t s = from; s < end; s += items_per_line)
-        HEAP_PREFETCH(&h->items[s]);
-    HEAP_PREFETCH(&h->items[end - 1]); /* the pointers need not start a line */
+        HINT_PREFETCH(&h->items[s]);
+    HINT_PREFETCH(&h->items[end - 1]); /* the pointers need not start a line */
 }
 
 /* The keyed heap's sift down, in two passes (Floyd's): first the hole at i goes all the way

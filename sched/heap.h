@@ -22,13 +22,6 @@
  * sets it back to 2 and measures the difference with `make bench`. */
 enum { HEAP_ARITY = 4 };
 
-/* Asks the CPU to start loading the cache line at addr, and goes on: a hint, not a load. It
- * is a GCC and Clang builtin, not C11; elsewhere it is nothing, and only the speed changes. */
-#if defined(__GNUC__)
-#define HEAP_PREFETCH(addr) __builtin_prefetch(addr)
-#else
-#define HEAP_PREFETCH(addr) ((void)(addr))
-#endif
 /* A heap of fewer slots than this stays in a core's cache (24 bytes a slot: 768 KiB), and
  * there prefetching costs more than it saves; beyond it, each level of a sift is a trip to
  * memory, and so is each node it hands out: prefetches win. */

@@ -9,12 +9,7 @@
 #include <stdio.h>
 
 #include "loop/loop.h"
-
-#if defined(__GNUC__)
-#define NARRATE_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define NARRATE_PRINTF(f, a)
-#endif
+#include "sched/hints.h"
 
 /* What starts each trace line, read from `clock` when the line is printed. */
 enum narrate_stamp {
@@ -34,9 +29,9 @@ struct narrator {
  * sets up n for stdout. Returns n->trace. */
 bool narrate_parse(struct narrator *n, int *argc, char **argv);
 /* Narration: printed as given (no newline added), except in --trace mode. */
-void narrate_story(const struct narrator *n, const char *fmt, ...) NARRATE_PRINTF(2, 3);
+void narrate_story(const struct narrator *n, const char *fmt, ...) HINT_PRINTF(2, 3);
 /* One event line, in --trace mode only: the stamp, the text, a newline. */
-void narrate_trace(const struct narrator *n, const char *fmt, ...) NARRATE_PRINTF(2, 3);
+void narrate_trace(const struct narrator *n, const char *fmt, ...) HINT_PRINTF(2, 3);
 /* The same from a demo's own helper that names who acts ("20 ms: boss joins reader"): the
  * stamp, then `who` and a space unless it is NULL, then the text. */
 void narrate_vtrace(const struct narrator *n, const char *who, const char *fmt, va_list ap);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "sched/policy/readyq.h"
+#include "sched/hints.h"
 #include "sched/timerq.h"
 
 /* A task that failed while nobody was joining it (lesson 08): remembered so that the failure is
@@ -72,8 +73,7 @@ void sched_free(struct sched *s);
 
 /* Records the words loop_last_error() returns (printf-style), and returns `err`, so a refusal
  * is one line: return sched_refuse(s, -EBUSY, "...", ...). */
-int sched_refuse(struct sched *s, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int sched_refuse(struct sched *s, int err, const char *fmt, ...) HINT_PRINTF(3, 4);
 
 /* Queues r, stamped with the tick whose N may count it (the next one during a batch: see sched.c
  * for the batch rule). Pushing a queued runnable is a no-op. Never fails for a runnable whose
