@@ -9,6 +9,7 @@ Each figure is the median of a few repeats, as in the C benchmarks (tests/bench/
 import asyncio
 import random
 import statistics
+import subprocess
 import sys
 import time
 
@@ -81,6 +82,49 @@ def spawn_run_join():
     start = time.perf_counter_ns()
     assert asyncio.run(main()) == n
     return (time.perf_counter_ns() - start) / n
+
+
+SLEEPING_TASKS = 100_000
+
+
+def resident_bytes():
+    """VmRSS of this process, from /proc (Linux); 0 where it cannot be read."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def sleeping_task_bytes_here():
+    """Bytes of resident memory per task in this process: 100,000 tasks at once, each in
+    await asyncio.sleep(60)."""
+
+    async def sleeper():
+        await asyncio.sleep(60)
+
+    async def main():
+        before = resident_bytes()
+        tasks = [asyncio.create_task(sleeper()) for _ in range(SLEEPING_TASKS)]
+        await asyncio.sleep(0)  # each task runs to its sleep
+        during = resident_bytes()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return (during - before) / SLEEPING_TASKS
+
+    return asyncio.run(main())
+
+
+def sleeping_task_bytes():
+    """The same, measured in a fresh interpreter (C: the same count, each in LOOP_SLEEP, in a
+    forked child): here, memory freed by the figures before would be reused and hide the cost."""
+    child = subprocess.run([sys.executable, __file__, "--sleeping-task-bytes"],
+                           capture_output=True, text=True, check=True)
+    return float(child.stdout)
 
 
 def timers_started_then_fired():
@@ -222,6 +266,7 @@ FIGURES = [
     ("task_switch", task_switch, "ns/switch", "100 tasks, await asyncio.sleep(0)"),
     ("spawn_join", spawn_run_join, "ns/task", "create_task + run + await, 100k"),
     ("timers", timers_started_then_fired, "ns/timer", "1M call_at timers, then fired"),
+    ("sleeping_task_bytes", sleeping_task_bytes, "B/task", "RSS per task, 100k asyncio.sleep"),
     ("queue", queue_hand_off, "ns/item", "asyncio.Queue(64) producer -> consumer"),
     ("lock", lock_uncontended, "ns/pair", "asyncio.Lock acquire + release, uncontended"),
     ("threadsafe_post", threadsafe_post, "ns/post", "call_soon_threadsafe from 1 thread"),
@@ -233,9 +278,13 @@ FIGURES = [
 def main():
     print(f"python\t{sys.version.split()[0]}\t-\tthe interpreter measured", flush=True)
     for key, measure, unit, what in FIGURES:
-        repeats = 3 if key == "timers" else REPEATS  # a million timers take seconds
+        # a million timers take seconds; a memory figure does not vary like a time
+        repeats = 3 if key == "timers" else 1 if key == "sleeping_task_bytes" else REPEATS
         print(f"{key}\t{median_of(measure, repeats):.6g}\t{unit}\t{what}", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--sleeping-task-bytes"]:
+        print(sleeping_task_bytes_here())
+    else:
+        main()
