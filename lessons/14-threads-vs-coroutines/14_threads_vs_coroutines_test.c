@@ -301,6 +301,7 @@ struct gated {
     int gate[2];
     atomic_int started, finished;
     int64_t hold_ns;
+    struct executor *until_stopping; /* if set: past the gate, wait for its shutdown to begin */
 };
 
 static int gated_fn(void *arg) {
@@ -309,6 +310,8 @@ static int gated_fn(void *arg) {
     char byte;
     while (read(g->gate[0], &byte, 1) < 0 && errno == EINTR) {
     }
+    while (g->until_stopping && !executor_stopping(g->until_stopping))
+        sched_yield(); /* waits for another thread to reach a point, as wait_started does */
     if (g->hold_ns)
         scene_burn(g->hold_ns);
     return atomic_fetch_add(&g->finished, 1) + 1;
@@ -424,7 +427,9 @@ Test(threads_vs_coroutines, shutdown_waits_for_running_jobs_and_joins_every_work
     cr_assert_eq(executor_new(&ex, loop, 4), 0);
     if (before > 0)
         cr_assert_eq(count_threads(), before + 4, "4 worker threads started");
-    struct gated g = {.hold_ns = 20 * MS};
+    /* The running jobs end only once the shutdown has begun: one that ended sooner would free
+     * its worker to start the fifth, and this test would depend on which thread ran first. */
+    struct gated g = {.hold_ns = 20 * MS, .until_stopping = ex};
     cr_assert_eq(pipe(g.gate), 0);
     struct executor_job jobs[5];
     ended = 0;
@@ -433,6 +438,8 @@ Test(threads_vs_coroutines, shutdown_waits_for_running_jobs_and_joins_every_work
         cr_assert_eq(executor_submit(ex, &jobs[i], gated_fn, &g, note_end), 0);
     }
     wait_started(&g, 4); /* four run, the fifth waits in the queue */
+    cr_assert(!executor_stopping(ex) && !executor_stopping(NULL),
+              "before executor_free the executor is not stopping (nor is a NULL one)");
     open_gate(&g, 4);
     executor_free(ex);
     cr_assert_eq(atomic_load(&g.finished), 4,

@@ -223,6 +223,15 @@ bool executor_job_busy(const struct executor_job *job) {
     return job->busy;
 }
 
+bool executor_stopping(struct executor *ex) {
+    if (!ex)
+        return false;
+    pthread_mutex_lock(&ex->lock); /* written under it by executor_free */
+    bool stopping = ex->stopping;
+    pthread_mutex_unlock(&ex->lock);
+    return stopping;
+}
+
 /* The awaiting task's undo: it was woken by something other than the job's end (a cancel). */
 static void job_abandon(struct waiter *w, void *arg) {
     struct executor_job *job = arg;

@@ -66,6 +66,10 @@ int executor_submit(struct executor *ex, struct executor_job *job, executor_fn f
  * if it had ended (or was never submitted). Loop's thread. */
 int executor_cancel(struct executor_job *job);
 bool executor_job_busy(const struct executor_job *job);
+/* ANY thread, typically a job's fn: true once executor_free has begun (queued jobs are then
+ * cancelled, running ones waited for), so a long job may stop early. ex stays valid while a fn
+ * runs: executor_free joins every worker before it frees. False for NULL. */
+bool executor_stopping(struct executor *ex);
 
 /* Await a job: submit fn(arg) and wait for its result (fn's return, a negative errno, or
  * -ECANCELED). Cancelling the awaiting task cancels the job as executor_cancel does; the task
