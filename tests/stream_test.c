@@ -539,6 +539,16 @@ static size_t echo_read(struct loop *loop, int fd, char *buf, size_t len, int ma
     return got;
 }
 
+/* n clients connect to the server at port, and each has one byte echoed: n connections open. */
+static void connect_and_echo_one_byte(struct loop *loop, uint16_t port, int *c, int n) {
+    char buf[4];
+    for (int i = 0; i < n; i++) {
+        c[i] = test_connect(port);
+        cr_assert_eq(send(c[i], "e", 1, MSG_NOSIGNAL), 1, "client writes");
+        cr_assert_eq(echo_read(loop, c[i], buf, 1, 500), 1, "client %d is served", i);
+    }
+}
+
 static bool none_open(void *ctx) {
     return ((struct echo_server *)ctx)->open_connections == 0;
 }
@@ -608,12 +618,7 @@ Test(echo, shutdown_drains_under_a_refusing_allocator, .timeout = 120,
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, &config), 0, "open");
     int c[3];
-    char buf[4];
-    for (int i = 0; i < 3; i++) {
-        c[i] = test_connect(server.port);
-        cr_assert_eq(send(c[i], "e", 1, MSG_NOSIGNAL), 1, "client writes");
-        cr_assert_eq(echo_read(loop, c[i], buf, 1, 500), 1, "client %d is served", i);
-    }
+    connect_and_echo_one_byte(loop, server.port, c, 3);
     alloc.refuse = true; /* from here on, every request for memory fails */
     for (int i = 0; i < 3; i++)
         close(c[i]);
@@ -637,12 +642,7 @@ Test(echo, close_closes_everything, .timeout = 120,
     struct echo_server server;
     cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, NULL), 0, "open");
     int c[3];
-    char buf[4];
-    for (int i = 0; i < 3; i++) {
-        c[i] = test_connect(server.port);
-        cr_assert_eq(send(c[i], "e", 1, MSG_NOSIGNAL), 1, "client writes");
-        cr_assert_eq(echo_read(loop, c[i], buf, 1, 500), 1, "client %d is served", i);
-    }
+    connect_and_echo_one_byte(loop, server.port, c, 3);
     cr_assert_eq(server.open_connections, 3, "three connections are open");
     cr_assert_eq(server.bytes_echoed, 3, "three bytes were echoed");
     echo_server_close(&server);
@@ -652,7 +652,8 @@ Test(echo, close_closes_everything, .timeout = 120,
     for (int i = 0; i < 3; i++) {
         struct pollfd p = {.fd = c[i], .events = POLLIN};
         cr_assert_eq(poll(&p, 1, 5000), 1, "client %d hears of the close", i);
-        ssize_t n = recv(c[i], buf, 1, 0);
+        char byte;
+        ssize_t n = recv(c[i], &byte, 1, 0);
         cr_assert(n == 0 || (n < 0 && errno == ECONNRESET), "client %d sees its end", i);
         close(c[i]);
     }
