@@ -19,6 +19,7 @@
 #include "loop/observe/slow.h"
 #include "loop/observe/tasks.h"
 #include "loop/observe/trace.h"
+#include "tests/support/files.h"
 #include "tests/support/loop.h"
 #include "tests/support/twin.h"
 
@@ -552,20 +553,6 @@ Test(observing_the_loop, trace_ring_is_bounded,
 
 /* ---- the committed timeline --------------------------------------------------------------- */
 
-static char *read_file(const char *path) {
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return NULL;
-    struct capture cap;
-    capture_open(&cap);
-    int c;
-    while ((c = getc(in)) != EOF)
-        fputc(c, cap.out);
-    fclose(in);
-    capture_close(&cap);
-    return cap.text;
-}
-
 Test(observing_the_loop, timeline_matches_committed,
      .description = "Q: is each committed SVG timeline exactly what the demo draws now?") {
     static struct observe_trace_event ring[512];
@@ -583,7 +570,7 @@ Test(observing_the_loop, timeline_matches_committed,
         capture_close(&cap);
         const char *path = fixed ? "lessons/15-observing-the-loop/timeline-fixed.svg"
                                  : "lessons/15-observing-the-loop/timeline.svg";
-        char *committed = read_file(path);
+        char *committed = test_read_file(path, NULL);
         cr_assert_not_null(committed, "%s is committed", path);
         cr_assert_null(xmlcheck_problem(cap.text), "the timeline is well-formed XML");
         size_t at = 0;
