@@ -360,7 +360,7 @@ Test(threads_vs_coroutines, a_cancelled_queued_job_never_runs, .timeout = 20,
     cr_assert_eq(executor_submit(ex, &busy, gated_fn, &g, note_end), 0);
     wait_started(&g, 1); /* the only worker is held at the gate */
     cr_assert_eq(executor_submit(ex, &queued, plain_fn, &plain_runs, note_end), 0);
-    cr_assert_eq(executor_queued(ex), 1);
+    cr_assert_eq(executor_queued(ex), 1, "the second job waits in the queue behind the held one");
     cr_assert_eq(executor_cancel(&queued), 0, "a queued job is cancelled: 0");
     cr_assert_eq(executor_queued(ex), 0, "and it left the queue");
     cr_assert_eq(executor_submit(ex, &queued, plain_fn, &plain_runs, NULL), -EBUSY,
@@ -398,7 +398,7 @@ Test(threads_vs_coroutines, a_cancelled_running_job_finishes_and_its_result_is_d
     run_until_ended(loop, 1);
     cr_assert_eq(atomic_load(&g.finished), 1, "yes: it ran to its end");
     cr_assert_eq(job.result, -ECANCELED, "and its result (1) was dropped for -ECANCELED");
-    cr_assert(!executor_job_busy(&job));
+    cr_assert(!executor_job_busy(&job), "and the job is no longer busy: it may be reused");
     executor_free(ex);
     close(g.gate[0]);
     close(g.gate[1]);
