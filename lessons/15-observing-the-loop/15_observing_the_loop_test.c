@@ -516,7 +516,7 @@ Test(observing_the_loop, trace_is_valid_balanced_monotonic,
             cr_assert_geq(j.ev[i].ts, last, "timestamps never go back (event %zu)", i);
             last = j.ev[i].ts;
             cr_assert(j.ev[i].tid >= 0 && j.ev[i].tid < 64,
-                      "every event sits on a lane 0..63 (tid %d)", j.ev[i].tid);
+                      "every event sits on a lane 0..63 (tid %ld)", j.ev[i].tid);
             if (j.ev[i].ph == 'B') {
                 begins++;
                 open[j.ev[i].tid]++;
