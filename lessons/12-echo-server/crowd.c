@@ -157,17 +157,33 @@ static int crowd_round(struct crowd_state *st, int r) {
     return 0;
 }
 
-/* How many connections the server has closed: end-of-file or a reset waiting to be read. */
+/* How many connections the server has closed: end-of-file or a reset. The server has closed
+ * them all when the parent asks, but loopback hands the closes over in the kernel's own time:
+ * one look could miss the last ones, so it waits for them as long as any keeps arriving. */
 static int crowd_count_closed(struct crowd_state *st) {
-    int n = st->config->connections, closed = 0;
-    for (int i = 0; i < n; i++)
-        st->polls[i] = (struct pollfd){.fd = st->conns[i].fd, .events = POLLIN};
-    if (poll(st->polls, (nfds_t)n, 0) < 0)
-        return 0;
+    int n = st->config->connections, open = 0, closed = 0;
     for (int i = 0; i < n; i++) {
-        char b;
-        if (st->polls[i].revents && recv(st->conns[i].fd, &b, 1, MSG_DONTWAIT) <= 0)
-            closed++;
+        st->polls[i] = (struct pollfd){.fd = st->conns[i].fd, .events = POLLIN};
+        open += st->conns[i].fd >= 0;
+    }
+    while (closed < open) {
+        int ready = poll(st->polls, (nfds_t)n, st->stall_ms); /* skips the fds set to -1 */
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            break; /* nothing moved for stall_ms: what is still open stays uncounted */
+        for (int i = 0; i < n; i++) {
+            if (!st->polls[i].revents)
+                continue;
+            char b[256];
+            ssize_t got;
+            while ((got = recv(st->polls[i].fd, b, sizeof b, MSG_DONTWAIT)) > 0) {
+            } /* bytes still unread come before the end: read past them */
+            if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                closed++;
+                st->polls[i].fd = -1;
+            }
+        }
     }
     return closed;
 }
