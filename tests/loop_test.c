@@ -31,7 +31,7 @@ struct fd_user {
     int calls;
     unsigned last_ready;
     struct loop *loop;
-    struct fd_user *victim;   /* unwatched (and freed, if heap_owned) by this one's callback */
+    struct fd_user *victim;   /* unwatched and freed by this one's callback */
     struct fd_user *newcomer; /* watched by this one's callback */
     int newcomer_fd;
     bool free_self;

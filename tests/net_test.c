@@ -1,4 +1,4 @@
-/* net_test.c — the library's own tests of the socket helpers (loop/net.*) and the self-pipe
+/* net_test.c — the library's own tests of the socket helpers (loop/net/net.*) and the self-pipe
  * signal stop (loop/signal.*), both introduced in lesson 02: non-blocking listen, accept and
  * connect, no SIGPIPE ever, every refusal, and a real SIGTERM stopping a real loop. */
 #include <criterion/criterion.h>

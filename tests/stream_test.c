@@ -1,5 +1,6 @@
-/* stream_test.c — the library's own tests of the buffered connection (loop/stream.*) and the
- * reference echo server (loop/echo.*, with the demos' command line), both introduced in lesson 02:
+/* stream_test.c — the library's own tests of the buffered connection (loop/net/stream.*) and the
+ * reference echo server (loop/net/echo.*, with the demos' command line), both introduced in
+ * lesson 02:
  * partial writes, the ring's bound, backpressure, half-close, resets, orderly and immediate close,
  * and every misuse. The peer is a plain socket the test drives between the loop's ticks; every
  * wait is bounded. */
@@ -632,6 +633,54 @@ Test(echo, shutdown_drains_under_a_refusing_allocator, .timeout = 120,
     cr_assert_eq(server.open_connections, 0, "every connection ended");
     cr_assert_eq(server.drained, 3, "all three drained, none cut");
     cr_assert_eq(loop_ready_count(loop), 0u, "nothing is left queued");
+    echo_server_close(&server);
+    loop_free(loop);
+}
+
+Test(echo, shutdown_refused_changes_nothing, .timeout = 120,
+     .description = "Q: When there is no room for on_drained's place or for the deadline, does "
+                    "echo_server_shutdown return -ENOMEM and leave the server serving as before, "
+                    "holding nothing it took?") {
+    struct test_alloc alloc;
+    test_alloc_init(&alloc, 0);
+    struct loop *loop = NULL;
+    cr_assert_eq(loop_new(&loop, &(struct loop_config){.backend = &backend_poll,
+                                                       .policy = &policy_priority,
+                                                       .alloc = &alloc.base}),
+                 0, "a loop under the priority policy (a heap: its places are memory)");
+    int drained = 0;
+    struct echo_config config = {.on_drained = count_drained, .arg = &drained};
+    struct echo_server server;
+    cr_assert_eq(echo_server_open(&server, loop, NET_LOOPBACK, 0, &config), 0, "open");
+    int c;
+    connect_and_echo_one_byte(loop, server.port, &c, 1);
+    /* Every place the heap has is taken here, and it may not grow. */
+    alloc.refuse = true;
+    struct sched *s = loop_sched(loop);
+    int held = 0;
+    while (sched_reserve(s) == 0)
+        held++;
+    cr_assert_eq(echo_server_shutdown(&server, 1000000000), -ENOMEM,
+                 "no place for on_drained: -ENOMEM");
+    /* One place free: on_drained's is taken, the deadline's (a second) is refused. */
+    sched_release(s);
+    held--;
+    cr_assert_eq(echo_server_shutdown(&server, 1000000000), -ENOMEM,
+                 "room for on_drained but not for the deadline: -ENOMEM all the same");
+    cr_assert_eq(sched_reserve(s), 0, "the place the refused shutdown took was given back");
+    cr_assert_neq(sched_reserve(s), 0, "and it was the only one free, as before the call");
+    held++;
+    cr_assert(!server.draining && server.accepting && server.open_connections == 1,
+              "the server still accepts and serves its one connection");
+    cr_assert_eq(loop_timer_count(loop), 0u, "no deadline is armed");
+    /* With memory again, the same call works and drains. */
+    alloc.refuse = false;
+    while (held-- > 0)
+        sched_release(s);
+    cr_assert_eq(echo_server_shutdown(&server, 1000000000), 0, "then shutdown starts");
+    close(c);
+    test_run_until(loop, drained_once, &drained, "on_drained");
+    cr_assert_eq(drained, 1, "on_drained came once the connection ended");
     echo_server_close(&server);
     loop_free(loop);
 }

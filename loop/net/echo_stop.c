@@ -85,11 +85,13 @@ int echo_server_shutdown(struct echo_server *s, int64_t drain_ns) {
     /* on_drained's place on the ready queue, and the deadline, are asked for now, while the
      * caller can still hear -ENOMEM; nothing has changed if either is refused. */
     int err = sched_reserve(loop_sched(s->loop));
-    if (err == 0 && s->open_connections > 0 &&
-        (err = loop_timer_start(s->loop, &s->deadline, drain_ns, echo_on_deadline, s)) < 0)
-        sched_release(loop_sched(s->loop));
     if (err)
         return err;
+    if (s->open_connections > 0 &&
+        (err = loop_timer_start(s->loop, &s->deadline, drain_ns, echo_on_deadline, s)) != 0) {
+        sched_release(loop_sched(s->loop));
+        return err;
+    }
     s->draining = true;
     echo_close_listener(s);
     list_for_each(it, &s->conns) {

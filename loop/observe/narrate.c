@@ -9,7 +9,7 @@ bool narrate_parse(struct narrator *n, int *argc, char **argv) {
     for (int i = 1; i < *argc; i++) {
         if (strcmp(argv[i], "--trace") != 0)
             continue;
-        for (int j = i; j + 1 <= *argc; j++) /* argv[argc] is NULL: it moves down too */
+        for (int j = i; j < *argc; j++) /* argv[argc] is NULL: it moves down too */
             argv[j] = argv[j + 1];
         (*argc)--;
         n->trace = true;

@@ -1,6 +1,6 @@
-/* echo_servers.c — the benchmarks' two echo servers in forked children; see echo_servers.h.
- * Moved here from echo_bench.c when lesson 12's benchmark needed the same two. The forking is
- * not tests/support/echo_child.h's: that one asserts with Criterion, captures the output and
+/* echo_servers.c — the benchmarks' two echo servers in forked children (echo, echo_scale,
+ * epoll and uring benchmarks); see echo_servers.h. The forking is not
+ * tests/support/echo_child.h's: that one asserts with Criterion, captures the output and
  * limits descriptors; this one only learns the port, and also forks the thread-per-connection
  * baseline. The loop server they fork is the same: echo_serve_until_signal. */
 #define _POSIX_C_SOURCE 200809L
