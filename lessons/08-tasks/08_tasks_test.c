@@ -375,7 +375,7 @@ Test(tasks, await_in_cleanup,
     cr_assert_eq(loop_watch_count(loop), 0, "the refused fd wait left no fd watched");
     cr_assert(waitq_empty(&forever.task.joiners), "the refused join left no joiner behind");
     cr_assert_eq(loop_run(loop), 0, "the loop runs on, touching no freed frame");
-    cr_assert_eq(forever.task.state, TASK_DONE);
+    cr_assert_eq(forever.task.state, TASK_DONE, "and the task whose join was refused ends DONE");
     loop_free(loop);
     fclose(out);
     cr_assert(strstr(report, "cleanup-awaiter") && strstr(report, "-35"),

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/support/files.h"
+
 #define MS INT64_C(1000000)
 
 TestSuite(scheduling_policies, .description = "Which policy lets a busy task starve the others, "
@@ -333,20 +335,6 @@ static char *chart_of(const struct workload_spec *spec, const struct workload_re
     return text;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return NULL;
-    char *text = NULL;
-    FILE *out = open_memstream(&text, len);
-    int c;
-    while ((c = getc(in)) != EOF)
-        putc(c, out);
-    fclose(in);
-    fclose(out);
-    return text;
-}
-
 Test(scheduling_policies, charts_match_committed,
      .description = "Q: are the charts in the lesson folder exactly what the code draws now?") {
     const struct workload_spec *spec = workload_standard();
@@ -363,7 +351,7 @@ Test(scheduling_policies, charts_match_committed,
         char *drawn = chart_of(spec, &r, &drawn_len);
         char path[512];
         snprintf(path, sizeof path, "%s/gantt-%s.svg", folder, r.policy);
-        char *committed = read_file(path, &committed_len);
+        char *committed = test_read_file(path, &committed_len);
         cr_assert_not_null(committed, "%s is committed", path);
         size_t at = 0;
         while (at < drawn_len && at < committed_len && drawn[at] == committed[at])

@@ -360,7 +360,7 @@ Test(threads_vs_coroutines, a_cancelled_queued_job_never_runs, .timeout = 20,
     cr_assert_eq(executor_submit(ex, &busy, gated_fn, &g, note_end), 0);
     wait_started(&g, 1); /* the only worker is held at the gate */
     cr_assert_eq(executor_submit(ex, &queued, plain_fn, &plain_runs, note_end), 0);
-    cr_assert_eq(executor_queued(ex), 1);
+    cr_assert_eq(executor_queued(ex), 1, "the second job waits in the queue behind the held one");
     cr_assert_eq(executor_cancel(&queued), 0, "a queued job is cancelled: 0");
     cr_assert_eq(executor_queued(ex), 0, "and it left the queue");
     cr_assert_eq(executor_submit(ex, &queued, plain_fn, &plain_runs, NULL), -EBUSY,
@@ -398,7 +398,7 @@ Test(threads_vs_coroutines, a_cancelled_running_job_finishes_and_its_result_is_d
     run_until_ended(loop, 1);
     cr_assert_eq(atomic_load(&g.finished), 1, "yes: it ran to its end");
     cr_assert_eq(job.result, -ECANCELED, "and its result (1) was dropped for -ECANCELED");
-    cr_assert(!executor_job_busy(&job));
+    cr_assert(!executor_job_busy(&job), "and the job is no longer busy: it may be reused");
     executor_free(ex);
     close(g.gate[0]);
     close(g.gate[1]);
@@ -538,16 +538,23 @@ static enum coro_status caller_step(struct task *t) {
     CORO_END(&t->co);
 }
 
+/* Starts worker `name` on a new loop and runs caller `c` (its two calls) to its end. */
+static struct loop *run_caller(struct procworker *w, const char *name, struct caller *c) {
+    struct loop *loop;
+    cr_assert_eq(loop_new(&loop, NULL), 0);
+    cr_assert_eq(procworker_start(w, loop, double_or_die, name), 0);
+    c->w = w;
+    cr_assert_eq(loop_spawn(loop, &c->task, caller_step, "caller", NULL), 0);
+    cr_assert_eq(loop_run_until_complete(loop, &c->task), 0);
+    return loop;
+}
+
 Test(threads_vs_coroutines, a_worker_process_answers_in_bytes, .timeout = 20,
      .description = "Q: does a worker process's result come back as bytes to the awaiting "
                     "task?") {
-    struct loop *loop;
-    cr_assert_eq(loop_new(&loop, NULL), 0);
     struct procworker w;
-    cr_assert_eq(procworker_start(&w, loop, double_or_die, "doubler"), 0);
-    struct caller c = {.w = &w, .send = "\x01\x02\x03"};
-    cr_assert_eq(loop_spawn(loop, &c.task, caller_step, "caller", NULL), 0);
-    cr_assert_eq(loop_run_until_complete(loop, &c.task), 0);
+    struct caller c = {.send = "\x01\x02\x03"};
+    struct loop *loop = run_caller(&w, "doubler", &c);
     cr_assert_eq(c.result, 3, "yes: 3 bytes came back");
     cr_assert(c.got[0] == 2 && c.got[1] == 4 && c.got[2] == 6, "each byte doubled by the child");
     cr_assert_eq(c.second, 1, "and the worker answers the next call too");
@@ -558,13 +565,9 @@ Test(threads_vs_coroutines, a_worker_process_answers_in_bytes, .timeout = 20,
 Test(threads_vs_coroutines, a_worker_process_crash_is_an_error_not_a_hang, .timeout = 20,
      .description = "Q: when the worker process dies mid-call, does the caller get an error "
                     "instead of waiting forever?") {
-    struct loop *loop;
-    cr_assert_eq(loop_new(&loop, NULL), 0);
     struct procworker w;
-    cr_assert_eq(procworker_start(&w, loop, double_or_die, "doomed"), 0);
-    struct caller c = {.w = &w, .send = "die"};
-    cr_assert_eq(loop_spawn(loop, &c.task, caller_step, "caller", NULL), 0);
-    cr_assert_eq(loop_run_until_complete(loop, &c.task), 0);
+    struct caller c = {.send = "die"};
+    struct loop *loop = run_caller(&w, "doomed", &c);
     cr_assert_eq(c.result, -EPIPE, "yes: the call ended -EPIPE (got %d)", c.result);
     cr_assert(strstr(w.why, "killed by signal 9"), "and the worker says how it died: %s", w.why);
     cr_assert_eq(c.second, -EPIPE, "a broken worker refuses the next call at once");

@@ -19,6 +19,7 @@
 #include "loop/observe/slow.h"
 #include "loop/observe/tasks.h"
 #include "loop/observe/trace.h"
+#include "tests/support/files.h"
 #include "tests/support/loop.h"
 #include "tests/support/twin.h"
 
@@ -90,7 +91,7 @@ Test(observing_the_loop, slow_reported_once_with_name_and_line,
     cr_assert_str_eq(cap.text, want,
                      "one report, the 212 ms thumbnail, at the await right after it; the four "
                      "4 ms thumbnails are never reported");
-    cr_assert_eq(slow.reported, 1);
+    cr_assert_eq(slow.reported, 1, "exactly one slow run is counted");
     free(cap.text);
     service_free(&s);
 
@@ -265,8 +266,8 @@ Test(observing_the_loop, sigusr1_dumps_and_loop_goes_on, .timeout = 10,
         cr_assert_eq(loop_run_once(loop), 0);
     cr_assert_eq(d.dumps, 1, "one signal, one dump");
     cr_assert(ran_later, "the loop ran on after the dump, to the timer 40 ms later");
-    cr_assert_eq(observe_sigdump_close(&d), 0);
-    cr_assert_eq(observe_sigdump_close(&d), -EALREADY);
+    cr_assert_eq(observe_sigdump_close(&d), 0, "closing restores the signal: 0");
+    cr_assert_eq(observe_sigdump_close(&d), -EALREADY, "a second close: -EALREADY");
     capture_close(&cap);
     cr_assert(strncmp(cap.text, "SIGUSR1: task dump\n0 live tasks", 31) == 0,
               "the dump was printed (got: %s)", cap.text);
@@ -514,7 +515,8 @@ Test(observing_the_loop, trace_is_valid_balanced_monotonic,
             cr_assert(j.ev[i].has_ts, "every B and E event has a timestamp");
             cr_assert_geq(j.ev[i].ts, last, "timestamps never go back (event %zu)", i);
             last = j.ev[i].ts;
-            cr_assert(j.ev[i].tid >= 0 && j.ev[i].tid < 64);
+            cr_assert(j.ev[i].tid >= 0 && j.ev[i].tid < 64,
+                      "every event sits on a lane 0..63 (tid %ld)", j.ev[i].tid);
             if (j.ev[i].ph == 'B') {
                 begins++;
                 open[j.ev[i].tid]++;
@@ -545,26 +547,12 @@ Test(observing_the_loop, trace_ring_is_bounded,
     for (size_t i = 1; i < 8; i++)
         cr_assert_geq(observe_trace_at(&tr, i)->start, observe_trace_at(&tr, i - 1)->start,
                       "kept oldest first");
-    cr_assert_null(observe_trace_at(&tr, 8));
+    cr_assert_null(observe_trace_at(&tr, 8), "past the newest of 8 kept events: NULL");
     cr_assert_eq(observe_trace_start(&tr, s.loop, ring, 0), -EINVAL, "an empty ring: -EINVAL");
     service_free(&s);
 }
 
 /* ---- the committed timeline --------------------------------------------------------------- */
-
-static char *read_file(const char *path) {
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return NULL;
-    struct capture cap;
-    capture_open(&cap);
-    int c;
-    while ((c = getc(in)) != EOF)
-        fputc(c, cap.out);
-    fclose(in);
-    capture_close(&cap);
-    return cap.text;
-}
 
 Test(observing_the_loop, timeline_matches_committed,
      .description = "Q: is each committed SVG timeline exactly what the demo draws now?") {
@@ -583,7 +571,7 @@ Test(observing_the_loop, timeline_matches_committed,
         capture_close(&cap);
         const char *path = fixed ? "lessons/15-observing-the-loop/timeline-fixed.svg"
                                  : "lessons/15-observing-the-loop/timeline.svg";
-        char *committed = read_file(path);
+        char *committed = test_read_file(path, NULL);
         cr_assert_not_null(committed, "%s is committed", path);
         cr_assert_null(xmlcheck_problem(cap.text), "the timeline is well-formed XML");
         size_t at = 0;

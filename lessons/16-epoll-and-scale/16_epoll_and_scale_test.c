@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/support/files.h"
 #include "tests/support/loop.h"
 
 TestSuite(epoll_and_scale, .description = "Why does epoll scale where select and poll do not?");
@@ -255,20 +256,6 @@ Test(epoll_and_scale, work_per_tick, .timeout = 60,
         }
 }
 
-static char *read_whole(const char *path, size_t *len) {
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return NULL;
-    char *text = NULL;
-    FILE *out = open_memstream(&text, len);
-    int c;
-    while ((c = getc(in)) != EOF)
-        putc(c, out);
-    fclose(in);
-    fclose(out);
-    return text;
-}
-
 /* Whether every line of `part` that draws a point (a <circle> or a label after one) is a line of
  * `whole`: the scaled-down comparison, when K = 10,000 could not be measured. */
 static bool points_drawn_in(const char *part, const char *whole) {
@@ -305,7 +292,7 @@ Test(epoll_and_scale, chart_matches_committed, .timeout = 60,
     snprintf(path, sizeof path, "%s", __FILE__);
     *strrchr(path, '/') = '\0';
     strncat(path, "/scale.svg", sizeof path - strlen(path) - 1);
-    char *committed = read_whole(path, &committed_len);
+    char *committed = test_read_file(path, &committed_len);
     cr_assert_not_null(committed, "%s is committed", path);
     if (sizes < SCALE_SIZES) {
         cr_assert(points_drawn_in(drawn, committed),

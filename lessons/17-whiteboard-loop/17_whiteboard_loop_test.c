@@ -87,7 +87,7 @@ Test(whiteboard_loop, spawned_during_tick_runs_next_tick,
     cr_assert_eq(journal.count, 1, "tick 1 runs A only: B, spawned while A ran, waits");
     cr_assert_eq(l.ready_count, 1u, "B is on the ready queue at the end of tick 1");
     cr_assert_eq(wb_run(&l), 0);
-    cr_assert_eq(journal.count, 3);
+    cr_assert_eq(journal.count, 3, "three runs in all: A, then B, then C");
     for (int i = 0; i < 3; i++)
         cr_assert_eq(journal.tick[i], (uint64_t)i + 1,
                      "%s runs in tick %d: each one was made ready during the tick before",
@@ -528,7 +528,7 @@ Test(whiteboard_loop, join_hands_back_the_result,
     cr_assert_eq(wb_run(&l), 0);
     cr_assert_eq(p.joined, 0, "the join returned 0: the child ended");
     cr_assert_eq(p.squared, 49, "the child's result is read from its frame: 7 * 7 = 49");
-    cr_assert_eq(journal.count, 1);
+    cr_assert_eq(journal.count, 1, "the child finished once, though two parents joined it");
     cr_assert_eq(p.resumed_in_tick, journal.tick[0] + 1,
                  "the parent resumed in the tick after the child ended: waking it is a push "
                  "onto the ready queue, and the batch was already counted");

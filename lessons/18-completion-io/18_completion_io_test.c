@@ -133,7 +133,7 @@ Test(completion_io, poison_check_can_fail, .timeout = 10,
     rbuf[40] = 'X'; /* the bug: touching a buffer the kernel owns */
     cr_assert_eq(write(o.sv[1], "hello", 5), 5);
     await_op(&o, &recv_op);
-    cr_assert_eq(recv_op.result, 5);
+    cr_assert_eq(recv_op.result, 5, "the recv still completes with the 5 bytes sent");
     cr_assert_eq(o.ring.counts.poison_violations, 1,
                  "a write into an owned recv buffer is caught: the check can fail");
     cr_assert_eq(uring_prep_send(&o.ring, &send_op, o.sv[0], sbuf, sizeof sbuf), 0);
@@ -222,9 +222,9 @@ Test(completion_io, shutdown_cancels_and_waits, .timeout = 20,
                  "every cancellation completed");
     cr_assert_eq(sc.uring.ops_cancelled, (unsigned long)N + 1,
                  "every cancelled op completed with -ECANCELED");
-    cr_assert_eq(sc.uring.ring.in_flight, 0);
+    cr_assert_eq(sc.uring.ring.in_flight, 0, "nothing is left in flight in the ring");
     cr_assert_eq(sc.uring.open_connections, 0, "each connection was freed once it owned nothing");
-    cr_assert_eq(uring_echo_shutdown(&sc.uring), -EALREADY);
+    cr_assert_eq(uring_echo_shutdown(&sc.uring), -EALREADY, "a second shutdown: -EALREADY");
     cr_assert_eq(scene_close(&sc), 0);
     for (int i = 0; i < N; i++)
         close(fds[i]);
