@@ -198,6 +198,7 @@ void heap_sift_down(struct heap *h, size_t i) {
         return;
     }
     struct heap_node *moving = h->items[i];
+    struct heap_key key = slot_key(h, i); /* key 0 here, but the tie is kept, as heap.h says */
     for (;;) {
         size_t first = HEAP_ARITY * i + 1;
         if (first >= h->count)
@@ -209,10 +210,10 @@ void heap_sift_down(struct heap *h, size_t i) {
                 best = c;
         if (!h->before(h->items[best], moving))
             break;
-        place(h, i, h->items[best], (struct heap_key){0, 0}); /* the child comes up */
+        place(h, i, h->items[best], slot_key(h, best)); /* the child comes up */
         i = best;
     }
-    place(h, i, moving, (struct heap_key){0, 0});
+    place(h, i, moving, key);
 }
 
 int heap_push(struct heap *h, struct heap_node *n) {

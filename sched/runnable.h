@@ -40,8 +40,10 @@ struct runnable {
     runnable_fn fn;
     void *arg;
     const char *name; /* printed by every dump */
-    uint64_t seq;     /* push order: among equals, the earlier push runs first */
-    uint64_t tick;    /* the tick whose N counts it (see sched.c, "the batch rule") */
+    /* The number of its push, from the ready queue: the dumps print it. No policy orders by
+     * it: a list keeps push order itself, and a heap numbers its own ties (sched/heap.h). */
+    uint64_t seq;
+    uint64_t tick; /* the tick whose N counts it (see sched.c, "the batch rule") */
     /* What the user sets, read by the policy it concerns, each in its own field: switching
      * policy never loses one. */
     int64_t deadline; /* EDF: absolute ns; without has_deadline it is set to the time queued */

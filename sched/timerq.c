@@ -66,7 +66,7 @@ static void print_entry(const struct heap_node *n, FILE *out, void *ctx) {
     const struct dump_ctx *d = ctx;
     const struct timerq_entry *e = container_of(n, struct timerq_entry, heap);
     double in_ms = (double)(e->deadline - d->now) / 1e6;
-    fprintf(out, "%s in %+.3f ms (seq %llu)", e->name, in_ms,
+    fprintf(out, "%s in %+.3f ms (tie %llu)", e->name, in_ms,
             (unsigned long long)heap_tie(&d->q->heap, n));
 }
 

@@ -44,7 +44,7 @@ struct timerq_entry *timerq_peek(const struct timerq *q);
 struct timerq_entry *timerq_pop_due(struct timerq *q, int64_t now);
 size_t timerq_count(const struct timerq *q);
 /* Draws the heap as a tree: each entry's deadline relative to `now`, its name, and its arming
- * number (the heap's tie: "seq"). */
+ * number, the heap's tie ("tie 3": heap_tie). */
 void timerq_dump(const struct timerq *q, int64_t now, FILE *out);
 
 #endif

@@ -284,3 +284,23 @@ Test(heap, keys_decide_without_reading_nodes,
     cr_assert_eq(heap_pop(&h), &items[1].node, "the re-keyed node now comes first");
     heap_free(&h);
 }
+
+Test(heap, ties_numbered_without_keys,
+     .description = "Q: in a heap ordered by before() alone, is each node's tie still the "
+                    "number of its push after sifts up and down?") {
+    enum { N = 40 };
+    static struct item items[N];
+    struct heap h;
+    heap_init(&h, key_before, NULL);
+    for (int i = 0; i < N; i++) {
+        heap_node_init(&items[i].node);
+        items[i].key = N - i; /* pushed largest first: every push sifts up */
+        cr_assert_eq(heap_push(&h, &items[i].node), 0);
+    }
+    cr_assert_eq(heap_pop(&h), &items[N - 1].node, "the smallest key comes out first");
+    heap_pop(&h); /* each pop sifts the last node down from the root */
+    for (int i = 0; i < N - 2; i++)
+        cr_assert_eq(heap_tie(&h, &items[i].node), (uint64_t)i,
+                     "item %d, pushed %d-th, keeps tie %d wherever the sifts moved it", i, i, i);
+    heap_free(&h);
+}

@@ -103,8 +103,8 @@ Test(timerq, far_deadlines,
 }
 
 Test(timerq, dump_names_every_timer,
-     .description = "Q: does timerq_dump print each timer's name "
-                    "and its deadline relative to now?") {
+     .description = "Q: does timerq_dump print each timer's name, its deadline relative to "
+                    "now, and its arming number (the heap's tie)?") {
     struct timerq q;
     timerq_init(&q, NULL);
     struct timerq_entry a, b;
@@ -117,10 +117,11 @@ Test(timerq, dump_names_every_timer,
     FILE *out = open_memstream(&text, &len);
     timerq_dump(&q, 1000000, out);
     fclose(out);
-    cr_assert_not_null(strstr(text, "[0] retry in +0.500 ms"),
-                       "the earliest timer is at the root, 0.5 ms from now:\n%s", text);
-    cr_assert_not_null(strstr(text, "[1] heartbeat in +2.000 ms"),
-                       "the other is its child, 2 ms from now:\n%s", text);
+    cr_assert_not_null(strstr(text, "[0] retry in +0.500 ms (tie 1)"),
+                       "the earliest timer is at the root, 0.5 ms from now, armed second:\n%s",
+                       text);
+    cr_assert_not_null(strstr(text, "[1] heartbeat in +2.000 ms (tie 0)"),
+                       "the other is its child, 2 ms from now, armed first:\n%s", text);
     free(text);
     timerq_free(&q);
 }

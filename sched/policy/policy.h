@@ -25,10 +25,10 @@ struct policy_ops {
     /* Allocates the policy's state (so `new`, not `init`): 0 or a negative errno. */
     int (*new)(struct policy **out, const struct sched_alloc *alloc);
     void (*free)(struct policy *p);
-    /* r is not queued (readyq guarantees it) and r->seq is fresh. Returns 0, or -ENOMEM only
-     * from a heap policy that had to grow past the room `reserve` made. Never -EINVAL: a field
-     * set by hand out of range (0 tickets, a level past the bottom) is clamped, since a push
-     * comes from a wake-up that has nobody to refuse to; the setters refuse such values. */
+    /* r is not queued (readyq guarantees it). Returns 0, or -ENOMEM only from a heap policy
+     * that had to grow past the room `reserve` made. Never -EINVAL: a field set by hand out of
+     * range (0 tickets, a level past the bottom) is clamped, since a push comes from a wake-up
+     * that has nobody to refuse to; the setters refuse such values. */
     int (*push)(struct policy *p, struct runnable *r, int64_t now);
     /* Optional (NULL for the list policies, whose push never allocates): make room so that
      * `n` runnables can be queued without allocating. 0 or -ENOMEM. */

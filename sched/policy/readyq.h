@@ -40,8 +40,8 @@ static inline int readyq_make_room(struct readyq *q) {
  * op IS that function: a plain callback's whole trip (loop_call_soon, its pop, its run) costs a
  * few indirect calls' worth (tests/bench/loop_bench.c), and every call that is not inlined, into
  * another file or through the ops table, adds a good part of one. So the queue's bookkeeping is
- * inlined into the scheduler, and an op the list base provides (FIFO's push and pop, LIFO's pop,
- * lottery's push) runs its body here, the very code the ops table points at (list_base.h), as a
+ * inlined into the scheduler, and an op a policy takes from the list base (FIFO's push and pop,
+ * LIFO's pop) runs its body here, the very code the ops table points at (list_base.h), as a
  * compiler devirtualises a call whose target it can guess. The test is on the op, never on the
  * policy's name, and every other op and policy goes through the ops table: still the one way a
  * policy plugs in. */

@@ -26,8 +26,7 @@ int task__give_back_if_cancelled(struct task *t) {
         void (*give_back)(struct waiter *, void *) = w->undo;
         w->undo = NULL;
         give_back(w, w->undo_arg);
-        w->result =
-            t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t) : -ECANCELED;
+        w->result = task__request_result(t);
     }
     /* Any other completed wait stands; a pending cancel is delivered at the next await. */
     w->undo = NULL;

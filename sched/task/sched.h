@@ -52,8 +52,8 @@ struct sched {
     struct loop *loop; /* the loop that drives this scheduler (set by loop_new): the awaits that
                         * need a clock or an fd (loop/await.h) find it here. Only a pointer:
                         * sched/ never looks inside a loop, so it needs no loop header */
-    struct sched_failure
-        unretrieved[SCHED_MAX_UNRETRIEVED]; /* see task.c: failures nobody joined */
+    /* Failures nobody joined, reported by sched_free (task.c remembers them). */
+    struct sched_failure unretrieved[SCHED_MAX_UNRETRIEVED];
     size_t unretrieved_count;
     size_t unretrieved_dropped;
     /* Words for the last refusal (a misused handle, a wait nothing can end): loop_last_error

@@ -175,14 +175,18 @@ void task__spend_cancel(struct task *t);
  * bare CORO_YIELD does not know it and takes it for a cancel: in a timeout scope, await. */
 enum { TASK__TIMEOUT_REQUESTED = 2 };
 int task__spend_timeout(struct task *t);
+/* What the pending request means for the await that meets it: a deadline's -ETIMEDOUT, spent
+ * as it is delivered, or a cancel's -ECANCELED. */
+static inline int task__request_result(struct task *t) {
+    return t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t) : -ECANCELED;
+}
 /* The body is over (finish, in task.c): each of t's open scopes exits, in the order they were
  * opened; true if one holds the end (t then waits on "scope exit" until task_scope_release). */
 bool task__scopes_hold_end(struct task *t);
 static inline bool task__cancel_pending(struct task *t) {
     if (!coro_cancel_requested(&t->co))
         return false;
-    t->waiter.result =
-        t->co.cancel_requested == TASK__TIMEOUT_REQUESTED ? task__spend_timeout(t) : -ECANCELED;
+    t->waiter.result = task__request_result(t);
     return true;
 }
 static inline int task__resumed(struct task *t) {

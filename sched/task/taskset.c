@@ -8,6 +8,12 @@
 
 static void member_ended(struct task *member, const struct task_done_hook *hook);
 
+/* A failure is an end with an error other than a cancel (asyncio: an exception, not
+ * CancelledError). */
+static bool is_failure(int error) {
+    return error != 0 && error != -ECANCELED;
+}
+
 int task_set_init(struct task_set *s, struct task **storage, size_t capacity,
                   bool cancel_on_failure) {
     if (!s || (!storage && capacity))
@@ -101,8 +107,7 @@ static void member_ended(struct task *member, const struct task_done_hook *hook)
         s->first_ended = member;
     if (member->error != 0 && s->first_error == 0)
         s->first_error = member->error;
-    bool failed = member->error != 0 && member->error != -ECANCELED;
-    if (failed && s->first_failure == 0) {
+    if (is_failure(member->error) && s->first_failure == 0) {
         s->first_failure = member->error;
         if (s->cancel_on_failure) {
             s->outcome = member->error; /* the group reports its first failure */
@@ -170,7 +175,7 @@ int task_set_timed_out(const struct task_set *s) {
     bool cancelled = false;
     for (size_t i = 0; i < s->count; i++) {
         int err = s->members[i]->error;
-        if (err != 0 && err != -ECANCELED)
+        if (is_failure(err))
             return err;
         cancelled |= err == -ECANCELED;
     }
@@ -180,8 +185,7 @@ int task_set_timed_out(const struct task_set *s) {
 size_t task_set_failures(const struct task_set *s) {
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++)
-        n += task_done(s->members[i]) && s->members[i]->error != 0 &&
-             s->members[i]->error != -ECANCELED;
+        n += task_done(s->members[i]) && is_failure(s->members[i]->error);
     return n;
 }
 
