@@ -152,7 +152,7 @@ static void sift_down_keyed(struct heap *h, size_t i) {
     struct heap_node **items = h->items;
     struct heap_key *keys = h->keys;
     const size_t count = h->count;
-    const bool prefetch = count > HEAP_PREFETCH_FROM;
+    const bool prefetch = count >= HEAP_PREFETCH_FROM;
     struct heap_node *moving = items[i];
     const struct heap_key key = keys[i];
     size_t hole = i;
