@@ -133,8 +133,8 @@ lesson:
 	@$(call find_lesson,lesson); $(build_demo) && $(BUILD)/$$d/demo
 
 # ---- the tick viewer -----------------------------------------------------------------------------
-# `make view L=5`: the lesson's demo records every tick (on the virtual clock where it has one:
-# lesson 05's --virtual) into ONE self-contained page under build/view/, and the path is printed.
+# `make view L=5`: the lesson's demo records every tick (a demo with a choice of clocks records on
+# its virtual one) into ONE self-contained page under build/view/, and the path is printed.
 # `make view-shots` retakes each recorded lesson's screenshot (LESSON/watch.png) with headless
 # Chromium, at the tick and step named in VIEW_SHOTS; the tests never do.
 VIEW_SHOTS = 02:tick=3\&step=3 04:tick=2\&step=5 05:tick=1\&step=1 08:tick=6\&step=4 \
@@ -142,9 +142,9 @@ VIEW_SHOTS = 02:tick=3\&step=3 04:tick=2\&step=5 05:tick=1\&step=1 08:tick=6\&st
 view:
 	@$(call find_lesson,view); \
 	grep -q record_cli $$d/demo.c || { echo "$$d's demo has no --record" >&2; exit 2; }; \
-	slug=$${d#lessons/}; args=; case $$slug in 05-*) args=--virtual;; esac; \
+	slug=$${d#lessons/}; \
 	$(build_demo) && mkdir -p $(BUILD)/view && \
-	$(BUILD)/$$d/demo $$args --record $(BUILD)/view/$$slug.html >/dev/null && \
+	$(BUILD)/$$d/demo --record $(BUILD)/view/$$slug.html >/dev/null && \
 	echo "$(BUILD)/view/$$slug.html"
 
 view-shots:

@@ -2,8 +2,8 @@
  * on the real clock (about 35 ms of real sleeping). Each tick draws the timer heap as a tree
  * before step 3 pops what is due, and shows the wait the backend was asked for. With --virtual
  * the same story runs on virtual time: the loop computes the same waits, asks poll with timeout
- * 0, and jumps the clock instead of sleeping. `--trace` runs on virtual time and prints only the
- * canonical event lines that asyncio_twin.py prints too. */
+ * 0, and jumps the clock instead of sleeping. `--trace` (the canonical event lines
+ * asyncio_twin.py prints too) and `--record` (make view) run on virtual time as well. */
 #include <stdio.h>
 #include <string.h>
 
@@ -133,8 +133,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: demo [--virtual | --trace] [--record FILE]\n");
         return 2;
     }
-    n->virtual_time =
-        narrate_parse(&narrator, &argc, argv) || (argc > 1 && strcmp(argv[1], "--virtual") == 0);
+    /* A recording runs on virtual time too: the page then shows the same waits on every run. */
+    n->virtual_time = narrate_parse(&narrator, &argc, argv) ||
+                      (argc > 1 && strcmp(argv[1], "--virtual") == 0) || record.path;
     struct loop_clock virtual_clock;
     loop_clock_init_virtual(&virtual_clock, 0);
     struct loop_config config = {
